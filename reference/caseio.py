@@ -1,0 +1,160 @@
+"""The JSON boundary: case-format v1 lines in, result lines out.
+
+Decoding is done by msgspec into the typed structs of ``reference.model``
+(fast: the benchmark goes through here).  When msgspec refuses a line, the
+shipped JSON Schema (``reference/schema/case.schema.json``, validated with
+``jsonschema``) explains why, with the JSON path, and ``json-source-map``
+turns that path into a column in the line.  ``tests/test_caseio.py`` checks
+that the structs and the schema accept and reject the same documents.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import jsonschema
+import msgspec
+from json_source_map import calculate  # type: ignore[import-untyped]
+
+from reference.compiled import PolicyCache
+from reference.evaluator import CaseInputError, evaluate_case
+from reference.model import Case, CaseError, CaseErrorResult, CaseResult
+
+_decoder = msgspec.json.Decoder(Case)
+# Errors in the case line itself: their line/column are positions in the input
+# file.  Every other code comes from a policy document: positions in its text.
+CASE_LEVEL_CODES = frozenset({"malformed-json", "schema"})
+_encoder = msgspec.json.Encoder()
+
+
+@functools.cache
+def case_schema() -> dict[str, Any]:
+    text = resources.files("reference").joinpath("schema/case.schema.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@functools.cache
+def _validator() -> jsonschema.protocols.Validator:
+    cls = jsonschema.validators.validator_for(case_schema())
+    return cls(case_schema())  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class LineError:
+    """A line that could not be answered, located in the input."""
+
+    line: int
+    case_id: str | None
+    error: CaseError
+
+    def one_line(self, source: str) -> str:
+        """``file:line[:column]: error [code] path: message`` (policy errors add
+        the line and column inside the policy text)."""
+        e = self.error
+        if e.code in CASE_LEVEL_CODES:
+            col = f":{e.column}" if e.column is not None else ""
+            return f"{source}:{self.line}{col}: error [{e.code}] {e.path}: {e.message}"
+        inner = f" (policy line {e.line}, column {e.column})" if e.line is not None else ""
+        return f"{source}:{self.line}: error [{e.code}] {e.path}: {e.message}{inner}"
+
+
+def _pointer_to_column(line: str, path: Iterable[Any]) -> int | None:
+    try:
+        smap = calculate(line)
+    except Exception:  # the line is already known to be JSON; be safe anyway
+        return None
+    pointer = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+    entry = smap.get(pointer)
+    return None if entry is None else int(entry.value_start.column) + 1
+
+
+def _json_path(parts: Iterable[Any]) -> str:
+    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+
+
+def _schema_error(text: str, value: Any) -> CaseError:
+    best = jsonschema.exceptions.best_match(_validator().iter_errors(value))
+    if best is None:  # msgspec refused something the schema accepts: report msgspec's reason
+        return CaseError("schema", "case does not match case-format v1", "$", None, None)
+    column = _pointer_to_column(text, best.absolute_path)
+    return CaseError("schema", best.message, _json_path(best.absolute_path), None, column)
+
+
+def decode_case(raw: bytes | str) -> Case:
+    """Decode one case line; raises CaseInputError with a located error."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    try:
+        case = _decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            raise CaseInputError(CaseError("schema", str(exc), "$")) from None
+        err = _schema_error(text, value)
+        if err.path == "$" and err.message.startswith("case does not"):
+            err = CaseError("schema", str(exc), "$", None, None)
+        raise CaseInputError(err) from None
+    except msgspec.DecodeError:
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as jexc:
+            raise CaseInputError(
+                CaseError("malformed-json", f"malformed JSON: {jexc.msg}", "$", jexc.lineno, jexc.colno)
+            ) from None
+        raise CaseInputError(CaseError("malformed-json", "malformed JSON", "$")) from None
+    for policy in _policies(case):
+        if policy.document_kind() == "other":
+            raise CaseInputError(_schema_error(text, json.loads(text)))
+    return case
+
+
+def _policies(case: Case) -> Iterator[Any]:
+    yield from case.identity_policies
+    for p in (case.permissions_boundary, case.session_policy, case.resource_policy):
+        if p is not None:
+            yield p
+    for level in (*case.scps, *case.rcps):
+        yield from level
+
+
+def _case_id(raw: bytes | str) -> str | None:
+    try:
+        value = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    cid = value.get("id") if isinstance(value, dict) else None
+    return cid if isinstance(cid, str) else None
+
+
+def encode(result: CaseResult | CaseErrorResult) -> bytes:
+    return _encoder.encode(result)
+
+
+@dataclass(slots=True)
+class Answer:
+    line: int
+    output: bytes
+    error: LineError | None
+
+
+def answer_lines(lines: Iterable[bytes | str], cache: PolicyCache | None = None) -> Iterator[Answer]:
+    """One answer per non-blank input line, in input order."""
+    cache = cache if cache is not None else PolicyCache()
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            case = decode_case(raw)
+            yield Answer(number, encode(evaluate_case(case, cache)), None)
+        except CaseInputError as exc:
+            cid = _case_id(raw)
+            err = exc.error
+            if err.code in CASE_LEVEL_CODES:  # locate it in the input file
+                err = CaseError(err.code, err.message, err.path, number, err.column)
+            yield Answer(number, encode(CaseErrorResult(id=cid, error=err)), LineError(number, cid, err))

@@ -1,0 +1,180 @@
+"""Policies compiled once, cached by their text, matched fast.
+
+A ``CompiledPolicy`` holds each statement with its Action, Resource,
+Principal and Condition elements turned into matchers, plus an index from
+action name to the statements whose Action/NotAction element covers it, so a
+request only looks at statements that can apply to its action.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from reference.conditions import ConditionBlock, compile_conditions
+from reference.context import RequestContext
+from reference.errors import PolicyError
+from reference.model import Policy
+from reference.patterns import Pattern, glob, resource
+from reference.policy import ParsedPolicy, PolicyKind, Statement, parse_policy
+from reference.principals import Caller, PrincipalMatch, match_principal
+from reference.variables import Template, parse_template
+
+_ACTION_INDEX_LIMIT = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class ActionMatcher:
+    """Action / NotAction: "Action names are not case-sensitive"; ``*`` and ``?``
+    anywhere in the name (reference_policies_elements_action.html)."""
+
+    exact: frozenset[str]
+    patterns: tuple[Pattern, ...]
+    negated: bool
+
+    @classmethod
+    def of(cls, values: tuple[str, ...], negated: bool) -> ActionMatcher:
+        exact = frozenset(v.lower() for v in values if "*" not in v and "?" not in v)
+        patterns = tuple(glob(v, ignore_case=True) for v in values if "*" in v or "?" in v)
+        return cls(exact, patterns, negated)
+
+    def matches(self, action_lower: str) -> bool:
+        hit = action_lower in self.exact or any(p.fullmatch(action_lower) for p in self.patterns)
+        return hit != self.negated
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceMatcher:
+    """Resource / NotResource (reference_policies_elements_resource.html).
+
+    Constant patterns are compiled here; patterns with policy variables are
+    rendered per request ("a Resource containing a variable with no value
+    matches nothing", reference_policies_variables.html) and their regexes
+    come from the cache in ``reference.patterns``.
+    """
+
+    constant: tuple[Pattern, ...]
+    templates: tuple[Template, ...]
+    negated: bool
+
+    @classmethod
+    def of(cls, values: tuple[str, ...], negated: bool, variables_enabled: bool) -> ResourceMatcher:
+        constant: list[Pattern] = []
+        templates: list[Template] = []
+        for v in values:
+            t = parse_template(v, variables_enabled=variables_enabled)
+            if t.is_constant:
+                constant.append(resource(v))
+            else:
+                templates.append(t)
+        return cls(tuple(constant), tuple(templates), negated)
+
+    def matches(self, arn: str, ctx: RequestContext) -> bool:
+        hit = any(p.fullmatch(arn) for p in self.constant)
+        if not hit:
+            for t in self.templates:
+                rendered = t.render(ctx)
+                if rendered is not None and resource(rendered).fullmatch(arn):
+                    hit = True
+                    break
+        return hit != self.negated
+
+    def variable_keys(self) -> tuple[str, ...]:
+        return tuple(k for t in self.templates for k in t.keys)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledStatement:
+    statement: Statement
+    allow: bool
+    actions: ActionMatcher
+    resources: ResourceMatcher
+    condition: ConditionBlock | None
+
+    @property
+    def principal_required(self) -> bool:
+        return self.statement.principals is not None
+
+    def principal(self, caller: Caller) -> PrincipalMatch:
+        """How this statement names the caller; statements without a Principal
+        element (identity policies, SCPs) apply to the caller they are attached to."""
+        s = self.statement
+        if s.principals is None:
+            return PrincipalMatch.SESSION
+        found = match_principal(s.principals, caller)
+        if s.principal_negated:
+            # NotPrincipal: everyone except the listed principals
+            # (reference_policies_elements_notprincipal.html).
+            return PrincipalMatch.SESSION if found == PrincipalMatch.NONE else PrincipalMatch.NONE
+        return found
+
+    def keys(self) -> tuple[str, ...]:
+        cond = self.condition.keys if self.condition is not None else ()
+        return self.resources.variable_keys() + cond
+
+
+@dataclass(slots=True)
+class CompiledPolicy:
+    parsed: ParsedPolicy
+    statements: tuple[CompiledStatement, ...]
+    _by_action: dict[str, tuple[CompiledStatement, ...]] = field(default_factory=dict)
+
+    def candidates(self, action_lower: str) -> tuple[CompiledStatement, ...]:
+        """Statements whose Action/NotAction covers the action (memoised per action)."""
+        hit = self._by_action.get(action_lower)
+        if hit is None:
+            if len(self._by_action) > _ACTION_INDEX_LIMIT:
+                self._by_action.clear()
+            hit = tuple(s for s in self.statements if s.actions.matches(action_lower))
+            self._by_action[action_lower] = hit
+        return hit
+
+
+def _compile_statement(parsed: ParsedPolicy, s: Statement) -> CompiledStatement:
+    ve = parsed.variables_enabled
+    condition = None
+    if s.condition is not None:
+        condition = compile_conditions(
+            s.condition, doc=parsed.document, path=(*s.path, "Condition"), variables_enabled=ve
+        )
+    return CompiledStatement(
+        statement=s,
+        allow=s.effect == "Allow",
+        actions=ActionMatcher.of(s.actions, s.action_negated),
+        resources=ResourceMatcher.of(s.resources, s.resource_negated, ve),
+        condition=condition,
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_text(text: str, kind: PolicyKind) -> CompiledPolicy:
+    """Parse, validate and compile a policy text; cached by (text, kind)."""
+    parsed = parse_policy(text, kind=kind)
+    return CompiledPolicy(parsed, tuple(_compile_statement(parsed, s) for s in parsed.statements))
+
+
+class PolicyCache:
+    """Compiled policies keyed by the raw bytes of the case's ``document`` field.
+
+    Decoding an embedded policy object and re-serialising it to its text costs
+    far more than evaluating a request, so a case line whose policy bytes were
+    seen before skips both.
+    """
+
+    def __init__(self, limit: int = 4096, compiler: Callable[[str, PolicyKind], CompiledPolicy] = compile_text):
+        self._by_raw: dict[tuple[bytes, PolicyKind], CompiledPolicy] = {}
+        self._limit = limit
+        self._compile = compiler
+
+    def get(self, policy: Policy, kind: PolicyKind) -> CompiledPolicy:
+        key = (bytes(policy.document), kind)
+        hit = self._by_raw.get(key)
+        if hit is None:
+            if policy.document_kind() == "other":
+                raise PolicyError("invalid-document", "document must be a JSON string or object", "$")
+            hit = self._compile(policy.text(), kind)
+            if len(self._by_raw) >= self._limit:
+                self._by_raw.clear()
+            self._by_raw[key] = hit
+        return hit

@@ -1,0 +1,300 @@
+"""The decision: which policies apply, and how their answers combine.
+
+IAM User Guide:
+- reference_policies_evaluation-logic_policy-eval-denyallow.html — the order:
+  explicit deny in any policy; RCPs; SCPs; resource-based policies; identity-
+  based policies; permissions boundaries; session policies.
+- reference_policies_evaluation-logic_policy-eval-basics.html — same account:
+  "If either the identity-based policy or the resource-based policy within the
+  same account allows the request and the other doesn't, the request is still
+  allowed."
+- reference_policies_evaluation-logic-cross-account.html — cross account: the
+  caller's identity-based policy and the owner's resource-based policy must
+  both allow.
+- access_policies_boundaries.html and access_policies.html#policies_session —
+  which grants of a resource-based policy a boundary or a session policy limits
+  (see ``_resource_grant``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from reference.catalog import get_catalog
+from reference.compiled import CompiledPolicy, CompiledStatement, PolicyCache
+from reference.context import RequestContext
+from reference.errors import PolicyError
+from reference.model import (
+    Case,
+    CaseError,
+    CaseResult,
+    Decision,
+    Details,
+    MatchedStatement,
+    Policy,
+    Request,
+    RequestResult,
+)
+from reference.policy import PolicyKind
+from reference.principals import Caller, PrincipalMatch
+
+# Where each policy of a case sits in the evaluation.
+IDENTITY, BOUNDARY, SESSION, RESOURCE, SCP, RCP = "identity", "boundary", "session", "resource", "scp", "rcp"
+_KIND: dict[str, PolicyKind] = {
+    IDENTITY: "identity",
+    BOUNDARY: "identity",
+    SESSION: "identity",
+    RESOURCE: "resource",
+    SCP: "scp",
+    RCP: "rcp",
+}
+# The policy type reported when a Policy has none (case-format v1: optional).
+_DEFAULT_TYPE = {IDENTITY: "user", BOUNDARY: "boundary", SESSION: "session", RESOURCE: "resource", SCP: "scp", RCP: "rcp"}
+
+
+class CaseInputError(Exception):
+    """A case that cannot be answered; ``policy_error`` is set when a policy caused it."""
+
+    def __init__(self, error: CaseError, policy_id: str | None = None, policy_error: PolicyError | None = None):
+        super().__init__(error.message)
+        self.error = error
+        self.policy_id = policy_id
+        self.policy_error = policy_error
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One policy of the case, compiled, with its place in the evaluation.
+
+    Slots are kept in the case's field order (identity policies, boundary,
+    session policy, resource policy, SCP levels, RCP levels), which is the
+    "policy order" matched statements are sorted by.
+    """
+
+    role: str
+    level: int  # SCP/RCP level, root first; 0 otherwise
+    policy_id: str
+    policy_type: str
+    compiled: CompiledPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    slot: Slot
+    statement: CompiledStatement
+    principal: PrincipalMatch
+
+    def matched(self) -> MatchedStatement:
+        s = self.statement.statement
+        return MatchedStatement(
+            policy_id=self.slot.policy_id,
+            policy_type=self.slot.policy_type,
+            statement_index=s.index,
+            sid=s.sid,
+            start=s.start,
+            end=s.end,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedCase:
+    case: Case
+    slots: tuple[Slot, ...]
+    caller: Caller
+    same_account: bool
+    has_boundary: bool
+    has_session: bool
+    scp_levels: int
+    rcp_levels: int
+
+
+def _account_of(owner: str) -> str:
+    parts = owner.split(":")
+    if len(parts) >= 5 and parts[0] == "arn":
+        return parts[4]
+    return owner  # a bare account id
+
+
+def prepare(case: Case, cache: PolicyCache) -> PreparedCase:
+    """Compile every policy of the case (cached); a bad policy raises CaseInputError."""
+    slots: list[Slot] = []
+
+    def add(role: str, path: str, policy: Policy, level: int = 0) -> None:
+        try:
+            compiled = cache.get(policy, _KIND[role])
+        except PolicyError as e:
+            inner = e.path[1:] if e.path.startswith("$") else e.path
+            error = CaseError(e.code, f"policy {policy.id!r}: {e.message}", f"{path}.document{inner}", e.line, e.column)
+            raise CaseInputError(error, policy.id, e) from None
+        ptype = policy.type if isinstance(policy.type, str) else _DEFAULT_TYPE[role]
+        slots.append(Slot(role, level, policy.id, ptype, compiled))
+
+    for i, p in enumerate(case.identity_policies):
+        add(IDENTITY, f"$.identity_policies[{i}]", p)
+    if case.permissions_boundary is not None:
+        add(BOUNDARY, "$.permissions_boundary", case.permissions_boundary)
+    if case.session_policy is not None:
+        add(SESSION, "$.session_policy", case.session_policy)
+    if case.resource_policy is not None:
+        add(RESOURCE, "$.resource_policy", case.resource_policy)
+    for lvl, level in enumerate(case.scps):
+        for i, p in enumerate(level):
+            add(SCP, f"$.scps[{lvl}][{i}]", p, lvl)
+    for lvl, level in enumerate(case.rcps):
+        for i, p in enumerate(level):
+            add(RCP, f"$.rcps[{lvl}][{i}]", p, lvl)
+
+    caller = Caller.parse(case.caller)
+    owner = case.resource_owner if isinstance(case.resource_owner, str) else None
+    same_account = owner is None or _account_of(owner) == caller.account
+    return PreparedCase(
+        case=case,
+        slots=tuple(slots),
+        caller=caller,
+        same_account=same_account,
+        has_boundary=case.permissions_boundary is not None,
+        has_session=case.session_policy is not None,
+        scp_levels=len(case.scps),
+        rcp_levels=len(case.rcps),
+    )
+
+
+def _levels_allow(hits: Iterable[Hit], role: str, levels: int) -> bool:
+    """SCPs / RCPs: "If the enforcement code does not find any applicable Allow
+    statements in the [SCPs/RCPs], the request is denied" — at every level from
+    the root to the account (reference_policies_evaluation-logic_policy-eval-denyallow.html)."""
+    allowed = {h.slot.level for h in hits if h.slot.role == role and h.statement.allow}
+    return all(lvl in allowed for lvl in range(levels))
+
+
+def _rcps_apply(action: str) -> bool:
+    """RCPs apply only to the services that support them
+    (access_policies_rcps.html, "List of AWS services that support RCPs")."""
+    return action.split(":", 1)[0].lower() in get_catalog().rcp_supported_services()
+
+
+@dataclass(slots=True)
+class _Scan:
+    hits: list[Hit]
+    missing: dict[str, str]  # lower -> as written
+
+
+def _scan(prepared: PreparedCase, action_lower: str, resource: str, ctx: RequestContext) -> _Scan:
+    """Every statement that applies to the request, and the context keys
+    that relevant statements needed and did not get."""
+    scan = _Scan([], {})
+    caller = prepared.caller
+    rcps = prepared.rcp_levels and _rcps_apply(action_lower)
+    for slot in prepared.slots:
+        if slot.role == RCP and not rcps:
+            continue
+        for st in slot.compiled.candidates(action_lower):
+            pm = st.principal(caller)
+            if pm == PrincipalMatch.NONE:
+                # access_policies_boundaries.html: "The NotPrincipal element with a
+                # Deny effect will always deny any IAM principal that has a
+                # permissions boundary policy attached, regardless of the values
+                # specified in the NotPrincipal element."
+                if not (prepared.has_boundary and st.statement.principal_negated and not st.allow):
+                    continue
+                pm = PrincipalMatch.SESSION
+            if not st.resources.matches(resource, ctx):
+                continue
+            for key in st.keys():
+                if not ctx.has(key):
+                    scan.missing.setdefault(key.lower(), key)
+            if st.condition is not None and not st.condition.matches(ctx):
+                continue
+            scan.hits.append(Hit(slot, st, pm))
+    return scan
+
+
+def _allows(hits: list[Hit], role: str) -> bool:
+    return any(h.statement.allow and h.slot.role == role for h in hits)
+
+
+def _resource_grant(prepared: PreparedCase, hits: list[Hit], boundary_ok: bool, session_ok: bool) -> bool:
+    """Does an Allow in the resource-based policy grant the request on its own?
+
+    Same account (reference_policies_evaluation-logic_policy-eval-basics.html,
+    access_policies_boundaries.html, access_policies.html#policies_session):
+    - naming the role session ARN (or "*"): not limited by an implicit deny in
+      identity-based policies, boundaries or session policies;
+    - naming the IAM user ARN: not limited by identity-based policies or the
+      boundary; a session policy (federated user session) still limits it;
+    - naming the role ARN: not limited by identity-based policies; the boundary
+      and the session policy limit it;
+    - naming the account: the account delegates to its identity-based
+      policies, so it grants nothing on its own (UNDOCUMENTED.md).
+    """
+    best = max((h.principal for h in hits if h.slot.role == RESOURCE and h.statement.allow), default=None)
+    if best is None:
+        return False
+    if best == PrincipalMatch.SESSION:
+        return True
+    if best == PrincipalMatch.USER:
+        return session_ok
+    if best == PrincipalMatch.ROLE:
+        return boundary_ok and session_ok
+    return False
+
+
+def decide(prepared: PreparedCase, request: Request) -> RequestResult:
+    action_lower = request.action.lower()
+    ctx = RequestContext.of(request.context)
+    scan = _scan(prepared, action_lower, request.resource, ctx)
+    hits = scan.hits
+    missing = sorted(scan.missing.values(), key=str.lower)
+
+    denies = [h for h in hits if not h.statement.allow]
+    scp_deny = any(h.slot.role == SCP for h in denies)
+    boundary_deny = any(h.slot.role == BOUNDARY for h in denies)
+    organizations_allowed = None
+    if prepared.scp_levels:
+        organizations_allowed = not scp_deny and _levels_allow(hits, SCP, prepared.scp_levels)
+    boundary_allowed = None
+    if prepared.has_boundary:
+        boundary_allowed = not boundary_deny and _allows(hits, BOUNDARY)
+    details = Details(boundary_allowed=boundary_allowed, organizations_allowed=organizations_allowed)
+
+    def result(decision: Decision, deciding: list[Hit]) -> RequestResult:
+        return RequestResult(
+            action=request.action,
+            resource=request.resource,
+            decision=decision,
+            matched_statements=[h.matched() for h in deciding],
+            missing_context_values=missing,
+            details=details,
+        )
+
+    # 1. An explicit Deny in any policy wins.
+    if denies:
+        return result(Decision.EXPLICIT_DENY, denies)
+    allows = [h for h in hits if h.statement.allow]
+    # 2. RCPs, then SCPs: an Allow at every level.
+    if prepared.rcp_levels and _rcps_apply(action_lower) and not _levels_allow(hits, RCP, prepared.rcp_levels):
+        return result(Decision.IMPLICIT_DENY, [])
+    if prepared.scp_levels and not organizations_allowed:
+        return result(Decision.IMPLICIT_DENY, [])
+    # 3-6. Resource-based, identity-based, boundary, session policy.
+    boundary_ok = not prepared.has_boundary or bool(boundary_allowed)
+    session_ok = not prepared.has_session or _allows(hits, SESSION)
+    identity_ok = _allows(hits, IDENTITY) and boundary_ok and session_ok
+    if prepared.same_account:
+        granted = identity_ok or _resource_grant(prepared, hits, boundary_ok, session_ok)
+    else:
+        # Cross-account: both sides must allow; any principal form counts.
+        granted = identity_ok and _allows(hits, RESOURCE)
+    if granted:
+        return result(Decision.ALLOWED, allows)
+    return result(Decision.IMPLICIT_DENY, [])
+
+
+def evaluate_case(case: Case, cache: PolicyCache) -> CaseResult:
+    """Answer every request of a case; raises CaseInputError for a bad policy."""
+    prepared = prepare(case, cache)
+    return CaseResult(
+        id=case.id if isinstance(case.id, str) else None,
+        results=[decide(prepared, r) for r in case.requests],
+    )

@@ -1,0 +1,179 @@
+"""The case model of case-format v1, defined once for the whole project.
+
+Every part of the suite speaks these types: strategies build them, the
+reference evaluator and the targets answer them, the corpus stores them.
+They are ``msgspec`` structs so that decoding a JSON line is typed and fast
+(see the benchmark in ``bench/``); the same constraints are written in
+``reference/schema/case.schema.json``, which ``reference.caseio`` uses to
+explain a rejected line with its JSON path.  ``tests/test_model_schema.py``
+checks that the structs and the schema accept and reject the same documents.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, Raw, Struct, UnsetType
+
+PolicyType = Literal[
+    "user",
+    "group",
+    "role",
+    "aws-managed",
+    "user-managed",
+    "resource",
+    "boundary",
+    "session",
+    "scp",
+    "rcp",
+]
+
+ContextKeyType = Literal[
+    "string",
+    "stringList",
+    "numeric",
+    "numericList",
+    "boolean",
+    "booleanList",
+    "ip",
+    "ipList",
+    "binary",
+    "binaryList",
+    "date",
+    "dateList",
+]
+
+DEFAULT_CALLER_ARN = "arn:aws:iam::111122223333:user/conformance"
+
+
+class Decision(str, enum.Enum):
+    """The simulator's ``EvalDecision``."""
+
+    ALLOWED = "allowed"
+    EXPLICIT_DENY = "explicitDeny"
+    IMPLICIT_DENY = "implicitDeny"
+
+
+class Policy(Struct, forbid_unknown_fields=True, frozen=True):
+    """One policy in force.
+
+    ``document`` keeps the raw JSON of the field: either a JSON string (the
+    exact policy text) or a JSON object (standing for the text
+    ``json.dumps(document, indent=2)``).  Keeping it raw lets the evaluator
+    cache compiled policies by these bytes without decoding the policy again
+    for every case.  Use :meth:`of` to build one from Python values.
+    """
+
+    id: str
+    document: Raw
+    type: PolicyType | UnsetType = UNSET
+
+    @classmethod
+    def of(cls, id: str, document: str | dict[str, object], type: PolicyType | None = None) -> Policy:
+        raw = Raw(msgspec.json.encode(document))
+        return cls(id=id, document=raw, type=UNSET if type is None else type)
+
+    def document_kind(self) -> Literal["string", "object", "other"]:
+        raw = bytes(self.document).lstrip()
+        if raw[:1] == b'"':
+            return "string"
+        if raw[:1] == b"{":
+            return "object"
+        return "other"
+
+    def text(self) -> str:
+        """The policy text that line and column positions refer to."""
+        value = msgspec.json.decode(self.document)
+        if isinstance(value, str):
+            return value
+        return json.dumps(value, indent=2)
+
+
+class ContextEntry(Struct, forbid_unknown_fields=True, frozen=True):
+    key: Annotated[str, Meta(min_length=1)]
+    type: ContextKeyType
+    values: list[str]
+
+
+class Request(Struct, forbid_unknown_fields=True, frozen=True):
+    action: Annotated[str, Meta(min_length=3)]
+    resource: str = "*"
+    context: list[ContextEntry] = []
+
+
+class Case(Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
+    requests: Annotated[list[Request], Meta(min_length=1)]
+    id: str | UnsetType = UNSET
+    identity_policies: list[Policy] = []
+    permissions_boundary: Policy | None = None
+    session_policy: Policy | None = None
+    resource_policy: Policy | None = None
+    scps: list[list[Policy]] = []
+    rcps: list[list[Policy]] = []
+    caller_arn: str | UnsetType = UNSET
+    resource_owner: str | UnsetType = UNSET
+
+    @property
+    def caller(self) -> str:
+        return DEFAULT_CALLER_ARN if isinstance(self.caller_arn, UnsetType) else self.caller_arn
+
+
+class Position(Struct, frozen=True):
+    """1-based line and column in the policy text."""
+
+    line: int
+    column: int
+
+
+class MatchedStatement(Struct, frozen=True):
+    policy_id: str
+    policy_type: str
+    statement_index: int
+    sid: str | None
+    start: Position
+    end: Position
+
+
+class Details(Struct, frozen=True):
+    """``null`` means not applicable (no boundary, no SCPs)."""
+
+    boundary_allowed: bool | None = None
+    organizations_allowed: bool | None = None
+
+
+class RequestResult(Struct, frozen=True):
+    action: str
+    resource: str
+    decision: Decision
+    matched_statements: list[MatchedStatement]
+    missing_context_values: list[str]
+    details: Details = Details()
+
+
+class CaseResult(Struct, frozen=True):
+    id: str | None
+    results: list[RequestResult]
+
+
+class CaseError(Struct, frozen=True, omit_defaults=False):
+    """Why a case could not be answered.
+
+    ``path`` is a JSON path from the case root.  For an error inside a policy
+    document ``line``/``column`` are 1-based positions in the policy text (the
+    same text statement positions refer to); for an error in the case line
+    itself they are positions in the input file.
+    """
+
+    code: str
+    message: str
+    path: str
+    line: int | None = None
+    column: int | None = None
+
+
+class CaseErrorResult(Struct, frozen=True):
+    id: str | None
+    error: CaseError

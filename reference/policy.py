@@ -1,0 +1,268 @@
+"""The IAM policy grammar: a policy text becomes a validated ``ParsedPolicy``.
+
+Follows the IAM User Guide, "Grammar of the IAM JSON policy language"
+(reference_policies_grammar.html) and the element pages
+(reference_policies_elements_*.html).  Every refusal is a ``PolicyError``
+carrying a code, a message, the JSON path and the line/column in the text.
+Condition operators and their values are checked by ``reference.conditions``
+when the policy is compiled.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from reference.document import ParsedDocument, PathPart, parse_document
+from reference.model import Position
+
+Effect = Literal["Allow", "Deny"]
+PolicyKind = Literal["identity", "resource", "scp", "rcp"]
+
+# reference_policies_elements_version.html: the two versions IAM knows.
+VERSIONS = ("2012-10-17", "2008-10-17")
+VARIABLES_VERSION = "2012-10-17"
+
+_TOP_LEVEL = {"Version", "Id", "Statement"}
+_STATEMENT_KEYS = {
+    "Sid",
+    "Effect",
+    "Principal",
+    "NotPrincipal",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
+}
+# reference_policies_elements_principal.html: the principal types.
+_PRINCIPAL_TYPES = {"AWS", "Service", "Federated", "CanonicalUser"}
+# reference_policies_elements_action.html: "service-prefix:action"; the
+# prefix is a fixed service namespace (no wildcards), the name may use * and ?.
+_ACTION = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9*?_.-]*$")
+_VARIABLE = re.compile(r"\$\{[^}]*\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    index: int
+    sid: str | None
+    effect: Effect
+    actions: tuple[str, ...]
+    action_negated: bool  # NotAction
+    resources: tuple[str, ...]
+    resource_negated: bool  # NotResource
+    principals: Mapping[str, tuple[str, ...]] | None  # {"AWS": (...), "*": ("*",)}
+    principal_negated: bool  # NotPrincipal
+    condition: Mapping[str, Mapping[str, tuple[str, ...]]] | None
+    start: Position
+    end: Position
+    path: tuple[PathPart, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedPolicy:
+    document: ParsedDocument
+    version: str | None
+    id: str | None
+    statements: tuple[Statement, ...]
+
+    @property
+    def variables_enabled(self) -> bool:
+        """Policy variables need Version 2012-10-17 (reference_policies_variables.html)."""
+        return self.version == VARIABLES_VERSION
+
+
+def parse_policy(text: str, *, kind: PolicyKind = "identity") -> ParsedPolicy:
+    doc = parse_document(text)
+    root = doc.value
+    if not isinstance(root, dict):
+        raise doc.error("not-an-object", "a policy must be a JSON object", [])
+    for key in root:
+        if key not in _TOP_LEVEL:
+            raise doc.error("unknown-element", f"unknown top-level element {key!r}", [key], at_key=True)
+    version = root.get("Version")
+    if version is not None and version not in VERSIONS:
+        raise doc.error("invalid-version", f"Version must be one of {', '.join(VERSIONS)}, not {version!r}", ["Version"])
+    pid = root.get("Id")
+    if pid is not None and not isinstance(pid, str):
+        raise doc.error("invalid-id", "Id must be a string", ["Id"])
+    if "Statement" not in root:
+        raise doc.error("missing-statement", "the policy has no Statement element", [])
+    raw = root["Statement"]
+    if isinstance(raw, dict):
+        items: list[tuple[tuple[PathPart, ...], Any]] = [(("Statement",), raw)]
+    elif isinstance(raw, list):
+        items = [(("Statement", i), s) for i, s in enumerate(raw)]
+        if not items:
+            raise doc.error("empty-statement", "Statement must not be an empty list", ["Statement"])
+    else:
+        raise doc.error("invalid-statement", "Statement must be an object or a list of objects", ["Statement"])
+    statements = tuple(_statement(doc, i, path, s, kind) for i, (path, s) in enumerate(items))
+    seen: set[str] = set()
+    for s in statements:
+        if s.sid and s.sid in seen:
+            # reference_policies_elements_sid.html: "the Sid value must be unique within a JSON policy".
+            raise doc.error("duplicate-sid", f"Sid {s.sid!r} is used by more than one statement", [*s.path, "Sid"])
+        if s.sid:
+            seen.add(s.sid)
+    return ParsedPolicy(document=doc, version=version, id=pid, statements=statements)
+
+
+def _strings(doc: ParsedDocument, path: list[PathPart], value: Any, element: str) -> tuple[str, ...]:
+    """A string or a non-empty list of strings."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and value:
+        for i, v in enumerate(value):
+            if not isinstance(v, str):
+                raise doc.error("invalid-value", f"every {element} value must be a string", [*path, i])
+        return tuple(value)
+    raise doc.error("invalid-value", f"{element} must be a string or a non-empty list of strings", path)
+
+
+def _statement(
+    doc: ParsedDocument, index: int, path: tuple[PathPart, ...], s: Any, kind: PolicyKind
+) -> Statement:
+    p = list(path)
+    if not isinstance(s, dict):
+        raise doc.error("invalid-statement", "a statement must be a JSON object", p)
+    for key in s:
+        if key not in _STATEMENT_KEYS:
+            raise doc.error("unknown-element", f"unknown statement element {key!r}", [*p, key], at_key=True)
+    sid = s.get("Sid")
+    if sid is not None and not isinstance(sid, str):
+        raise doc.error("invalid-sid", "Sid must be a string", [*p, "Sid"])
+    if "Effect" not in s:
+        raise doc.error("missing-effect", "the statement has no Effect", p)
+    effect = s["Effect"]
+    if effect not in ("Allow", "Deny"):
+        # The grammar spells the values exactly "Allow" and "Deny".
+        raise doc.error("invalid-effect", f"Effect must be \"Allow\" or \"Deny\", not {effect!r}", [*p, "Effect"])
+
+    actions, action_negated = _pair(doc, p, s, "Action", "NotAction")
+    aname = "NotAction" if action_negated else "Action"
+    for i, a in enumerate(actions):
+        _check_action(doc, [*p, aname, *([i] if isinstance(s[aname], list) else [])], a)
+    resources, resource_negated = _pair(doc, p, s, "Resource", "NotResource")
+    rname = "NotResource" if resource_negated else "Resource"
+    for i, r in enumerate(resources):
+        _check_resource(doc, [*p, rname, *([i] if isinstance(s[rname], list) else [])], r)
+
+    principals, principal_negated = _principal(doc, p, s, effect, kind)
+    condition = _condition(doc, [*p, "Condition"], s["Condition"]) if "Condition" in s else None
+    start, end = doc.span(p)
+    return Statement(
+        index=index,
+        sid=sid,
+        effect=effect,
+        actions=actions,
+        action_negated=action_negated,
+        resources=resources,
+        resource_negated=resource_negated,
+        principals=principals,
+        principal_negated=principal_negated,
+        condition=condition,
+        start=start,
+        end=end,
+        path=path,
+    )
+
+
+def _pair(doc: ParsedDocument, p: list[PathPart], s: dict[str, Any], pos: str, neg: str) -> tuple[tuple[str, ...], bool]:
+    if pos in s and neg in s:
+        raise doc.error(f"both-{pos.lower()}-and-{neg.lower()}", f"a statement cannot have both {pos} and {neg}", p)
+    if pos not in s and neg not in s:
+        raise doc.error(f"missing-{pos.lower()}", f"the statement needs {pos} or {neg}", p)
+    name = pos if pos in s else neg
+    return _strings(doc, [*p, name], s[name], name), name == neg
+
+
+def _check_action(doc: ParsedDocument, path: list[PathPart], action: str) -> None:
+    if action == "*":
+        return
+    if ":" not in action:
+        raise doc.error("invalid-action", f"action {action!r} must be \"*\" or \"service:action\"", path)
+    prefix = action.split(":", 1)[0]
+    if "*" in prefix or "?" in prefix:
+        raise doc.error("wildcard-in-service-prefix", f"action {action!r}: the service prefix cannot contain wildcards", path)
+    if not _ACTION.match(action):
+        raise doc.error("invalid-action", f"action {action!r} is not a valid action name", path)
+
+
+def _check_resource(doc: ParsedDocument, path: list[PathPart], resource: str) -> None:
+    """reference_policies_elements_resource.html: "*" or an ARN; no wildcard in the service segment."""
+    if resource == "*":
+        return
+    # Colons inside ${...} variables do not separate ARN segments.
+    parts = _VARIABLE.sub("v", resource).split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        raise doc.error("invalid-resource", f"resource {resource!r} must be \"*\" or an ARN (arn:partition:service:region:account:resource)", path)
+    if not parts[2] or "*" in parts[2] or "?" in parts[2]:
+        raise doc.error("wildcard-in-service-prefix", f"resource {resource!r}: the service segment must be a service name without wildcards", path)
+
+
+def _principal(
+    doc: ParsedDocument, p: list[PathPart], s: dict[str, Any], effect: str, kind: PolicyKind
+) -> tuple[Mapping[str, tuple[str, ...]] | None, bool]:
+    """reference_policies_elements_principal.html and _notprincipal.html."""
+    if "Principal" in s and "NotPrincipal" in s:
+        raise doc.error("both-principal-and-notprincipal", "a statement cannot have both Principal and NotPrincipal", p)
+    name = "Principal" if "Principal" in s else "NotPrincipal" if "NotPrincipal" in s else None
+    if name is None:
+        if kind in ("resource", "rcp"):
+            raise doc.error("missing-principal", "a statement of a resource-based policy needs Principal or NotPrincipal", p)
+        return None, False
+    if kind not in ("resource", "rcp"):
+        # "You cannot use the Principal element in an identity-based policy."
+        raise doc.error("principal-not-allowed", f"{name} is only allowed in resource-based policies", [*p, name], at_key=True)
+    if name == "NotPrincipal" and effect != "Deny":
+        raise doc.error("notprincipal-with-allow", "NotPrincipal can only be used with \"Effect\": \"Deny\"", [*p, name], at_key=True)
+    value = s[name]
+    if value == "*":
+        return {"*": ("*",)}, name == "NotPrincipal"
+    if not isinstance(value, dict) or not value:
+        raise doc.error("invalid-principal", f"{name} must be \"*\" or an object such as {{\"AWS\": [...]}}", [*p, name])
+    out: dict[str, tuple[str, ...]] = {}
+    for ptype, v in value.items():
+        if ptype not in _PRINCIPAL_TYPES:
+            raise doc.error("invalid-principal", f"unknown principal type {ptype!r}", [*p, name, ptype], at_key=True)
+        values = _strings(doc, [*p, name, ptype], v, f"{name}.{ptype}")
+        for i, one in enumerate(values):
+            if one != "*" and ("*" in one or "?" in one) and ptype == "AWS":
+                # "You cannot use a wildcard to match part of a principal name or ARN."
+                raise doc.error("wildcard-in-principal", f"principal {one!r}: wildcards are only allowed as \"*\" alone", [*p, name, ptype, i])
+        out[ptype] = values
+    return out, name == "NotPrincipal"
+
+
+def _condition_value(doc: ParsedDocument, path: list[PathPart], v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return v
+    raise doc.error("invalid-condition-value", "a condition value must be a string, number or boolean", path)
+
+
+def _condition(doc: ParsedDocument, p: list[PathPart], block: Any) -> Mapping[str, Mapping[str, tuple[str, ...]]]:
+    """Shape only: {operator: {key: value or [values]}}; operators are checked at compile time."""
+    if not isinstance(block, dict):
+        raise doc.error("invalid-condition", "Condition must be an object of operators", p)
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    for op, keys in block.items():
+        if not isinstance(keys, dict) or not keys:
+            raise doc.error("invalid-condition", f"condition operator {op!r} must map to an object of keys", [*p, op])
+        out[op] = {}
+        for key, values in keys.items():
+            vpath = [*p, op, key]
+            if isinstance(values, list):
+                if not values:
+                    raise doc.error("invalid-condition-value", f"condition key {key!r} has an empty list of values", vpath)
+                out[op][key] = tuple(_condition_value(doc, [*vpath, i], v) for i, v in enumerate(values))
+            else:
+                out[op][key] = (_condition_value(doc, vpath, values),)
+    return out
