@@ -83,6 +83,10 @@ class ResourceMatcher:
     def variable_keys(self) -> tuple[str, ...]:
         return tuple(k for t in self.templates for k in t.keys)
 
+    def missing_variable_keys(self, ctx: RequestContext) -> list[str]:
+        """Variables with no value and no default."""
+        return [k for t in self.templates for k in t.missing_keys(ctx)]
+
 
 @dataclass(frozen=True, slots=True)
 class CompiledStatement:

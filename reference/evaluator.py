@@ -200,6 +200,9 @@ def _scan(prepared: PreparedCase, action_lower: str, resource: str, ctx: Request
                     continue
                 pm = PrincipalMatch.SESSION
             if not st.resources.matches(resource, ctx):
+                # A variable with no value is why a Resource missed: say so.
+                for key in st.resources.missing_variable_keys(ctx):
+                    scan.missing.setdefault(key.lower(), key)
                 continue
             for key in st.keys():
                 if not ctx.has(key):

@@ -1,0 +1,564 @@
+"""Speed of the reference evaluator against principalmapper, in one process, on one core.
+
+Run from the project root (``tox -e bench`` does ``python bench/run.py``)::
+
+    python bench/run.py [--requests 10000] [--repeat 5] [--json figures.json]
+
+Workload: the anchor policy v3 (``reference.fixtures.anchor_policy("v3")``) and
+``--requests`` deterministic, realistic requests against it: its own actions
+(some in other letter cases), about 20 % actions of the same services that it
+does not grant, resources built from its Resource patterns (matches and near
+misses), and the condition keys it uses, present or absent.  They are grouped
+``--per-case`` requests a case into case-format v1 JSON lines, the policy
+embedded as its JSON string text: exactly what ``iamconf evaluate --cases``
+reads (``--write-cases PATH`` saves them).
+
+Measured, best of ``--repeat`` runs after one warm-up run (``time.perf_counter``):
+
+- the reference through ``reference.caseio.answer_lines`` over the byte lines,
+  every output consumed: the code path of ``iamconf evaluate --cases``, JSON
+  decode and result encode included.  This is the figure the goals are about;
+- its parts: ``decode_case`` alone, ``evaluate_case`` alone on decoded cases,
+  and ``encode`` alone on the results, to show where the time goes;
+- principalmapper 1.1.5 in process on the same requests: its policy objects
+  built once, then per request the context converted to its
+  ``CaseInsensitiveDict`` and its local evaluation called (a matching Allow
+  and no matching Deny, as its ``local_check_authorization`` does), and its
+  raw call alone with the contexts converted beforehand.
+
+Goals: the reference answer_lines path at least 3x principalmapper (with
+context conversion) -- the contract: exit 1 if missed -- and at least 100,000
+decisions/s (machines differ: only a warning).  The agreement of the two on
+"allowed" is printed for information; principalmapper is known wrong in
+places (see /work/shared/notes/targets.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import collections.abc
+import importlib
+import json
+import os
+import platform
+import random
+import resource
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypedDict
+
+from reference.caseio import answer_lines, decode_case, encode
+from reference.compiled import PolicyCache
+from reference.evaluator import evaluate_case
+from reference.fixtures import anchor_policy
+from reference.model import Case, CaseResult, Decision
+
+RATIO_GOAL = 3.0
+ABSOLUTE_GOAL = 100_000.0
+DEFAULT_SEED = 20261127
+
+ACCOUNT = "111122223333"
+OTHER_ACCOUNT = "444455556666"
+REGIONS = ("us-east-1", "us-east-1", "us-east-1", "us-west-2", "eu-west-1")
+
+# Real actions of the policy's services that v3 does not grant.
+UNGRANTED: dict[str, tuple[str, ...]] = {
+    "apigateway": ("UpdateRestApiPolicy", "AddCertificateToDomain", "RemoveCertificateFromDomain", "SetWebACL"),
+    "cloudformation": ("ListStacks", "CreateChangeSet", "ExecuteChangeSet", "DescribeStackResources", "GetTemplate"),
+    "codebuild": ("StartBuild", "BatchGetProjects", "ListProjects"),
+    "codecommit": ("GitPush", "GitPull", "DeleteBranch", "MergePullRequestByFastForward"),
+    "codepipeline": ("ListPipelines", "PutApprovalResult", "StopPipelineExecution"),
+    "codestar-connections": ("UseConnection", "GetConnection", "CreateConnection"),
+    "cognito-idp": ("AdminCreateUser", "ListUserPools", "AdminDeleteUser"),
+    "ecr": ("PutImage", "BatchGetImage", "GetAuthorizationToken", "SetRepositoryPolicy"),
+    "events": ("ListRules", "PutEvents", "TagResource"),
+    "firehose": ("PutRecord", "PutRecordBatch", "ListDeliveryStreams"),
+    "glue": ("GetDatabase", "GetTable", "StartJobRun", "StartCrawler", "UpdateJob"),
+    "iam": ("GetRole", "CreateRole", "AttachRolePolicy", "PutRolePolicy"),
+    "lambda": ("UpdateFunctionCode", "ListFunctions", "PublishVersion"),
+    "logs": ("PutLogEvents", "GetLogEvents", "DeleteRetentionPolicy"),
+    "s3": ("PutObject", "DeleteObject", "ListBucket", "GetBucketAcl", "PutBucketVersioning"),
+    "sagemaker": ("CreateTrainingJob", "CreateNotebookInstance", "ListEndpoints", "CreateImageVersion"),
+    "states": ("StartExecution", "DescribeStateMachine", "ListStateMachines"),
+}
+
+# Realistic ARNs for requests on actions whose statements say Resource "*".
+WILDCARD_ARNS: dict[str, tuple[str, ...]] = {
+    "apigateway": (
+        "arn:aws:apigateway:{region}::/restapis/{id}",
+        "arn:aws:apigateway:{region}::/restapis/{id}/stages/prod",
+    ),
+    "cloudformation": ("arn:aws:cloudformation:{region}:{account}:stack/{name}/{id}",),
+    "codecommit": ("arn:aws:codecommit:{region}:{account}:{name}",),
+    "cognito-idp": ("arn:aws:cognito-idp:{region}:{account}:userpool/{region}_{id}",),
+    "glue": ("arn:aws:glue:{region}:{account}:crawler/{name}", "arn:aws:glue:{region}:{account}:job/{name}"),
+    "s3": ("arn:aws:s3:::{name}/{path}",),
+}
+
+# Near misses: literal parts of the policy's patterns and what a caller might write instead.
+NEAR_MISSES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("sagemaker-", ("SageMaker-", "sagemaker_", "sm-", "")),
+    ("SC-", ("sc-", "SC_", "CS-")),
+    ("AmazonSageMakerServiceCatalog", ("amazonsagemakerservicecatalog", "AmazonSageMakerExecution")),
+    ("/aws/apigateway/AccessLogs/", ("/aws/apigateway/accesslogs/", "/aws/lambda/")),
+    ("connection/", ("host/",)),
+    ("image/", ("model/", "Image/")),
+    ("/account", ("/restapis", "/Account")),
+)
+NAMES = ("sagemaker-churn-prod", "churn-model", "mlops-demo", "team-a", "p-3x7k2abc", "SC-111122223333-pp-abc")
+SAGEMAKER_KINDS = ("endpoint/", "endpoint-config/", "model/", "workteam/", "code-repository/", "notebook-instance/")
+TAG_KEYS = ("sagemaker:launch-source", "SageMaker:Launch-Source", "Owner", "project", "cost-center")
+
+
+class ContextJSON(TypedDict):
+    key: str
+    type: str
+    values: list[str]
+
+
+class RequestJSON(TypedDict):
+    action: str
+    resource: str
+    context: list[ContextJSON]
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    policy_text: str
+    cases: list[list[RequestJSON]]
+    lines: list[bytes]
+
+    @property
+    def requests(self) -> int:
+        return sum(len(c) for c in self.cases)
+
+
+class Generator:
+    """Deterministic requests against one policy, from a seeded ``random.Random``."""
+
+    def __init__(self, policy_text: str, seed: int):
+        self.rng = random.Random(seed)
+        doc = json.loads(policy_text)
+        statements = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
+        # action -> Resource patterns of the statements that grant it; service -> all its patterns
+        self.granted: dict[str, list[str]] = {}
+        self.service_patterns: dict[str, list[str]] = {}
+        for s in statements:
+            actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+            resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+            for a in actions:
+                self.granted.setdefault(a, []).extend(resources)
+                self.service_patterns.setdefault(a.split(":", 1)[0], []).extend(resources)
+        self.actions = sorted(self.granted)
+        self.services = sorted(self.service_patterns)
+        self.all_patterns = sorted({p for ps in self.service_patterns.values() for p in ps if p != "*"})
+
+    # -- pieces -----------------------------------------------------------
+
+    def _action(self) -> tuple[str, str, list[str]]:
+        """(action as the caller writes it, its service, the patterns to build a resource from)."""
+        rng = self.rng
+        if rng.random() < 0.2:
+            service = rng.choice(self.services)
+            action = f"{service}:{rng.choice(UNGRANTED[service])}"
+            patterns = self.service_patterns[service]
+        else:
+            action = rng.choice(self.actions)
+            service = action.split(":", 1)[0]
+            patterns = self.granted[action]
+        r = rng.random()
+        if r < 0.05:
+            action = action.lower()
+        elif r < 0.08:
+            action = action.upper()
+        elif r < 0.12:
+            svc, name = action.split(":", 1)
+            action = f"{svc.capitalize()}:{name[:1].lower()}{name[1:]}"
+        return action, service, patterns
+
+    def _name(self) -> str:
+        return self.rng.choice(NAMES) + self.rng.choice(("", "", "-2", f"-{self.rng.randrange(1000)}"))
+
+    def _fill(self, pattern: str, service: str) -> str:
+        rng = self.rng
+        if pattern == "*":
+            templates = WILDCARD_ARNS.get(service)
+            if templates is None:
+                same = [p for p in self.service_patterns[service] if p != "*"]
+                return self._fill(rng.choice(same), service) if same else "*"
+            return rng.choice(templates).format(
+                region=rng.choice(REGIONS),
+                account=ACCOUNT,
+                id=f"{rng.getrandbits(32):08x}",
+                name=self._name(),
+                path=rng.choice(("model.tar.gz", "templates/product.yaml", "data/train.csv")),
+            )
+        if rng.random() < 0.3:  # near miss
+            for literal, instead in NEAR_MISSES:
+                if literal in pattern:
+                    pattern = pattern.replace(literal, rng.choice(instead), 1)
+                    break
+        parts = pattern.split(":", 5)
+        if len(parts) == 6:
+            if parts[3] == "*":
+                parts[3] = rng.choice(REGIONS)
+            if parts[4] == "*":
+                parts[4] = ACCOUNT if rng.random() < 0.9 else OTHER_ACCOUNT
+            if parts[5] == "*" and service == "sagemaker":
+                parts[5] = rng.choice(SAGEMAKER_KINDS) + "*"
+            pattern = ":".join(parts)
+        while "*" in pattern:
+            pattern = pattern.replace("*", self._name(), 1)
+        return pattern
+
+    def _resource(self, service: str, patterns: list[str]) -> str:
+        r = self.rng.random()
+        if r < 0.06:
+            return "*"
+        if r < 0.14:  # another service's resource
+            return self._fill(self.rng.choice(self.all_patterns), service)
+        return self._fill(self.rng.choice(patterns), service)
+
+    def _context(self) -> list[ContextJSON]:
+        rng = self.rng
+        out: list[ContextJSON] = []
+
+        def add(key: str, type_: str, values: list[str]) -> None:
+            # key names are case-insensitive: sometimes spelled in another case
+            spelled = key if rng.random() < 0.85 else rng.choice((key.lower(), key.upper()))
+            out.append({"key": spelled, "type": type_, "values": values})
+
+        if rng.random() < 0.5:
+            value = rng.choice(("SC", "sagemaker-project", "", "studio"))
+            add("aws:ResourceTag/sagemaker:launch-source", "string", [value])
+        if rng.random() < 0.5:
+            keys = rng.sample(TAG_KEYS, rng.randrange(4))
+            add("aws:TagKeys", "stringList", keys)
+        if rng.random() < 0.4:
+            arn = rng.choice(
+                (
+                    f"arn:aws:sts::{ACCOUNT}:assumed-role/AmazonSageMakerServiceCatalogProductsLaunchRole/sc-session",
+                    f"arn:aws:sts::{ACCOUNT}:assumed-role/AmazonSageMakerServiceCatalogProductsUseRole/x",
+                    f"arn:aws:sts::{ACCOUNT}:assumed-role/OtherRole/session",
+                    f"arn:aws:iam::{ACCOUNT}:role/AmazonSageMakerServiceCatalogProductsLaunchRole",
+                )
+            )
+            add("cloudformation:RoleArn", "string", [arn])
+        if rng.random() < 0.4:
+            value = rng.choice(("true", "true", "false", "True"))
+            add("s3:ExistingObjectTag/servicecatalog:provisioning", "string", [value])
+        if rng.random() < 0.4:
+            value = rng.choice(("codepipeline.amazonaws.com", "codebuild.amazonaws.com", "CodePipeline.amazonaws.com"))
+            add("codestar-connections:PassedToService", "string", [value])
+        rng.shuffle(out)
+        return out
+
+    def request(self) -> RequestJSON:
+        action, service, patterns = self._action()
+        return {"action": action, "resource": self._resource(service, patterns), "context": self._context()}
+
+
+def build_workload(requests: int, per_case: int, seed: int) -> Workload:
+    text = anchor_policy("v3")
+    gen = Generator(text, seed)
+    cases: list[list[RequestJSON]] = []
+    lines: list[bytes] = []
+    for start in range(0, requests, per_case):
+        reqs = [gen.request() for _ in range(min(per_case, requests - start))]
+        case = {
+            "id": f"bench-{start // per_case:05d}",
+            "identity_policies": [{"id": "anchor-v3", "type": "aws-managed", "document": text}],
+            "requests": reqs,
+        }
+        cases.append(reqs)
+        lines.append(json.dumps(case, separators=(",", ":")).encode("utf-8"))
+    return Workload(text, cases, lines)
+
+
+# -- principalmapper --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipalMapper:
+    policy_has_matching_statement: Callable[..., bool]
+    policy_class: Any
+    case_insensitive_dict: Any
+    version: str
+
+
+def load_principalmapper() -> PrincipalMapper:
+    # principalmapper 1.1.5 imports collections.Mapping, gone since Python 3.10.
+    for name in ("Mapping", "MutableMapping", "Sequence", "MutableSequence", "Iterable", "Callable"):
+        if not hasattr(collections, name):
+            setattr(collections, name, getattr(collections.abc, name))
+    lps = importlib.import_module("principalmapper.querying.local_policy_simulation")
+    common = importlib.import_module("principalmapper.common")
+    cid = importlib.import_module("principalmapper.util.case_insensitive_dict")
+    version = getattr(importlib.import_module("principalmapper"), "__version__", "?")
+    return PrincipalMapper(lps.policy_has_matching_statement, common.Policy, cid.CaseInsensitiveDict, str(version))
+
+
+def pm_context(pm: PrincipalMapper, context: list[ContextJSON]) -> Any:
+    """Its context form: key -> string, or a list of strings for the ``...List`` types."""
+    return pm.case_insensitive_dict(
+        {
+            e["key"]: list(e["values"]) if e["type"].endswith("List") else (e["values"][0] if e["values"] else "")
+            for e in context
+        }
+    )
+
+
+def pm_allowed(pm: PrincipalMapper, policies: Sequence[Any], action: str, resource_: str, ctx: Any) -> bool:
+    """A matching Allow and no matching Deny (its ``local_check_authorization``, without a principal)."""
+    match = pm.policy_has_matching_statement
+    if not any(match(p, "Allow", action, resource_, ctx) for p in policies):
+        return False
+    return not any(match(p, "Deny", action, resource_, ctx) for p in policies)
+
+
+# -- timing -----------------------------------------------------------------
+
+
+def best_time(fn: Callable[[], object], repeat: int) -> float:
+    """Seconds of the fastest of ``repeat`` runs, after one warm-up run."""
+    fn()
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def pin_one_core() -> str:
+    if not hasattr(os, "sched_setaffinity"):
+        return "not pinned (no sched_setaffinity)"
+    try:
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+    except OSError as e:
+        return f"not pinned ({e.strerror})"
+    return f"pinned to cpu {cpu}"
+
+
+def peak_rss_mib() -> float:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024  # bytes on macOS, KiB on Linux
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    requests: int
+    cases: int
+    per_case: int
+    repeat: int
+    input_bytes: int
+    answer_lines: float
+    decode: float
+    evaluate: float
+    encode: float
+    principalmapper: float
+    principalmapper_raw: float
+    agreement: float
+    decisions: dict[str, int]
+    peak_rss_mib: float
+
+    @property
+    def ratio(self) -> float:
+        return self.answer_lines / self.principalmapper
+
+    @property
+    def ratio_raw(self) -> float:
+        return self.answer_lines / self.principalmapper_raw
+
+
+def measure(work: Workload, repeat: int) -> tuple[Figures, list[str]]:
+    n = work.requests
+    lines = work.lines
+
+    # Correctness of the workload first: every line must be answered, not refused.
+    answers = list(answer_lines(lines))
+    refused = [a.error.one_line("<bench>") for a in answers if a.error is not None]
+    if refused:
+        raise SystemExit("bench: the reference refused generated lines:\n" + "\n".join(refused[:5]))
+
+    def run_answer_lines() -> int:
+        size = 0
+        for answer in answer_lines(lines):
+            size += len(answer.output)
+        return size
+
+    decoded: list[Case] = [decode_case(line) for line in lines]
+
+    def run_decode() -> None:
+        for line in lines:
+            decode_case(line)
+
+    results: list[CaseResult] = []
+
+    def run_evaluate() -> None:
+        cache = PolicyCache()
+        results[:] = [evaluate_case(case, cache) for case in decoded]
+
+    def run_encode() -> None:
+        for result in results:
+            encode(result)
+
+    t_answer = best_time(run_answer_lines, repeat)
+    t_decode = best_time(run_decode, repeat)
+    t_evaluate = best_time(run_evaluate, repeat)
+    t_encode = best_time(run_encode, repeat)
+
+    pm = load_principalmapper()
+    pm_policies = [pm.policy_class("arn:aws:iam::aws:policy/anchor-v3", "anchor-v3", json.loads(work.policy_text))]
+    prepared = [(r["action"], r["resource"], pm_context(pm, r["context"])) for c in work.cases for r in c]
+    pm_answers: list[bool] = []
+
+    def run_pm() -> None:
+        pm_answers[:] = [
+            pm_allowed(pm, pm_policies, r["action"], r["resource"], pm_context(pm, r["context"]))
+            for c in work.cases
+            for r in c
+        ]
+
+    def run_pm_raw() -> None:
+        for action, res, ctx in prepared:
+            pm_allowed(pm, pm_policies, action, res, ctx)
+
+    t_pm = best_time(run_pm, repeat)
+    t_pm_raw = best_time(run_pm_raw, repeat)
+
+    ref_decisions = [r.decision for case_result in results for r in case_result.results]
+    counts = {d.value: sum(1 for x in ref_decisions if x == d) for d in Decision}
+    agree = sum(1 for d, p in zip(ref_decisions, pm_answers, strict=True) if (d == Decision.ALLOWED) == p)
+    requests_flat = [r for c in work.cases for r in c]
+    examples = [
+        f"{r['action']} on {r['resource']} ctx={[(e['key'], e['values']) for e in r['context']]}: "
+        f"reference {d.value}, principalmapper {'allowed' if p else 'denied'}"
+        for r, d, p in zip(requests_flat, ref_decisions, pm_answers, strict=True)
+        if (d == Decision.ALLOWED) != p
+    ]
+    figures = Figures(
+        requests=n,
+        cases=len(lines),
+        per_case=len(work.cases[0]) if work.cases else 0,
+        repeat=repeat,
+        input_bytes=sum(len(line) for line in lines),
+        answer_lines=n / t_answer,
+        decode=n / t_decode,
+        evaluate=n / t_evaluate,
+        encode=n / t_encode,
+        principalmapper=n / t_pm,
+        principalmapper_raw=n / t_pm_raw,
+        agreement=agree / n if n else 1.0,
+        decisions=counts,
+        peak_rss_mib=peak_rss_mib(),
+    )
+    return figures, examples
+
+
+def report(f: Figures, pinned: str, pm_version: str, examples: list[str], show: int) -> list[str]:
+    """Print the table; return the goals that failed (the ratio) and warnings (the absolute figure)."""
+    print(
+        f"workload: anchor policy v3, {f.requests:,} requests in {f.cases:,} cases ({f.per_case} a case), "
+        f"{f.input_bytes / 1e6:.1f} MB of case lines; best of {f.repeat} after a warm-up; "
+        f"Python {platform.python_version()}, {pinned}"
+    )
+    rows: list[tuple[str, float]] = [
+        ("reference: answer_lines (decode + evaluate + encode)", f.answer_lines),
+        ("  decode_case alone", f.decode),
+        ("  evaluate_case alone (decoded cases)", f.evaluate),
+        ("  encode alone (results)", f.encode),
+        (f"principalmapper {pm_version}: context conversion + evaluation", f.principalmapper),
+        ("principalmapper: raw call (contexts converted beforehand)", f.principalmapper_raw),
+    ]
+    width = max(len(name) for name, _ in rows)
+    print(f"{'':{width}}  {'decisions/s':>12}  {'us/decision':>11}")
+    for name, rate in rows:
+        print(f"{name:{width}}  {rate:12,.0f}  {1e6 / rate:11.2f}")
+    print(f"ratio reference/principalmapper: {f.ratio:.2f}x (raw call: {f.ratio_raw:.2f}x); goal >= {RATIO_GOAL:g}x")
+    mix = ", ".join(f"{k} {v:,}" for k, v in f.decisions.items())
+    print(f"reference decisions: {mix}")
+    print(f"agreement on 'allowed' with principalmapper: {f.agreement:.1%} (informative: it is known wrong in places)")
+    for line in examples[:show]:
+        print(f"  disagrees: {line}")
+    print(f"peak RSS: {f.peak_rss_mib:.1f} MiB")
+    failed = []
+    if f.ratio < RATIO_GOAL:
+        failed.append(f"GOAL FAILED: reference is {f.ratio:.2f}x principalmapper, goal >= {RATIO_GOAL:g}x")
+    if f.answer_lines < ABSOLUTE_GOAL:
+        print(
+            f"warning: reference {f.answer_lines:,.0f} decisions/s is below {ABSOLUTE_GOAL:,.0f}/s "
+            "(reported only: machines differ; the ratio is the contract)"
+        )
+    return failed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--requests", type=int, default=10_000, help="requests to generate (default 10000)")
+    parser.add_argument("--per-case", type=int, default=100, help="requests a case line (default 100)")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs of each measure, best kept (default 5)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed of the workload")
+    parser.add_argument("--json", metavar="PATH", help="write the figures to PATH as JSON")
+    parser.add_argument("--write-cases", metavar="PATH", help="write the generated case lines to PATH")
+    parser.add_argument("--show-disagreements", type=int, default=0, metavar="N", help="print N disagreements")
+    args = parser.parse_args(argv)
+    if args.requests < 1 or args.per_case < 1 or args.repeat < 1:
+        parser.error("--requests, --per-case and --repeat must be at least 1")
+
+    pinned = pin_one_core()
+    work = build_workload(args.requests, args.per_case, args.seed)
+    if args.write_cases:
+        Path(args.write_cases).write_bytes(b"".join(line + b"\n" for line in work.lines))
+    figures, examples = measure(work, args.repeat)
+    pm_version = load_principalmapper().version
+    failed = report(figures, pinned, pm_version, examples, args.show_disagreements)
+    for line in failed:
+        print(line)
+
+    if args.json:
+        status: Literal["pass", "fail"] = "fail" if failed else "pass"
+        out = {
+            "workload": {
+                "policy": "anchor v3",
+                "requests": figures.requests,
+                "cases": figures.cases,
+                "per_case": figures.per_case,
+                "seed": args.seed,
+                "input_bytes": figures.input_bytes,
+            },
+            "repeat": figures.repeat,
+            "python": platform.python_version(),
+            "cpu": pinned,
+            "decisions_per_s": {
+                "reference_answer_lines": round(figures.answer_lines),
+                "reference_decode": round(figures.decode),
+                "reference_evaluate": round(figures.evaluate),
+                "reference_encode": round(figures.encode),
+                "principalmapper": round(figures.principalmapper),
+                "principalmapper_raw": round(figures.principalmapper_raw),
+            },
+            "ratio": round(figures.ratio, 3),
+            "ratio_raw": round(figures.ratio_raw, 3),
+            "agreement_allowed": round(figures.agreement, 4),
+            "reference_decisions": figures.decisions,
+            "peak_rss_mib": round(figures.peak_rss_mib, 1),
+            "goals": {
+                "ratio": RATIO_GOAL,
+                "decisions_per_s": ABSOLUTE_GOAL,
+                "ratio_met": figures.ratio >= RATIO_GOAL,
+                "decisions_per_s_met": figures.answer_lines >= ABSOLUTE_GOAL,
+                "status": status,
+            },
+        }
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

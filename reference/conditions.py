@@ -1,0 +1,699 @@
+"""The Condition element: every condition operator, compiled once per policy.
+
+A statement's ``Condition`` (already shaped by ``reference.policy``) becomes a
+``ConditionBlock``.  Everything that can be decided without a request is
+decided in ``compile_conditions``: the operator name is split into its set
+qualifier, base operator and ``IfExists`` suffix; policy values are parsed
+(numbers, dates, IP ranges, base64, booleans); ``Like`` and ``Arn`` patterns
+are compiled into one regular expression per key; policy variables are parsed
+into templates.  Per request, a clause costs one dictionary lookup and one
+comparison per request value; only values that contain a policy variable are
+rendered per request (their patterns come from the ``lru_cache`` of
+``reference.patterns.glob`` and of this module).
+
+Authority: the IAM User Guide.  Page names below are the Guide's own:
+
+- ``elements_condition``: reference_policies_elements_condition.html
+- ``operators``: reference_policies_elements_condition_operators.html
+  (anchors ``#Conditions_String``, ``#Conditions_Numeric``, ``#Conditions_Date``,
+  ``#Conditions_Boolean``, ``#Conditions_BinaryEquals``, ``#Conditions_IPAddress``,
+  ``#Conditions_ARN``, ``#Conditions_IfExists``, ``#Conditions_Null``)
+- ``logic``: reference_policies_condition-logic-multiple-context-keys-or-values.html
+- ``single-vs-multi``: reference_policies_condition-single-vs-multi-valued-context-keys.html
+- ``multi-examples``: reference_policies_condition_examples-multi-valued-context-keys.html
+- ``variables``: reference_policies_variables.html
+
+Where the Guide is silent the choice is marked "Choice" and recorded in
+``reference/UNDOCUMENTED.md`` (section "Conditions").
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import functools
+import ipaddress
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Literal as Lit
+
+from reference.context import EMPTY_CONTEXT, RequestContext
+from reference.document import ParsedDocument, PathPart
+from reference.errors import PolicyError
+from reference.patterns import Pattern, glob
+from reference.variables import Literal, Rendered, Template, parse_template, plain_text
+
+ValueTest = Callable[[str], bool]
+"""Does one request value match at least one policy value (the OR of ``logic``)?"""
+Binder = Callable[[RequestContext], ValueTest]
+"""Gives the ValueTest for a request (policy variables are rendered here)."""
+Holds = Callable[[RequestContext], bool]
+"""Does one (operator, key) clause hold for a request?"""
+Qualifier = Lit["ForAllValues", "ForAnyValue"] | None
+_Fail = Callable[[int, str], PolicyError]
+
+_NEVER: ValueTest = lambda _value: False  # noqa: E731 - every policy value lacked a variable value
+
+# ---------------------------------------------------------------------------
+# The operators.  Each base operator: (family, kind, negated).
+# "Negated" operators combine their policy values as NOR and are true when the
+# key is missing (operators, "Important" box at the top; logic,
+# #reference_policies_multiple-conditions-negated-matching-eval).
+# ---------------------------------------------------------------------------
+
+Family = Lit["String", "Numeric", "Date", "Bool", "Binary", "Ip", "Arn", "Null"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    family: Family
+    kind: str
+    negated: bool
+
+
+_OPERATORS: dict[str, _Spec] = {
+    # operators#Conditions_String
+    "StringEquals": _Spec("String", "equals", False),
+    "StringNotEquals": _Spec("String", "equals", True),
+    "StringEqualsIgnoreCase": _Spec("String", "equals-ignore-case", False),
+    "StringNotEqualsIgnoreCase": _Spec("String", "equals-ignore-case", True),
+    "StringLike": _Spec("String", "like", False),
+    "StringNotLike": _Spec("String", "like", True),
+    # operators#Conditions_Numeric
+    "NumericEquals": _Spec("Numeric", "eq", False),
+    "NumericNotEquals": _Spec("Numeric", "eq", True),
+    "NumericLessThan": _Spec("Numeric", "lt", False),
+    "NumericLessThanEquals": _Spec("Numeric", "le", False),
+    "NumericGreaterThan": _Spec("Numeric", "gt", False),
+    "NumericGreaterThanEquals": _Spec("Numeric", "ge", False),
+    # operators#Conditions_Date
+    "DateEquals": _Spec("Date", "eq", False),
+    "DateNotEquals": _Spec("Date", "eq", True),
+    "DateLessThan": _Spec("Date", "lt", False),
+    "DateLessThanEquals": _Spec("Date", "le", False),
+    "DateGreaterThan": _Spec("Date", "gt", False),
+    "DateGreaterThanEquals": _Spec("Date", "ge", False),
+    # operators#Conditions_Boolean
+    "Bool": _Spec("Bool", "eq", False),
+    # operators#Conditions_BinaryEquals
+    "BinaryEquals": _Spec("Binary", "eq", False),
+    # operators#Conditions_IPAddress
+    "IpAddress": _Spec("Ip", "in", False),
+    "NotIpAddress": _Spec("Ip", "in", True),
+    # operators#Conditions_ARN: "ArnEquals and ArnLike ... behave identically"
+    "ArnEquals": _Spec("Arn", "like", False),
+    "ArnLike": _Spec("Arn", "like", False),
+    "ArnNotEquals": _Spec("Arn", "like", True),
+    "ArnNotLike": _Spec("Arn", "like", True),
+    # operators#Conditions_Null
+    "Null": _Spec("Null", "null", False),
+}
+
+# Which families read policy variables in their values.  variables#policy-vars-conditionelement
+# names the string and ARN operators; operators#Conditions_Boolean says "Policy variables -
+# Supported" for Bool while the variables page lists Boolean among the operators that cannot use
+# them.  Choice (UNDOCUMENTED.md): follow the Bool section itself.  Everywhere else "${...}" is
+# literal text (and so, for the typed families, an invalid value).
+_VARIABLE_FAMILIES: frozenset[Family] = frozenset({"String", "Arn", "Bool"})
+
+_SET_PREFIXES: tuple[tuple[str, Qualifier], ...] = (("ForAllValues:", "ForAllValues"), ("ForAnyValue:", "ForAnyValue"))
+_IF_EXISTS = "IfExists"
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """An operator name taken apart: ``ForAnyValue:StringLikeIfExists``."""
+
+    written: str
+    qualifier: Qualifier
+    base: str
+    if_exists: bool
+    spec: _Spec
+
+
+def parse_operator(written: str) -> Operator | tuple[str, str]:
+    """The operator, or ``(error code, message)``.
+
+    Choice (UNDOCUMENTED.md): names are matched exactly, case included, as the Guide spells them
+    (operators; the grammar's condition_type_string gives no other spelling).
+    """
+    rest, qualifier = written, None
+    for prefix, q in _SET_PREFIXES:
+        if rest.startswith(prefix):
+            rest, qualifier = rest[len(prefix) :], q
+            break
+    base, if_exists = rest, False
+    if rest.endswith(_IF_EXISTS) and rest[: -len(_IF_EXISTS)] in _OPERATORS:
+        base, if_exists = rest[: -len(_IF_EXISTS)], True
+    spec = _OPERATORS.get(base)
+    if spec is None:
+        return "unknown-operator", f"unknown condition operator {written!r}"
+    if spec.family == "Null" and if_exists:
+        # operators#Conditions_IfExists: "add IfExists to the end of any condition operator name except the Null".
+        return "invalid-operator", f"{written!r}: IfExists cannot be added to the Null operator"
+    if spec.family == "Null" and qualifier is not None:
+        # Choice: a set qualifier on Null has no meaning (Null tests presence, not values).
+        return "invalid-operator", f"{written!r}: {qualifier} cannot qualify the Null operator"
+    return Operator(written, qualifier, base, if_exists, spec)
+
+
+# ---------------------------------------------------------------------------
+# Reading values.  Policy values are read at compile time (an unreadable one is
+# refused); request values are read per request, through a small cache, and an
+# unreadable request value matches no policy value (Choice, UNDOCUMENTED.md).
+# ---------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+@functools.lru_cache(maxsize=4096)
+def read_number(text: str) -> Decimal | None:
+    """operators#Conditions_Numeric: "an integer or decimal value" (exponent form accepted: Choice)."""
+    if not _NUMBER.fullmatch(text):
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only Decimal syntax
+        return None
+
+
+# W3C profile of ISO 8601 (http://www.w3.org/TR/NOTE-datetime), which operators#Conditions_Date
+# names: YYYY-MM, YYYY-MM-DD, YYYY-MM-DDThh:mm, ...:ss, ...:ss.s, each time with a zone designator.
+_W3C_DATE = re.compile(
+    r"(?P<y>\d{4})-(?P<mo>\d{2})(?:-(?P<d>\d{2})"
+    r"(?:T(?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d+))?)?"
+    r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?"
+)
+_EPOCH = re.compile(r"-?\d+(?:\.\d+)?")
+_UNIX_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+@functools.lru_cache(maxsize=4096)
+def read_instant(text: str) -> int | None:
+    """Microseconds since 1970-01-01T00:00:00Z, or None.
+
+    operators#Conditions_Date: "W3C implementations of the ISO 8601 date formats or in epoch (UNIX)
+    time".  Choices (UNDOCUMENTED.md): all digits is epoch seconds (so "2020" is not the year
+    2020); a time without a zone designator is UTC; a date alone is midnight UTC; fractions of a
+    second beyond microseconds are dropped.
+    """
+    if _EPOCH.fullmatch(text):
+        return int(Decimal(text) * 1_000_000)
+    m = _W3C_DATE.fullmatch(text)
+    if m is None:
+        return None
+    try:
+        return (_w3c_datetime(m) - _UNIX_EPOCH) // _MICROSECOND
+    except ValueError:  # day 31 of April, hour 25, offset +24:00 ...
+        return None
+
+
+def _w3c_datetime(m: re.Match[str]) -> dt.datetime:
+    g = m.groupdict()
+    tz = dt.UTC
+    if g["tz"] and g["tz"] != "Z":
+        sign = -1 if g["tz"][0] == "-" else 1
+        hours, minutes = int(g["tz"][1:3]), int(g["tz"][4:6])
+        if minutes > 59:
+            raise ValueError("zone minutes")
+        tz = dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
+    fraction = int((g["f"] or "0")[:6].ljust(6, "0"))
+    return dt.datetime(
+        int(g["y"]),
+        int(g["mo"]),
+        int(g["d"] or 1),
+        int(g["h"] or 0),
+        int(g["mi"] or 0),
+        int(g["s"] or 0),
+        fraction,
+        tzinfo=tz,
+    )
+
+
+def read_bool(text: str) -> bool | None:
+    """operators#Conditions_Boolean compares with "true" or "false".  Choice: any letter case."""
+    low = text.lower()
+    return True if low == "true" else False if low == "false" else None
+
+
+@functools.lru_cache(maxsize=4096)
+def read_binary(text: str) -> bytes | None:
+    """operators#Conditions_BinaryEquals: "a base-64 encoded representation" (standard alphabet, padded)."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def read_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """operators#Conditions_IPAddress: "standard CIDR format"; no prefix means /32 (and /128 for IPv6).
+
+    Host bits after the prefix are ignored (203.0.113.7/24 is 203.0.113.0/24): Choice.
+    """
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+
+
+@functools.lru_cache(maxsize=4096)
+def read_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """A request's IP value is one address (Choice: a CIDR in the request is unreadable)."""
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def is_empty_data_set(values: Sequence[str]) -> bool:
+    """No values, or only empty strings.
+
+    single-vs-multi and the earlier edition of logic: "If the key values in the request resolve
+    to an empty data set (for example, an empty string), a condition operator modified by
+    ForAllValues returns true, and ... ForAnyValue returns false."  multi-examples: the Null
+    operator with "false" rejects "context keys with empty values".
+    """
+    return all(v == "" for v in values)
+
+
+# ---------------------------------------------------------------------------
+# Compiling one key's policy values into a Binder, family by family.
+# ---------------------------------------------------------------------------
+
+_COMPARE: dict[str, Callable[[object, object], bool]] = {
+    "eq": lambda a, b: a == b,
+    "lt": lambda a, b: a < b,  # type: ignore[operator]
+    "le": lambda a, b: a <= b,  # type: ignore[operator]
+    "gt": lambda a, b: a > b,  # type: ignore[operator]
+    "ge": lambda a, b: a >= b,  # type: ignore[operator]
+}
+
+
+def _constant(test: ValueTest) -> Binder:
+    return lambda _ctx: test
+
+
+def _templates(values: tuple[str, ...], variables: bool) -> tuple[Template, ...]:
+    return tuple(parse_template(v, variables_enabled=variables) for v in values)
+
+
+def _has_variables(templates: Sequence[Template]) -> bool:
+    return any(t.keys for t in templates)
+
+
+def _render_all(templates: Sequence[Template], ctx: RequestContext) -> tuple[Rendered, ...]:
+    """variables#policy-vars-no-value: a variable with no value (and no default) is "effectively
+    null": its policy value equals and is like nothing, so it drops out of the OR (and of the NOR
+    of a negated operator, which therefore holds)."""
+    out: list[Rendered] = []
+    for t in templates:
+        r = t.render(ctx)
+        if r is not None:
+            out.append(r)
+    return tuple(out)
+
+
+def _string_test(kind: str, rendered: tuple[Rendered, ...]) -> ValueTest:
+    if not rendered:
+        return _NEVER
+    if kind == "equals":  # "Exact matching, case sensitive"
+        exact = frozenset(plain_text(r) for r in rendered)
+        return exact.__contains__
+    if kind == "equals-ignore-case":  # "Exact matching, ignoring case" (Choice: str.lower on both sides)
+        folded = frozenset(plain_text(r).lower() for r in rendered)
+        return lambda v: v.lower() in folded
+    # "like": "* and ? anywhere in the string"; one expression for all the values of the key.
+    match = _any_glob(rendered).fullmatch
+    return lambda v: match(v) is not None
+
+
+@functools.lru_cache(maxsize=16384)
+def _any_glob(rendered: tuple[Rendered, ...]) -> Pattern:
+    return re.compile("|".join(f"(?:{glob(r).pattern})" for r in rendered), re.DOTALL)
+
+
+def _arn_source(rendered: Rendered) -> str:
+    """operators#Conditions_ARN: "Each of the six colon-delimited components of the ARN is checked
+    separately and each can include ... (*) or (?)".  The first five colons separate the parts
+    (the sixth part, the resource, may itself hold colons), so a wildcard in parts one to five
+    never matches a colon, and the request value must have six parts.  Variables are substituted
+    before the value is split (a substituted value may contain colons).
+
+    Choice (UNDOCUMENTED.md): a policy value with fewer than six parts is matched against the
+    whole request value like StringLike (so "*" matches any ARN); the request value must still
+    have six parts.
+    """
+    chars = [(c, isinstance(seg, Literal)) for seg in rendered for c in seg.text]
+    if sum(1 for c, _ in chars if c == ":") < 5:
+        return "(?=(?:[^:]*:){5})" + glob(rendered).pattern
+    out: list[str] = []
+    part = 0
+    for c, wild in chars:
+        if c == ":" and part < 5:
+            out.append(":")
+            part += 1
+        elif wild and c == "*":
+            out.append(".*" if part == 5 else "[^:]*")
+        elif wild and c == "?":
+            out.append("." if part == 5 else "[^:]")
+        else:
+            out.append(re.escape(c))
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=16384)
+def _any_arn(rendered: tuple[Rendered, ...]) -> Pattern:
+    return re.compile("|".join(f"(?:{_arn_source(r)})" for r in rendered), re.DOTALL)
+
+
+def _arn_test(rendered: tuple[Rendered, ...]) -> ValueTest:
+    if not rendered:
+        return _NEVER
+    match = _any_arn(rendered).fullmatch
+    return lambda v: match(v) is not None
+
+
+def _templated(
+    values: tuple[str, ...], variables: bool, make: Callable[[tuple[Rendered, ...]], ValueTest]
+) -> Binder:
+    """Render at compile time when no value holds a variable; otherwise per request."""
+    templates = _templates(values, variables)
+    if not _has_variables(templates):
+        return _constant(make(_render_all(templates, EMPTY_CONTEXT)))
+    return lambda ctx: make(_render_all(templates, ctx))
+
+
+def _string_binder(kind: str, values: tuple[str, ...], variables: bool, fail: _Fail) -> Binder:
+    return _templated(values, variables, functools.partial(_string_test, kind))
+
+
+def _arn_binder(kind: str, values: tuple[str, ...], variables: bool, fail: _Fail) -> Binder:
+    return _templated(values, variables, _arn_test)
+
+
+def _bool_test(rendered: tuple[Rendered, ...]) -> ValueTest:
+    wanted = frozenset(b for r in rendered if (b := read_bool(plain_text(r))) is not None)
+    return lambda v: read_bool(v) in wanted
+
+
+def _bool_binder(kind: str, values: tuple[str, ...], variables: bool, fail: _Fail) -> Binder:
+    templates = _templates(values, variables)
+    for i, t in enumerate(templates):
+        if not t.keys and read_bool(plain_text(t.render(EMPTY_CONTEXT) or ())) is None:
+            raise fail(i, f"Bool needs \"true\" or \"false\", not {values[i]!r}")
+    return _templated(values, variables, _bool_test)
+
+
+def _ordered_binder(
+    kind: str, values: tuple[str, ...], fail: _Fail, read: Callable[[str], object | None], what: str
+) -> Binder:
+    parsed: list[object] = []
+    for i, v in enumerate(values):
+        x = read(v)
+        if x is None:
+            raise fail(i, f"{v!r} is not {what}")
+        parsed.append(x)
+    compare = _COMPARE[kind]
+    targets = tuple(parsed)
+
+    def test(v: str) -> bool:
+        x = read(v)
+        return x is not None and any(compare(x, t) for t in targets)
+
+    return _constant(test)
+
+
+def _numeric_binder(kind: str, values: tuple[str, ...], variables: bool, fail: _Fail) -> Binder:
+    return _ordered_binder(kind, values, fail, read_number, "an integer or decimal number")
+
+
+def _date_binder(kind: str, values: tuple[str, ...], variables: bool, fail: _Fail) -> Binder:
+    return _ordered_binder(kind, values, fail, read_instant, "an ISO 8601 (W3C) date/time or epoch seconds")
+
+
+def _binary_binder(kind: str, values: tuple[str, ...], variables: bool, fail: _Fail) -> Binder:
+    wanted: set[bytes] = set()
+    for i, v in enumerate(values):
+        b = read_binary(v)
+        if b is None:
+            raise fail(i, f"{v!r} is not base64")
+        wanted.add(b)
+    frozen = frozenset(wanted)
+    return _constant(lambda v: read_binary(v) in frozen)
+
+
+def _ip_binder(kind: str, values: tuple[str, ...], variables: bool, fail: _Fail) -> Binder:
+    networks = []
+    for i, v in enumerate(values):
+        n = read_network(v)
+        if n is None:
+            raise fail(i, f"{v!r} is not an IPv4 or IPv6 address or CIDR range")
+        networks.append(n)
+    frozen = tuple(networks)
+
+    def test(v: str) -> bool:
+        a = read_address(v)
+        return a is not None and any(a in n for n in frozen)  # versions differ: never inside
+
+    return _constant(test)
+
+
+_BINDERS: dict[Family, Callable[[str, tuple[str, ...], bool, _Fail], Binder]] = {
+    "String": _string_binder,
+    "Arn": _arn_binder,
+    "Bool": _bool_binder,
+    "Numeric": _numeric_binder,
+    "Date": _date_binder,
+    "Binary": _binary_binder,
+    "Ip": _ip_binder,
+}
+
+
+# ---------------------------------------------------------------------------
+# One (operator, key) clause: missing keys, IfExists, set qualifiers, negation.
+# ---------------------------------------------------------------------------
+
+
+def _plain_holds(key: str, if_exists: bool, negated: bool, bind: Binder) -> Holds:
+    """No set qualifier.
+
+    operators (Important box): a key not in the request context makes the condition false, and
+    true for a negated operator; #Conditions_IfExists: with IfExists a missing key makes it true.
+    logic: several policy values are OR (NOR when negated).
+
+    Choice (UNDOCUMENTED.md): a key present with no values is missing; with several request
+    values (a multivalued key without ForAllValues/ForAnyValue) the key matches when any of its
+    values matches, and a negated operator holds when none does, so a negated operator is always
+    the negation of its positive form once the key is present.
+    """
+
+    def holds(ctx: RequestContext) -> bool:
+        cv = ctx.get(key)
+        if cv is None or not cv.values:
+            return if_exists or negated
+        test = bind(ctx)
+        for v in cv.values:
+            if test(v):
+                return not negated
+        return negated
+
+    return holds
+
+
+def _for_all_holds(key: str, negated: bool, bind: Binder) -> Holds:
+    """single-vs-multi#ForAllValues: true if every request value matches a policy value; "It also
+    returns true if there are no context keys in the request" (and for an empty data set).
+    operators#Conditions_String table: ForAllValues:StringNotEquals - "None of the values of the
+    context key in the request can match any of the context key values in your policy"."""
+
+    def holds(ctx: RequestContext) -> bool:
+        cv = ctx.get(key)
+        if cv is None or is_empty_data_set(cv.values):
+            return True
+        test = bind(ctx)
+        return all(test(v) != negated for v in cv.values)
+
+    return holds
+
+
+def _for_any_holds(key: str, if_exists: bool, negated: bool, bind: Binder) -> Holds:
+    """single-vs-multi#ForAnyValue: true if any request value matches a policy value; "if the key
+    does not exist, the condition returns false" (and for an empty data set).  operators table:
+    ForAnyValue:StringNotEquals - "At least one context key value in the request must NOT match
+    any of values in the context key in your policy".  IfExists applies to every operator but
+    Null (#Conditions_IfExists), so ForAnyValue:...IfExists is true when the key is missing."""
+
+    def holds(ctx: RequestContext) -> bool:
+        cv = ctx.get(key)
+        if cv is None or not cv.values:
+            return if_exists
+        if is_empty_data_set(cv.values):
+            return False
+        test = bind(ctx)
+        return any(test(v) != negated for v in cv.values)
+
+    return holds
+
+
+def _null_holds(key: str, wanted: frozenset[bool]) -> Holds:
+    """operators#Conditions_Null: "true (the key doesn't exist - it is null) or false (the key
+    exists and its value is not null)".  Choice: a key with no values or only empty strings is
+    null (multi-examples: Null false guards against "context keys with empty values")."""
+
+    def holds(ctx: RequestContext) -> bool:
+        cv = ctx.get(key)
+        return (cv is None or is_empty_data_set(cv.values)) in wanted
+
+    return holds
+
+
+# ---------------------------------------------------------------------------
+# The block.
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """One condition key under one operator, with its policy values as written."""
+
+    operator: Operator
+    key: str
+    values: tuple[str, ...]
+    holds: Holds
+
+    def describe(self, ctx: RequestContext) -> str:
+        cv = ctx.get(self.key)
+        request = "(absent)" if cv is None else repr(list(cv.values))
+        return f"{self.operator.written} {self.key} in {list(self.values)!r} -> request {request}"
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionBlock:
+    """A compiled Condition element.
+
+    elements_condition / logic#reference_policies_multiple-conditions-eval: several operators
+    are AND, several keys under one operator are AND, several values for one key are OR (NOR for
+    a negated operator).
+    """
+
+    clauses: tuple[Clause, ...]
+    keys: tuple[str, ...]
+    _tests: tuple[Holds, ...]
+
+    def matches(self, ctx: RequestContext) -> bool:
+        for test in self._tests:  # noqa: SIM110 - the hot path: a plain loop beats all() on a generator
+            if not test(ctx):
+                return False
+        return True
+
+    def missing_keys(self, ctx: RequestContext) -> list[str]:
+        return [k for k in self.keys if not ctx.has(k)]
+
+    def explain(self, ctx: RequestContext) -> list[tuple[str, bool]]:
+        return [(c.describe(ctx), c.holds(ctx)) for c in self.clauses]
+
+
+def compile_conditions(
+    block: Mapping[str, Mapping[str, tuple[str, ...]]],
+    *,
+    doc: ParsedDocument,
+    path: tuple[PathPart, ...],
+    variables_enabled: bool,
+) -> ConditionBlock:
+    """Compile a statement's Condition (as shaped by ``reference.policy``); raise PolicyError for
+    an unknown or invalid operator, a key without a service prefix, or a value its operator
+    cannot read."""
+    clauses: list[Clause] = []
+    keys: dict[str, str] = {}
+    for written, entries in block.items():
+        op = parse_operator(written)
+        if isinstance(op, tuple):
+            raise doc.error(op[0], op[1], [*path, written], at_key=True)
+        for key, values in entries.items():
+            _check_key(doc, [*path, written, key], key)
+            clause, read = _clause(op, key, values, doc, [*path, written, key], variables_enabled)
+            clauses.append(clause)
+            for k in (key, *read):
+                keys.setdefault(k.lower(), k)
+    return ConditionBlock(tuple(clauses), tuple(keys.values()), tuple(c.holds for c in clauses))
+
+
+def _check_key(doc: ParsedDocument, where: list[PathPart], key: str) -> None:
+    """elements_condition: "Global condition context keys have the aws: prefix.  Service-specific
+    context keys have the service's prefix."  So a key is prefix:name, both parts non-empty."""
+    prefix, colon, name = key.partition(":")
+    if not colon or not prefix or not name:
+        message = f"condition key {key!r} needs a service prefix (\"aws:...\", \"s3:...\")"
+        raise doc.error("invalid-condition-key", message, where, at_key=True)
+
+
+def _clause(
+    op: Operator,
+    key: str,
+    values: tuple[str, ...],
+    doc: ParsedDocument,
+    where: list[PathPart],
+    variables_enabled: bool,
+) -> tuple[Clause, tuple[str, ...]]:
+    """The clause and the variable keys its values read."""
+    listed = isinstance(_raw(doc, where), list)
+
+    def fail(i: int, message: str) -> PolicyError:
+        at = [*where, i] if listed else where
+        return doc.error("invalid-condition-value", f"{op.written} {key}: {message}", at)
+
+    spec = op.spec
+    if spec.family == "Null":
+        wanted = set()
+        for i, v in enumerate(values):
+            b = read_bool(v)
+            if b is None:
+                raise fail(i, f"Null needs \"true\" or \"false\", not {v!r}")
+            wanted.add(b)
+        return Clause(op, key, values, _null_holds(key, frozenset(wanted))), ()
+    variables = variables_enabled and spec.family in _VARIABLE_FAMILIES
+    bind = _BINDERS[spec.family](spec.kind, values, variables, fail)
+    read = tuple(k for v in values for k in parse_template(v, variables_enabled=variables).keys)
+    if op.qualifier == "ForAllValues":
+        holds = _for_all_holds(key, spec.negated, bind)
+    elif op.qualifier == "ForAnyValue":
+        holds = _for_any_holds(key, op.if_exists, spec.negated, bind)
+    else:
+        holds = _plain_holds(key, op.if_exists, spec.negated, bind)
+    return Clause(op, key, values, holds), read
+
+
+def _raw(doc: ParsedDocument, where: Sequence[PathPart]) -> object:
+    """The JSON value at a path of the document (None when the path is not there)."""
+    node: object = doc.value
+    for part in where:
+        if isinstance(node, dict) and isinstance(part, str):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+__all__ = [
+    "Binder",
+    "Clause",
+    "ConditionBlock",
+    "Holds",
+    "Operator",
+    "ValueTest",
+    "compile_conditions",
+    "is_empty_data_set",
+    "parse_operator",
+    "read_address",
+    "read_binary",
+    "read_bool",
+    "read_instant",
+    "read_network",
+    "read_number",
+]

@@ -1,0 +1,161 @@
+"""The JSON boundary: case-format v1 in, results out, errors located."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+import msgspec
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reference.caseio import answer_lines, case_schema, decode_case
+from reference.evaluator import CaseInputError
+from reference.fixtures import anchor_policy
+
+POLICY = {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}}
+VALID: dict[str, Any] = {
+    "id": "c1",
+    "identity_policies": [{"id": "p", "type": "user", "document": POLICY}],
+    "requests": [{"action": "s3:GetObject", "resource": "arn:aws:s3:::b/k"}],
+}
+
+
+def variants() -> list[tuple[str, Any]]:
+    """Documents near the schema's edges, valid and invalid."""
+    v = json.loads(json.dumps(VALID))
+
+    def with_(**changes: Any) -> dict[str, Any]:
+        d = json.loads(json.dumps(v))
+        d.update(changes)
+        return d
+
+    req = v["requests"][0]
+    pol = v["identity_policies"][0]
+    return [
+        ("valid", v),
+        ("minimal", {"requests": [{"action": "s3:X"}]}),
+        ("no-requests", {k: x for k, x in v.items() if k != "requests"}),
+        ("empty-requests", with_(requests=[])),
+        ("unknown-field", with_(extra=1)),
+        ("id-number", with_(id=1)),
+        ("id-null", with_(id=None)),
+        ("boundary-null", with_(permissions_boundary=None)),
+        ("boundary-policy", with_(permissions_boundary=pol)),
+        ("boundary-list", with_(permissions_boundary=[pol])),
+        ("policy-no-id", with_(identity_policies=[{"document": POLICY}])),
+        ("policy-bad-type", with_(identity_policies=[{**pol, "type": "inline"}])),
+        ("policy-string-doc", with_(identity_policies=[{**pol, "document": json.dumps(POLICY)}])),
+        ("policy-list-doc", with_(identity_policies=[{**pol, "document": [POLICY]}])),
+        ("policy-number-doc", with_(identity_policies=[{**pol, "document": 5}])),
+        ("policy-extra", with_(identity_policies=[{**pol, "x": 1}])),
+        ("scps-levels", with_(scps=[[pol], [pol, pol]])),
+        ("scps-flat", with_(scps=[pol])),
+        ("rcps-levels", with_(rcps=[[pol]])),
+        ("short-action", with_(requests=[{"action": "s3"}])),
+        ("request-extra", with_(requests=[{**req, "x": 1}])),
+        ("resource-null", with_(requests=[{**req, "resource": None}])),
+        ("context-ok", with_(requests=[{**req, "context": [{"key": "aws:SourceIp", "type": "ip", "values": ["1.2.3.4"]}]}])),
+        ("context-bad-type", with_(requests=[{**req, "context": [{"key": "k:k", "type": "arn", "values": []}]}])),
+        ("context-number-value", with_(requests=[{**req, "context": [{"key": "k:k", "type": "numeric", "values": [1]}]}])),
+        ("context-empty-key", with_(requests=[{**req, "context": [{"key": "", "type": "string", "values": []}]}])),
+        ("context-missing-values", with_(requests=[{**req, "context": [{"key": "k:k", "type": "string"}]}])),
+        ("caller", with_(caller_arn="arn:aws:iam::1:user/x", resource_owner="arn:aws:iam::2:root")),
+        ("caller-number", with_(caller_arn=5)),
+        ("not-object", [v]),
+    ]
+
+
+@pytest.mark.parametrize(("name", "document"), variants(), ids=[n for n, _ in variants()])
+def test_structs_and_schema_agree(name: str, document: Any) -> None:
+    schema_ok = jsonschema.Draft202012Validator(case_schema()).is_valid(document)
+    try:
+        decode_case(json.dumps(document))
+        struct_ok = True
+    except CaseInputError:
+        struct_ok = False
+    assert struct_ok == schema_ok, name
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+        lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(sorted(VALID) + ["requests", "action", "x"]), children, max_size=4),
+        max_leaves=12,
+    )
+)
+def test_structs_and_schema_agree_on_random_json(document: Any) -> None:
+    schema_ok = jsonschema.Draft202012Validator(case_schema()).is_valid(document)
+    try:
+        decode_case(json.dumps(document))
+        struct_ok = True
+    except CaseInputError:
+        struct_ok = False
+    assert struct_ok == schema_ok
+
+
+def test_schema_errors_name_the_path_and_column() -> None:
+    line = json.dumps({**VALID, "requests": [{"action": 5}]})
+    with pytest.raises(CaseInputError) as info:
+        decode_case(line)
+    err = info.value.error
+    assert (err.code, err.path) == ("schema", "$.requests[0].action")
+    assert err.column is not None and line[err.column - 1 :].startswith("5")
+
+
+def test_batch_answers_every_line_in_order() -> None:
+    bad_policy = {**VALID, "id": "bad", "identity_policies": [{"id": "p", "document": {"Statement": {"Action": "s3:*"}}}]}
+    lines = [
+        json.dumps({**VALID, "id": "first"}),
+        "{not json",
+        "",
+        json.dumps(bad_policy),
+        json.dumps({**VALID, "id": "schema", "requests": []}),
+        json.dumps({**VALID, "id": "last", "requests": [{"action": "s3:PutObject"}]}),
+    ]
+    answers = list(answer_lines(lines))
+    assert [a.line for a in answers] == [1, 2, 4, 5, 6]
+    out = [json.loads(a.output) for a in answers]
+    assert out[0]["id"] == "first" and out[0]["results"][0]["decision"] == "allowed"
+    assert out[1]["error"]["code"] == "malformed-json" and out[1]["error"]["line"] == 2
+    assert out[2]["id"] == "bad" and out[2]["error"]["code"] == "missing-effect"
+    assert out[2]["error"]["path"] == "$.identity_policies[0].document.Statement"
+    assert out[3]["error"]["code"] == "schema" and out[3]["error"]["path"] == "$.requests"
+    assert out[4]["results"][0]["decision"] == "implicitDeny"
+    assert [a.error is None for a in answers] == [True, False, False, False, True]
+    assert answers[1].error is not None and answers[1].error.one_line("f.jsonl").startswith("f.jsonl:2:2: error [malformed-json]")
+
+
+def test_result_line_is_case_format_v1() -> None:
+    case = {
+        "id": "anchor",
+        "identity_policies": [{"id": "anchor-v3", "type": "aws-managed", "document": anchor_policy("v3")}],
+        "requests": [{"action": "s3:GetObject", "resource": "arn:aws:s3:::sagemaker-x"}],
+    }
+    (answer,) = answer_lines([json.dumps(case)])
+    result = json.loads(answer.output)
+    assert result == {
+        "id": "anchor",
+        "results": [
+            {
+                "action": "s3:GetObject",
+                "resource": "arn:aws:s3:::sagemaker-x",
+                "decision": "allowed",
+                "matched_statements": [
+                    {
+                        "policy_id": "anchor-v3",
+                        "policy_type": "aws-managed",
+                        "statement_index": 25,
+                        "sid": None,
+                        "start": {"line": 310, "column": 5},
+                        "end": {"line": 316, "column": 6},
+                    }
+                ],
+                "missing_context_values": ["s3:ExistingObjectTag/servicecatalog:provisioning"],
+                "details": {"boundary_allowed": None, "organizations_allowed": None},
+            }
+        ],
+    }
+    assert msgspec.json.decode(answer.output)["results"][0]["decision"] in ("allowed", "explicitDeny", "implicitDeny")
