@@ -48,14 +48,15 @@ from reference.variables import Literal, Rendered, Template, parse_template, pla
 
 ValueTest = Callable[[str], bool]
 """Does one request value match at least one policy value (the OR of ``logic``)?"""
-Binder = Callable[[RequestContext], ValueTest]
-"""Gives the ValueTest for a request (policy variables are rendered here)."""
+Binder = Callable[[RequestContext], ValueTest | None]
+"""Gives the ValueTest for a request (policy variables are rendered here); None when a policy
+variable has no value (the clause then fails, or holds for a negated operator)."""
 Holds = Callable[[RequestContext], bool]
 """Does one (operator, key) clause hold for a request?"""
 Qualifier = Lit["ForAllValues", "ForAnyValue"] | None
 _Fail = Callable[[int, str], PolicyError]
 
-_NEVER: ValueTest = lambda _value: False  # noqa: E731 - every policy value lacked a variable value
+_NEVER: ValueTest = lambda _value: False  # noqa: E731 - a key with no policy values matches nothing
 
 # ---------------------------------------------------------------------------
 # The operators.  Each base operator: (family, kind, negated).
@@ -305,15 +306,22 @@ def _has_variables(templates: Sequence[Template]) -> bool:
     return any(t.keys for t in templates)
 
 
-def _render_all(templates: Sequence[Template], ctx: RequestContext) -> tuple[Rendered, ...]:
-    """variables#policy-vars-no-value: a variable with no value (and no default) is "effectively
-    null": its policy value equals and is like nothing, so it drops out of the OR (and of the NOR
-    of a negated operator, which therefore holds)."""
+def _render_all(templates: Sequence[Template], ctx: RequestContext) -> tuple[Rendered, ...] | None:
+    """The rendered policy values, or None when a variable has no value and no default.
+
+    variables#policy-vars-no-value: such a variable is "effectively null"; "condition operators
+    like StringEquals or StringLike do not match, and the policy statement does not take effect.
+    Inverted condition operators like StringNotEquals or StringNotLike do match".  The operators
+    page's StringLike table (s3:prefix ["home/", "home/${aws:username}/"]) gives "No match" when
+    aws:username is absent, whatever the prefix: so the whole clause fails (a negated one holds),
+    not just the value holding the variable.
+    """
     out: list[Rendered] = []
     for t in templates:
         r = t.render(ctx)
-        if r is not None:
-            out.append(r)
+        if r is None:
+            return None
+        out.append(r)
     return tuple(out)
 
 
@@ -383,8 +391,13 @@ def _templated(
     """Render at compile time when no value holds a variable; otherwise per request."""
     templates = _templates(values, variables)
     if not _has_variables(templates):
-        return _constant(make(_render_all(templates, EMPTY_CONTEXT)))
-    return lambda ctx: make(_render_all(templates, ctx))
+        return _constant(make(_render_all(templates, EMPTY_CONTEXT) or ()))
+
+    def bind(ctx: RequestContext) -> ValueTest | None:
+        rendered = _render_all(templates, ctx)
+        return None if rendered is None else make(rendered)
+
+    return bind
 
 
 def _string_binder(kind: str, values: tuple[str, ...], variables: bool, fail: _Fail) -> Binder:
@@ -496,6 +509,8 @@ def _plain_holds(key: str, if_exists: bool, negated: bool, bind: Binder) -> Hold
         if cv is None or not cv.values:
             return if_exists or negated
         test = bind(ctx)
+        if test is None:
+            return negated
         for v in cv.values:
             if test(v):
                 return not negated
@@ -515,6 +530,8 @@ def _for_all_holds(key: str, negated: bool, bind: Binder) -> Holds:
         if cv is None or is_empty_data_set(cv.values):
             return True
         test = bind(ctx)
+        if test is None:
+            return negated
         return all(test(v) != negated for v in cv.values)
 
     return holds
@@ -534,6 +551,8 @@ def _for_any_holds(key: str, if_exists: bool, negated: bool, bind: Binder) -> Ho
         if is_empty_data_set(cv.values):
             return False
         test = bind(ctx)
+        if test is None:
+            return negated
         return any(test(v) != negated for v in cv.values)
 
     return holds

