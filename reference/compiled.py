@@ -40,7 +40,12 @@ class ActionMatcher:
         return cls(exact, patterns, negated)
 
     def matches(self, action_lower: str) -> bool:
-        hit = action_lower in self.exact or any(p.fullmatch(action_lower) for p in self.patterns)
+        hit = action_lower in self.exact
+        if not hit:
+            for p in self.patterns:
+                if p.fullmatch(action_lower):
+                    hit = True
+                    break
         return hit != self.negated
 
 
@@ -71,7 +76,11 @@ class ResourceMatcher:
         return cls(tuple(constant), tuple(templates), negated)
 
     def matches(self, arn: str, ctx: RequestContext) -> bool:
-        hit = any(p.fullmatch(arn) for p in self.constant)
+        hit = False
+        for p in self.constant:
+            if p.fullmatch(arn):
+                hit = True
+                break
         if not hit:
             for t in self.templates:
                 rendered = t.render(ctx)
@@ -95,10 +104,7 @@ class CompiledStatement:
     actions: ActionMatcher
     resources: ResourceMatcher
     condition: ConditionBlock | None
-
-    @property
-    def principal_required(self) -> bool:
-        return self.statement.principals is not None
+    keys: tuple[str, ...]  # context keys it reads: variables in Resource, then condition keys
 
     def principal(self, caller: Caller) -> PrincipalMatch:
         """How this statement names the caller; statements without a Principal
@@ -113,9 +119,6 @@ class CompiledStatement:
             return PrincipalMatch.SESSION if found == PrincipalMatch.NONE else PrincipalMatch.NONE
         return found
 
-    def keys(self) -> tuple[str, ...]:
-        cond = self.condition.keys if self.condition is not None else ()
-        return self.resources.variable_keys() + cond
 
 
 @dataclass(slots=True)
@@ -142,12 +145,14 @@ def _compile_statement(parsed: ParsedPolicy, s: Statement) -> CompiledStatement:
         condition = compile_conditions(
             s.condition, doc=parsed.document, path=(*s.path, "Condition"), variables_enabled=ve
         )
+    resources = ResourceMatcher.of(s.resources, s.resource_negated, ve)
     return CompiledStatement(
         statement=s,
         allow=s.effect == "Allow",
         actions=ActionMatcher.of(s.actions, s.action_negated),
-        resources=ResourceMatcher.of(s.resources, s.resource_negated, ve),
+        resources=resources,
         condition=condition,
+        keys=resources.variable_keys() + (condition.keys if condition is not None else ()),
     )
 
 

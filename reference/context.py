@@ -32,29 +32,40 @@ class ContextValue:
 
 
 class RequestContext:
-    """Context values keyed by lower-cased key name."""
+    """Context values keyed by lower-cased key name.
 
-    __slots__ = ("_values",)
+    Built lazily: most requests only reach statements without conditions or
+    variables, and then the table is never needed.
+    """
 
-    def __init__(self, values: dict[str, ContextValue]):
+    __slots__ = ("_entries", "_values")
+
+    def __init__(self, values: dict[str, ContextValue] | None = None, entries: Iterable[ContextEntry] = ()):
         self._values = values
+        self._entries = entries
 
     @classmethod
     def of(cls, entries: Iterable[ContextEntry]) -> RequestContext:
-        values: dict[str, ContextValue] = {}
-        for e in entries:
-            # A key given twice: the later entry wins, as a dict would.
-            values[e.key.lower()] = ContextValue(e.key, e.type, tuple(e.values))
-        return cls(values)
+        return cls(None, entries)
+
+    def _table(self) -> dict[str, ContextValue]:
+        values = self._values
+        if values is None:
+            values = {}
+            for e in self._entries:
+                # A key given twice: the later entry wins, as a dict would.
+                values[e.key.lower()] = ContextValue(e.key, e.type, tuple(e.values))
+            self._values = values
+        return values
 
     def get(self, key: str) -> ContextValue | None:
-        return self._values.get(key.lower())
+        return self._table().get(key.lower())
 
     def has(self, key: str) -> bool:
-        return key.lower() in self._values
+        return key.lower() in self._table()
 
     def keys(self) -> list[str]:
-        return [v.key for v in self._values.values()]
+        return [v.key for v in self._table().values()]
 
 
 EMPTY_CONTEXT = RequestContext({})

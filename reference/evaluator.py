@@ -160,11 +160,11 @@ def prepare(case: Case, cache: PolicyCache) -> PreparedCase:
     )
 
 
-def _levels_allow(hits: Iterable[Hit], role: str, levels: int) -> bool:
+def _levels_allow(allows: Iterable[Hit], role: str, levels: int) -> bool:
     """SCPs / RCPs: "If the enforcement code does not find any applicable Allow
     statements in the [SCPs/RCPs], the request is denied" — at every level from
     the root to the account (reference_policies_evaluation-logic_policy-eval-denyallow.html)."""
-    allowed = {h.slot.level for h in hits if h.slot.role == role and h.statement.allow}
+    allowed = {h.slot.level for h in allows if h.slot.role == role}
     return all(lvl in allowed for lvl in range(levels))
 
 
@@ -204,7 +204,7 @@ def _scan(prepared: PreparedCase, action_lower: str, resource: str, ctx: Request
                 for key in st.resources.missing_variable_keys(ctx):
                     scan.missing.setdefault(key.lower(), key)
                 continue
-            for key in st.keys():
+            for key in st.keys:
                 if not ctx.has(key):
                     scan.missing.setdefault(key.lower(), key)
             if st.condition is not None and not st.condition.matches(ctx):
@@ -213,14 +213,12 @@ def _scan(prepared: PreparedCase, action_lower: str, resource: str, ctx: Request
     return scan
 
 
-def _allows(hits: list[Hit], role: str) -> bool:
-    return any(h.statement.allow and h.slot.role == role for h in hits)
-
-
-def _resource_grant(prepared: PreparedCase, hits: list[Hit], boundary_ok: bool, session_ok: bool) -> bool:
+def _resource_grant(best: PrincipalMatch | None, boundary_ok: bool, session_ok: bool) -> bool:
     """Does an Allow in the resource-based policy grant the request on its own?
 
-    Same account (reference_policies_evaluation-logic_policy-eval-basics.html,
+    ``best`` is the strongest way an applying Allow of the resource-based
+    policy named the caller.  Same account
+    (reference_policies_evaluation-logic_policy-eval-basics.html,
     access_policies_boundaries.html, access_policies.html#policies_session):
     - naming the role session ARN (or "*"): not limited by an implicit deny in
       identity-based policies, boundaries or session policies;
@@ -231,7 +229,6 @@ def _resource_grant(prepared: PreparedCase, hits: list[Hit], boundary_ok: bool, 
     - naming the account: the account delegates to its identity-based
       policies, so it grants nothing on its own (UNDOCUMENTED.md).
     """
-    best = max((h.principal for h in hits if h.slot.role == RESOURCE and h.statement.allow), default=None)
     if best is None:
         return False
     if best == PrincipalMatch.SESSION:
@@ -243,55 +240,69 @@ def _resource_grant(prepared: PreparedCase, hits: list[Hit], boundary_ok: bool, 
     return False
 
 
+_NOT_APPLICABLE = Details()
+
+
 def decide(prepared: PreparedCase, request: Request) -> RequestResult:
     action_lower = request.action.lower()
-    ctx = RequestContext.of(request.context)
-    scan = _scan(prepared, action_lower, request.resource, ctx)
-    hits = scan.hits
-    missing = sorted(scan.missing.values(), key=str.lower)
+    scan = _scan(prepared, action_lower, request.resource, RequestContext.of(request.context))
+    missing = sorted(scan.missing.values(), key=str.lower) if scan.missing else []
 
-    denies = [h for h in hits if not h.statement.allow]
-    scp_deny = any(h.slot.role == SCP for h in denies)
-    boundary_deny = any(h.slot.role == BOUNDARY for h in denies)
-    organizations_allowed = None
+    # One pass over the applying statements: sort them by effect and role.
+    denies: list[Hit] = []
+    allows: list[Hit] = []
+    allowing_roles: set[str] = set()
+    denying_roles: set[str] = set()
+    resource_best: PrincipalMatch | None = None
+    for h in scan.hits:
+        role = h.slot.role
+        if h.statement.allow:
+            allows.append(h)
+            allowing_roles.add(role)
+            if role == RESOURCE and (resource_best is None or h.principal > resource_best):
+                resource_best = h.principal
+        else:
+            denies.append(h)
+            denying_roles.add(role)
+
+    organizations_allowed = boundary_allowed = None
     if prepared.scp_levels:
-        organizations_allowed = not scp_deny and _levels_allow(hits, SCP, prepared.scp_levels)
-    boundary_allowed = None
+        organizations_allowed = SCP not in denying_roles and _levels_allow(allows, SCP, prepared.scp_levels)
     if prepared.has_boundary:
-        boundary_allowed = not boundary_deny and _allows(hits, BOUNDARY)
-    details = Details(boundary_allowed=boundary_allowed, organizations_allowed=organizations_allowed)
-
-    def result(decision: Decision, deciding: list[Hit]) -> RequestResult:
-        return RequestResult(
-            action=request.action,
-            resource=request.resource,
-            decision=decision,
-            matched_statements=[h.matched() for h in deciding],
-            missing_context_values=missing,
-            details=details,
-        )
+        boundary_allowed = BOUNDARY not in denying_roles and BOUNDARY in allowing_roles
+    details = (
+        _NOT_APPLICABLE
+        if organizations_allowed is None and boundary_allowed is None
+        else Details(boundary_allowed=boundary_allowed, organizations_allowed=organizations_allowed)
+    )
 
     # 1. An explicit Deny in any policy wins.
     if denies:
-        return result(Decision.EXPLICIT_DENY, denies)
-    allows = [h for h in hits if h.statement.allow]
+        decision, deciding = Decision.EXPLICIT_DENY, denies
     # 2. RCPs, then SCPs: an Allow at every level.
-    if prepared.rcp_levels and _rcps_apply(action_lower) and not _levels_allow(hits, RCP, prepared.rcp_levels):
-        return result(Decision.IMPLICIT_DENY, [])
-    if prepared.scp_levels and not organizations_allowed:
-        return result(Decision.IMPLICIT_DENY, [])
-    # 3-6. Resource-based, identity-based, boundary, session policy.
-    boundary_ok = not prepared.has_boundary or bool(boundary_allowed)
-    session_ok = not prepared.has_session or _allows(hits, SESSION)
-    identity_ok = _allows(hits, IDENTITY) and boundary_ok and session_ok
-    if prepared.same_account:
-        granted = identity_ok or _resource_grant(prepared, hits, boundary_ok, session_ok)
+    elif prepared.rcp_levels and _rcps_apply(action_lower) and not _levels_allow(allows, RCP, prepared.rcp_levels):
+        decision, deciding = Decision.IMPLICIT_DENY, []
+    elif prepared.scp_levels and not organizations_allowed:
+        decision, deciding = Decision.IMPLICIT_DENY, []
     else:
-        # Cross-account: both sides must allow; any principal form counts.
-        granted = identity_ok and _allows(hits, RESOURCE)
-    if granted:
-        return result(Decision.ALLOWED, allows)
-    return result(Decision.IMPLICIT_DENY, [])
+        # 3-6. Resource-based, identity-based, boundary, session policy.
+        boundary_ok = not prepared.has_boundary or bool(boundary_allowed)
+        session_ok = not prepared.has_session or SESSION in allowing_roles
+        identity_ok = IDENTITY in allowing_roles and boundary_ok and session_ok
+        if prepared.same_account:
+            granted = identity_ok or _resource_grant(resource_best, boundary_ok, session_ok)
+        else:
+            # Cross-account: both sides must allow; any principal form counts.
+            granted = identity_ok and RESOURCE in allowing_roles
+        decision, deciding = (Decision.ALLOWED, allows) if granted else (Decision.IMPLICIT_DENY, [])
+    return RequestResult(
+        action=request.action,
+        resource=request.resource,
+        decision=decision,
+        matched_statements=[h.matched() for h in deciding],
+        missing_context_values=missing,
+        details=details,
+    )
 
 
 def evaluate_case(case: Case, cache: PolicyCache) -> CaseResult:
