@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, get_args
+from typing import NoReturn, cast, get_args
 
 from conformance import __version__
 from reference.caseio import answer_lines, encode
@@ -61,7 +61,7 @@ def _context(specs: Sequence[str]) -> list[ContextEntry]:
             raise UsageError(f"--context {spec!r}: expected KEY=TYPE:V1[,V2...]")
         if ctype not in types:
             raise UsageError(f"--context {spec!r}: unknown type {ctype!r} (one of {', '.join(types)})")
-        out.append(ContextEntry(key=key, type=ctype, values=values.split(",") if values else []))
+        out.append(ContextEntry(key=key, type=cast(ContextKeyType, ctype), values=values.split(",") if values else []))
     return out
 
 

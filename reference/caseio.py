@@ -19,7 +19,7 @@ from typing import Any
 
 import jsonschema
 import msgspec
-from json_source_map import calculate  # type: ignore[import-untyped]
+from json_source_map import calculate
 
 from reference.compiled import PolicyCache
 from reference.evaluator import CaseInputError, evaluate_case
@@ -42,7 +42,7 @@ def case_schema() -> dict[str, Any]:
 @functools.cache
 def _validator() -> jsonschema.protocols.Validator:
     cls = jsonschema.validators.validator_for(case_schema())
-    return cls(case_schema())  # type: ignore[no-any-return]
+    return cls(case_schema())
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,7 +120,6 @@ class CompiledStatement:
         return found
 
 
-
 @dataclass(slots=True)
 class CompiledPolicy:
     parsed: ParsedPolicy

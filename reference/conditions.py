@@ -34,13 +34,15 @@ import binascii
 import datetime as dt
 import functools
 import ipaddress
+import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from typing import Literal as Lit
 
-from reference.context import EMPTY_CONTEXT, RequestContext
+from reference.context import EMPTY_CONTEXT, ContextValue, RequestContext
 from reference.document import ParsedDocument, PathPart
 from reference.errors import PolicyError
 from reference.patterns import Pattern, glob
@@ -262,12 +264,16 @@ def read_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | N
 
 
 @functools.lru_cache(maxsize=4096)
-def read_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """A request's IP value is one address (Choice: a CIDR in the request is unreadable)."""
+def read_address(text: str) -> tuple[int, int] | None:
+    """A request's IP value as (IP version, integer), or None.
+
+    One address only (Choice: a CIDR in the request is unreadable).
+    """
     try:
-        return ipaddress.ip_address(text)
+        a = ipaddress.ip_address(text)
     except ValueError:
         return None
+    return a.version, int(a)
 
 
 def is_empty_data_set(values: Sequence[str]) -> bool:
@@ -285,12 +291,13 @@ def is_empty_data_set(values: Sequence[str]) -> bool:
 # Compiling one key's policy values into a Binder, family by family.
 # ---------------------------------------------------------------------------
 
-_COMPARE: dict[str, Callable[[object, object], bool]] = {
-    "eq": lambda a, b: a == b,
-    "lt": lambda a, b: a < b,  # type: ignore[operator]
-    "le": lambda a, b: a <= b,  # type: ignore[operator]
-    "gt": lambda a, b: a > b,  # type: ignore[operator]
-    "ge": lambda a, b: a >= b,  # type: ignore[operator]
+# request value OP policy value ("NumericLessThan": the key's value is less than the policy's).
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq,
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
 }
 
 
@@ -385,19 +392,21 @@ def _arn_test(rendered: tuple[Rendered, ...]) -> ValueTest:
     return lambda v: match(v) is not None
 
 
-def _templated(
-    values: tuple[str, ...], variables: bool, make: Callable[[tuple[Rendered, ...]], ValueTest]
-) -> Binder:
+def _templated(values: tuple[str, ...], variables: bool, make: Callable[[tuple[Rendered, ...]], ValueTest]) -> Binder:
     """Render at compile time when no value holds a variable; otherwise per request."""
     templates = _templates(values, variables)
     if not _has_variables(templates):
         return _constant(make(_render_all(templates, EMPTY_CONTEXT) or ()))
+    names = tuple(dict.fromkeys(k.lower() for t in templates for k in t.keys))
 
-    def bind(ctx: RequestContext) -> ValueTest | None:
+    @functools.lru_cache(maxsize=1024)
+    def for_values(found: tuple[ContextValue | None, ...]) -> ValueTest | None:
+        # The rendering depends only on the variables' context values: render once per distinct set.
+        ctx = RequestContext({n: cv for n, cv in zip(names, found, strict=True) if cv is not None})
         rendered = _render_all(templates, ctx)
         return None if rendered is None else make(rendered)
 
-    return bind
+    return lambda ctx: for_values(tuple(ctx.get(n) for n in names))
 
 
 def _string_binder(kind: str, values: tuple[str, ...], variables: bool, fail: _Fail) -> Binder:
@@ -417,7 +426,7 @@ def _bool_binder(kind: str, values: tuple[str, ...], variables: bool, fail: _Fai
     templates = _templates(values, variables)
     for i, t in enumerate(templates):
         if not t.keys and read_bool(plain_text(t.render(EMPTY_CONTEXT) or ())) is None:
-            raise fail(i, f"Bool needs \"true\" or \"false\", not {values[i]!r}")
+            raise fail(i, f'Bool needs "true" or "false", not {values[i]!r}')
     return _templated(values, variables, _bool_test)
 
 
@@ -432,10 +441,23 @@ def _ordered_binder(
         parsed.append(x)
     compare = _COMPARE[kind]
     targets = tuple(parsed)
+    if len(targets) == 1:  # the common case, without a loop
+        target = targets[0]
+
+        def test_one(v: str) -> bool:
+            x = read(v)
+            return x is not None and compare(x, target)
+
+        return _constant(test_one)
 
     def test(v: str) -> bool:
         x = read(v)
-        return x is not None and any(compare(x, t) for t in targets)
+        if x is None:
+            return False
+        for t in targets:  # noqa: SIM110 - hot path: a loop beats any() on a generator
+            if compare(x, t):
+                return True
+        return False
 
     return _constant(test)
 
@@ -460,17 +482,24 @@ def _binary_binder(kind: str, values: tuple[str, ...], variables: bool, fail: _F
 
 
 def _ip_binder(kind: str, values: tuple[str, ...], variables: bool, fail: _Fail) -> Binder:
-    networks = []
+    ranges: list[tuple[int, int, int]] = []  # (version, network as int, netmask as int)
     for i, v in enumerate(values):
         n = read_network(v)
         if n is None:
             raise fail(i, f"{v!r} is not an IPv4 or IPv6 address or CIDR range")
-        networks.append(n)
-    frozen = tuple(networks)
+        ranges.append((n.version, int(n.network_address), int(n.netmask)))
+    frozen = tuple(ranges)
 
     def test(v: str) -> bool:
         a = read_address(v)
-        return a is not None and any(a in n for n in frozen)  # versions differ: never inside
+        if a is None:
+            return False
+        version, address = a
+        # An IPv4 address is never inside an IPv6 range.  (Hot path: a loop beats any().)
+        for net_version, network, mask in frozen:  # noqa: SIM110
+            if net_version == version and address & mask == network:
+                return True
+        return False
 
     return _constant(test)
 
@@ -646,7 +675,7 @@ def _check_key(doc: ParsedDocument, where: list[PathPart], key: str) -> None:
     context keys have the service's prefix."  So a key is prefix:name, both parts non-empty."""
     prefix, colon, name = key.partition(":")
     if not colon or not prefix or not name:
-        message = f"condition key {key!r} needs a service prefix (\"aws:...\", \"s3:...\")"
+        message = f'condition key {key!r} needs a service prefix ("aws:...", "s3:...")'
         raise doc.error("invalid-condition-key", message, where, at_key=True)
 
 
@@ -671,7 +700,7 @@ def _clause(
         for i, v in enumerate(values):
             b = read_bool(v)
             if b is None:
-                raise fail(i, f"Null needs \"true\" or \"false\", not {v!r}")
+                raise fail(i, f'Null needs "true" or "false", not {v!r}')
             wanted.add(b)
         return Clause(op, key, values, _null_holds(key, frozenset(wanted))), ()
     variables = variables_enabled and spec.family in _VARIABLE_FAMILIES

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from json_source_map import calculate  # type: ignore[import-untyped]
+from json_source_map import calculate
 
 from reference.errors import PolicyError
 from reference.model import Position
@@ -73,6 +73,12 @@ class ParsedDocument:
         return PolicyError(code, message, json_path(parts), line, column)
 
 
+class JsonNumber(str):
+    """A JSON number kept as the text the author wrote (``1.50`` stays ``"1.50"``):
+    condition values are compared as written, and a String operator given a
+    number must see the digits, not Python's ``repr`` of a float."""
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in pairs:
@@ -105,7 +111,7 @@ def parse_document(text: str) -> ParsedDocument:
                 column,
             )
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates)
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_int=JsonNumber, parse_float=JsonNumber)
     except json.JSONDecodeError as exc:
         raise PolicyError("malformed-json", f"malformed JSON: {exc.msg}", "$", exc.lineno, exc.colno) from None
     except ValueError as exc:  # duplicate key, from _no_duplicates

@@ -50,7 +50,14 @@ _KIND: dict[str, PolicyKind] = {
     RCP: "rcp",
 }
 # The policy type reported when a Policy has none (case-format v1: optional).
-_DEFAULT_TYPE = {IDENTITY: "user", BOUNDARY: "boundary", SESSION: "session", RESOURCE: "resource", SCP: "scp", RCP: "rcp"}
+_DEFAULT_TYPE = {
+    IDENTITY: "user",
+    BOUNDARY: "boundary",
+    SESSION: "session",
+    RESOURCE: "resource",
+    SCP: "scp",
+    RCP: "rcp",
+}
 
 
 class CaseInputError(Exception):
@@ -276,13 +283,14 @@ def decide(prepared: PreparedCase, request: Request) -> RequestResult:
         else Details(boundary_allowed=boundary_allowed, organizations_allowed=organizations_allowed)
     )
 
+    rcps_apply = bool(prepared.rcp_levels) and _rcps_apply(action_lower)
+    rcps_deny = rcps_apply and not _levels_allow(allows, RCP, prepared.rcp_levels)
+    scps_deny = bool(prepared.scp_levels) and not organizations_allowed
     # 1. An explicit Deny in any policy wins.
     if denies:
         decision, deciding = Decision.EXPLICIT_DENY, denies
     # 2. RCPs, then SCPs: an Allow at every level.
-    elif prepared.rcp_levels and _rcps_apply(action_lower) and not _levels_allow(allows, RCP, prepared.rcp_levels):
-        decision, deciding = Decision.IMPLICIT_DENY, []
-    elif prepared.scp_levels and not organizations_allowed:
+    elif rcps_deny or scps_deny:
         decision, deciding = Decision.IMPLICIT_DENY, []
     else:
         # 3-6. Resource-based, identity-based, boundary, session policy.

@@ -49,7 +49,7 @@ ContextKeyType = Literal[
 DEFAULT_CALLER_ARN = "arn:aws:iam::111122223333:user/conformance"
 
 
-class Decision(str, enum.Enum):
+class Decision(enum.StrEnum):
     """The simulator's ``EvalDecision``."""
 
     ALLOWED = "allowed"

@@ -81,4 +81,4 @@ def literal(text: str) -> Rendered:
     return (Escaped(text),)
 
 
-__all__ = ["Pattern", "glob", "resource", "has_wildcard", "literal", "Literal", "Escaped"]
+__all__ = ["Escaped", "Literal", "Pattern", "glob", "has_wildcard", "literal", "resource"]

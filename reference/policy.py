@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from reference.document import ParsedDocument, PathPart, parse_document
+from reference.document import JsonNumber, ParsedDocument, PathPart, parse_document
 from reference.model import Position
 
 Effect = Literal["Allow", "Deny"]
@@ -84,10 +84,12 @@ def parse_policy(text: str, *, kind: PolicyKind = "identity") -> ParsedPolicy:
         if key not in _TOP_LEVEL:
             raise doc.error("unknown-element", f"unknown top-level element {key!r}", [key], at_key=True)
     version = root.get("Version")
-    if version is not None and version not in VERSIONS:
-        raise doc.error("invalid-version", f"Version must be one of {', '.join(VERSIONS)}, not {version!r}", ["Version"])
+    if version is not None and (not _is_string(version) or version not in VERSIONS):
+        raise doc.error(
+            "invalid-version", f"Version must be one of {', '.join(VERSIONS)}, not {version!r}", ["Version"]
+        )
     pid = root.get("Id")
-    if pid is not None and not isinstance(pid, str):
+    if pid is not None and not _is_string(pid):
         raise doc.error("invalid-id", "Id must be a string", ["Id"])
     if "Statement" not in root:
         raise doc.error("missing-statement", "the policy has no Statement element", [])
@@ -111,21 +113,23 @@ def parse_policy(text: str, *, kind: PolicyKind = "identity") -> ParsedPolicy:
     return ParsedPolicy(document=doc, version=version, id=pid, statements=statements)
 
 
+def _is_string(value: Any) -> bool:
+    return isinstance(value, str) and not isinstance(value, JsonNumber)
+
+
 def _strings(doc: ParsedDocument, path: list[PathPart], value: Any, element: str) -> tuple[str, ...]:
     """A string or a non-empty list of strings."""
-    if isinstance(value, str):
+    if _is_string(value):
         return (value,)
     if isinstance(value, list) and value:
         for i, v in enumerate(value):
-            if not isinstance(v, str):
+            if not _is_string(v):
                 raise doc.error("invalid-value", f"every {element} value must be a string", [*path, i])
         return tuple(value)
     raise doc.error("invalid-value", f"{element} must be a string or a non-empty list of strings", path)
 
 
-def _statement(
-    doc: ParsedDocument, index: int, path: tuple[PathPart, ...], s: Any, kind: PolicyKind
-) -> Statement:
+def _statement(doc: ParsedDocument, index: int, path: tuple[PathPart, ...], s: Any, kind: PolicyKind) -> Statement:
     p = list(path)
     if not isinstance(s, dict):
         raise doc.error("invalid-statement", "a statement must be a JSON object", p)
@@ -133,14 +137,14 @@ def _statement(
         if key not in _STATEMENT_KEYS:
             raise doc.error("unknown-element", f"unknown statement element {key!r}", [*p, key], at_key=True)
     sid = s.get("Sid")
-    if sid is not None and not isinstance(sid, str):
+    if sid is not None and not _is_string(sid):
         raise doc.error("invalid-sid", "Sid must be a string", [*p, "Sid"])
     if "Effect" not in s:
         raise doc.error("missing-effect", "the statement has no Effect", p)
     effect = s["Effect"]
-    if effect not in ("Allow", "Deny"):
+    if not _is_string(effect) or effect not in ("Allow", "Deny"):
         # The grammar spells the values exactly "Allow" and "Deny".
-        raise doc.error("invalid-effect", f"Effect must be \"Allow\" or \"Deny\", not {effect!r}", [*p, "Effect"])
+        raise doc.error("invalid-effect", f'Effect must be "Allow" or "Deny", not {effect!r}', [*p, "Effect"])
 
     actions, action_negated = _pair(doc, p, s, "Action", "NotAction")
     aname = "NotAction" if action_negated else "Action"
@@ -171,7 +175,9 @@ def _statement(
     )
 
 
-def _pair(doc: ParsedDocument, p: list[PathPart], s: dict[str, Any], pos: str, neg: str) -> tuple[tuple[str, ...], bool]:
+def _pair(
+    doc: ParsedDocument, p: list[PathPart], s: dict[str, Any], pos: str, neg: str
+) -> tuple[tuple[str, ...], bool]:
     if pos in s and neg in s:
         raise doc.error(f"both-{pos.lower()}-and-{neg.lower()}", f"a statement cannot have both {pos} and {neg}", p)
     if pos not in s and neg not in s:
@@ -184,10 +190,12 @@ def _check_action(doc: ParsedDocument, path: list[PathPart], action: str) -> Non
     if action == "*":
         return
     if ":" not in action:
-        raise doc.error("invalid-action", f"action {action!r} must be \"*\" or \"service:action\"", path)
+        raise doc.error("invalid-action", f'action {action!r} must be "*" or "service:action"', path)
     prefix = action.split(":", 1)[0]
     if "*" in prefix or "?" in prefix:
-        raise doc.error("wildcard-in-service-prefix", f"action {action!r}: the service prefix cannot contain wildcards", path)
+        raise doc.error(
+            "wildcard-in-service-prefix", f"action {action!r}: the service prefix cannot contain wildcards", path
+        )
     if not _ACTION.match(action):
         raise doc.error("invalid-action", f"action {action!r} is not a valid action name", path)
 
@@ -199,9 +207,17 @@ def _check_resource(doc: ParsedDocument, path: list[PathPart], resource: str) ->
     # Colons inside ${...} variables do not separate ARN segments.
     parts = _VARIABLE.sub("v", resource).split(":", 5)
     if len(parts) < 6 or parts[0] != "arn":
-        raise doc.error("invalid-resource", f"resource {resource!r} must be \"*\" or an ARN (arn:partition:service:region:account:resource)", path)
+        raise doc.error(
+            "invalid-resource",
+            f'resource {resource!r} must be "*" or an ARN (arn:partition:service:region:account:resource)',
+            path,
+        )
     if not parts[2] or "*" in parts[2] or "?" in parts[2]:
-        raise doc.error("wildcard-in-service-prefix", f"resource {resource!r}: the service segment must be a service name without wildcards", path)
+        raise doc.error(
+            "wildcard-in-service-prefix",
+            f"resource {resource!r}: the service segment must be a service name without wildcards",
+            path,
+        )
 
 
 def _principal(
@@ -213,18 +229,24 @@ def _principal(
     name = "Principal" if "Principal" in s else "NotPrincipal" if "NotPrincipal" in s else None
     if name is None:
         if kind in ("resource", "rcp"):
-            raise doc.error("missing-principal", "a statement of a resource-based policy needs Principal or NotPrincipal", p)
+            raise doc.error(
+                "missing-principal", "a statement of a resource-based policy needs Principal or NotPrincipal", p
+            )
         return None, False
     if kind not in ("resource", "rcp"):
         # "You cannot use the Principal element in an identity-based policy."
-        raise doc.error("principal-not-allowed", f"{name} is only allowed in resource-based policies", [*p, name], at_key=True)
+        raise doc.error(
+            "principal-not-allowed", f"{name} is only allowed in resource-based policies", [*p, name], at_key=True
+        )
     if name == "NotPrincipal" and effect != "Deny":
-        raise doc.error("notprincipal-with-allow", "NotPrincipal can only be used with \"Effect\": \"Deny\"", [*p, name], at_key=True)
+        raise doc.error(
+            "notprincipal-with-allow", 'NotPrincipal can only be used with "Effect": "Deny"', [*p, name], at_key=True
+        )
     value = s[name]
     if value == "*":
         return {"*": ("*",)}, name == "NotPrincipal"
     if not isinstance(value, dict) or not value:
-        raise doc.error("invalid-principal", f"{name} must be \"*\" or an object such as {{\"AWS\": [...]}}", [*p, name])
+        raise doc.error("invalid-principal", f'{name} must be "*" or an object such as {{"AWS": [...]}}', [*p, name])
     out: dict[str, tuple[str, ...]] = {}
     for ptype, v in value.items():
         if ptype not in _PRINCIPAL_TYPES:
@@ -233,7 +255,11 @@ def _principal(
         for i, one in enumerate(values):
             if one != "*" and ("*" in one or "?" in one) and ptype == "AWS":
                 # "You cannot use a wildcard to match part of a principal name or ARN."
-                raise doc.error("wildcard-in-principal", f"principal {one!r}: wildcards are only allowed as \"*\" alone", [*p, name, ptype, i])
+                raise doc.error(
+                    "wildcard-in-principal",
+                    f'principal {one!r}: wildcards are only allowed as "*" alone',
+                    [*p, name, ptype, i],
+                )
         out[ptype] = values
     return out, name == "NotPrincipal"
 
@@ -241,10 +267,8 @@ def _principal(
 def _condition_value(doc: ParsedDocument, path: list[PathPart], v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return v
+    if isinstance(v, str):  # a string, or a JsonNumber: the number as written
+        return str(v)
     raise doc.error("invalid-condition-value", "a condition value must be a string, number or boolean", path)
 
 
@@ -261,7 +285,9 @@ def _condition(doc: ParsedDocument, p: list[PathPart], block: Any) -> Mapping[st
             vpath = [*p, op, key]
             if isinstance(values, list):
                 if not values:
-                    raise doc.error("invalid-condition-value", f"condition key {key!r} has an empty list of values", vpath)
+                    raise doc.error(
+                        "invalid-condition-value", f"condition key {key!r} has an empty list of values", vpath
+                    )
                 out[op][key] = tuple(_condition_value(doc, [*vpath, i], v) for i, v in enumerate(values))
             else:
                 out[op][key] = (_condition_value(doc, vpath, values),)

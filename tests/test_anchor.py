@@ -27,7 +27,9 @@ def _fill(pattern: str) -> str:
     """Replace each wildcard by a plausible value for its ARN segment."""
     parts = pattern.split(":", 5)
     fill = {3: "us-east-1", 4: ACCOUNT}
-    return ":".join(p.replace("*", fill.get(i, "x")) if p != "*" or i == 5 else fill.get(i, "x") for i, p in enumerate(parts))
+    return ":".join(
+        p.replace("*", fill.get(i, "x")) if p != "*" or i == 5 else fill.get(i, "x") for i, p in enumerate(parts)
+    )
 
 
 def _near_miss(pattern: str) -> str | None:
@@ -41,7 +43,7 @@ def _near_miss(pattern: str) -> str | None:
     i = m.start()  # index in the pattern's tail: letters before the first "*" keep their place
     if "*" in pattern_tail[:i]:
         return None
-    return f"{head}:{tail[:i]}{tail[i].swapcase()}{tail[i + 1:]}"
+    return f"{head}:{tail[:i]}{tail[i].swapcase()}{tail[i + 1 :]}"
 
 
 def _as_list(v: str | list[str]) -> list[str]:
@@ -49,9 +51,7 @@ def _as_list(v: str | list[str]) -> list[str]:
 
 
 def _granted_on_star(action: str) -> bool:
-    return any(
-        "Condition" not in s and action in _as_list(s["Action"]) and "*" in _as_list(s["Resource"]) for s in V3
-    )
+    return any("Condition" not in s and action in _as_list(s["Action"]) and "*" in _as_list(s["Resource"]) for s in V3)
 
 
 def _unconditional_edges() -> Iterator[object]:
@@ -83,7 +83,7 @@ def c(key: str, type: ContextKeyType, *values: str) -> ContextEntry:
     return ContextEntry(key=key, type=type, values=list(values))
 
 
-API = f"arn:aws:apigateway:us-east-1::/restapis/abc"
+API = "arn:aws:apigateway:us-east-1::/restapis/abc"
 STACK = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/SC-123/guid"
 LAUNCH = "aws:ResourceTag/sagemaker:launch-source"
 ROLE_ARN = "cloudformation:RoleArn"
@@ -116,10 +116,21 @@ CONN = f"arn:aws:codestar-connections:us-east-1:{ACCOUNT}:connection/c1"
         (
             "cloudformation:UpdateStack",
             STACK,
-            [c(ROLE_ARN, "string", f"arn:aws:sts::{ACCOUNT}:assumed-role/AmazonSageMakerServiceCatalogProductsLaunchRole/s")],
+            [
+                c(
+                    ROLE_ARN,
+                    "string",
+                    f"arn:aws:sts::{ACCOUNT}:assumed-role/AmazonSageMakerServiceCatalogProductsLaunchRole/s",
+                )
+            ],
             "allowed",
         ),
-        ("cloudformation:DeleteStack", STACK, [c(ROLE_ARN, "string", f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/s")], "implicitDeny"),
+        (
+            "cloudformation:DeleteStack",
+            STACK,
+            [c(ROLE_ARN, "string", f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/s")],
+            "implicitDeny",
+        ),
         # ARN operators compare the service segment: iam is not sts
         (
             "cloudformation:CreateStack",
@@ -128,7 +139,12 @@ CONN = f"arn:aws:codestar-connections:us-east-1:{ACCOUNT}:connection/c1"
             "implicitDeny",
         ),
         ("cloudformation:CreateStack", STACK.replace("SC-", "sc-"), [], "implicitDeny"),
-        ("cloudformation:DescribeStacks", STACK, [c(ROLE_ARN, "string", "arn:aws:sts::1:assumed-role/Admin/s")], "allowed"),
+        (
+            "cloudformation:DescribeStacks",
+            STACK,
+            [c(ROLE_ARN, "string", "arn:aws:sts::1:assumed-role/Admin/s")],
+            "allowed",
+        ),
         # s10: cognito-idp:CreateUserPool with ForAnyValue:StringLike aws:TagKeys
         ("cognito-idp:CreateUserPool", "*", [c("aws:TagKeys", "stringList", "sagemaker:launch-source")], "allowed"),
         ("cognito-idp:CreateUserPool", "*", [], "implicitDeny"),
@@ -142,10 +158,25 @@ CONN = f"arn:aws:codestar-connections:us-east-1:{ACCOUNT}:connection/c1"
         ("s3:GetObject", "arn:aws:s3:::templates/t.zip", [], "implicitDeny"),
         ("s3:GetObject", "arn:aws:s3:::sagemaker-templates/t.zip", [], "allowed"),  # s25, no condition
         # s30: codestar-connections:PassConnection, StringEquals PassedToService codepipeline.amazonaws.com
-        ("codestar-connections:PassConnection", CONN, [c("codestar-connections:PassedToService", "string", "codepipeline.amazonaws.com")], "allowed"),
-        ("codestar-connections:PassConnection", CONN, [c("codestar-connections:PassedToService", "string", "codebuild.amazonaws.com")], "implicitDeny"),
+        (
+            "codestar-connections:PassConnection",
+            CONN,
+            [c("codestar-connections:PassedToService", "string", "codepipeline.amazonaws.com")],
+            "allowed",
+        ),
+        (
+            "codestar-connections:PassConnection",
+            CONN,
+            [c("codestar-connections:PassedToService", "string", "codebuild.amazonaws.com")],
+            "implicitDeny",
+        ),
         ("codestar-connections:PassConnection", CONN, [], "implicitDeny"),
-        ("codestar-connections:PassConnection", CONN.replace("connection/", "host/"), [c("codestar-connections:PassedToService", "string", "codepipeline.amazonaws.com")], "implicitDeny"),
+        (
+            "codestar-connections:PassConnection",
+            CONN.replace("connection/", "host/"),
+            [c("codestar-connections:PassedToService", "string", "codepipeline.amazonaws.com")],
+            "implicitDeny",
+        ),
     ],
 )
 def test_conditional_statement_edges(action: str, resource: str, context: list[ContextEntry], expected: str) -> None:
@@ -154,7 +185,15 @@ def test_conditional_statement_edges(action: str, resource: str, context: list[C
 
 @pytest.mark.parametrize(
     "action",
-    ["s3:PutObject", "iam:CreateUser", "iam:PassRoles", "sagemaker:CreateTrainingJob", "glue:GetDatabase", "ec2:RunInstances", "states:StartExecution"],
+    [
+        "s3:PutObject",
+        "iam:CreateUser",
+        "iam:PassRoles",
+        "sagemaker:CreateTrainingJob",
+        "glue:GetDatabase",
+        "ec2:RunInstances",
+        "states:StartExecution",
+    ],
 )
 def test_actions_it_does_not_grant(action: str) -> None:
     for resource in ("*", "arn:aws:s3:::sagemaker-x", f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:image/x"):

@@ -57,9 +57,15 @@ def variants() -> list[tuple[str, Any]]:
         ("short-action", with_(requests=[{"action": "s3"}])),
         ("request-extra", with_(requests=[{**req, "x": 1}])),
         ("resource-null", with_(requests=[{**req, "resource": None}])),
-        ("context-ok", with_(requests=[{**req, "context": [{"key": "aws:SourceIp", "type": "ip", "values": ["1.2.3.4"]}]}])),
+        (
+            "context-ok",
+            with_(requests=[{**req, "context": [{"key": "aws:SourceIp", "type": "ip", "values": ["1.2.3.4"]}]}]),
+        ),
         ("context-bad-type", with_(requests=[{**req, "context": [{"key": "k:k", "type": "arn", "values": []}]}])),
-        ("context-number-value", with_(requests=[{**req, "context": [{"key": "k:k", "type": "numeric", "values": [1]}]}])),
+        (
+            "context-number-value",
+            with_(requests=[{**req, "context": [{"key": "k:k", "type": "numeric", "values": [1]}]}]),
+        ),
         ("context-empty-key", with_(requests=[{**req, "context": [{"key": "", "type": "string", "values": []}]}])),
         ("context-missing-values", with_(requests=[{**req, "context": [{"key": "k:k", "type": "string"}]}])),
         ("caller", with_(caller_arn="arn:aws:iam::1:user/x", resource_owner="arn:aws:iam::2:root")),
@@ -82,7 +88,10 @@ def test_structs_and_schema_agree(name: str, document: Any) -> None:
 @given(
     st.recursive(
         st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-        lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(sorted(VALID) + ["requests", "action", "x"]), children, max_size=4),
+        lambda children: (
+            st.lists(children, max_size=3)
+            | st.dictionaries(st.sampled_from([*sorted(VALID), "requests", "action", "x"]), children, max_size=4)
+        ),
         max_leaves=12,
     )
 )
@@ -106,7 +115,11 @@ def test_schema_errors_name_the_path_and_column() -> None:
 
 
 def test_batch_answers_every_line_in_order() -> None:
-    bad_policy = {**VALID, "id": "bad", "identity_policies": [{"id": "p", "document": {"Statement": {"Action": "s3:*"}}}]}
+    bad_policy = {
+        **VALID,
+        "id": "bad",
+        "identity_policies": [{"id": "p", "document": {"Statement": {"Action": "s3:*"}}}],
+    }
     lines = [
         json.dumps({**VALID, "id": "first"}),
         "{not json",
@@ -125,7 +138,9 @@ def test_batch_answers_every_line_in_order() -> None:
     assert out[3]["error"]["code"] == "schema" and out[3]["error"]["path"] == "$.requests"
     assert out[4]["results"][0]["decision"] == "implicitDeny"
     assert [a.error is None for a in answers] == [True, False, False, False, True]
-    assert answers[1].error is not None and answers[1].error.one_line("f.jsonl").startswith("f.jsonl:2:2: error [malformed-json]")
+    assert answers[1].error is not None and answers[1].error.one_line("f.jsonl").startswith(
+        "f.jsonl:2:2: error [malformed-json]"
+    )
 
 
 def test_result_line_is_case_format_v1() -> None:

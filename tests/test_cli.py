@@ -16,7 +16,10 @@ ANCHOR_CASE = {
     "id": "a",
     "identity_policies": [{"id": "anchor", "type": "aws-managed", "document": anchor_policy("v3")}],
     "requests": [
-        {"action": "iam:PassRole", "resource": "arn:aws:iam::111122223333:role/service-role/AmazonSageMakerServiceCatalogX"},
+        {
+            "action": "iam:PassRole",
+            "resource": "arn:aws:iam::111122223333:role/service-role/AmazonSageMakerServiceCatalogX",
+        },
         {"action": "iam:PassRole", "resource": "arn:aws:iam::111122223333:role/AmazonSageMakerServiceCatalogX"},
     ],
 }
@@ -58,13 +61,17 @@ def test_valid_cases_exit_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str
 def test_policy_error_in_a_case_names_file_line_and_policy_position(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bad = {**ANCHOR_CASE, "identity_policies": [{"id": "p", "document": '{"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {"StringEqualz": {"a:b": "c"}}}]}'}]}
+    statement = {"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {"StringEqualz": {"a:b": "c"}}}
+    document = json.dumps({"Statement": [statement]})  # one line: the error is on policy line 1
+    bad = {**ANCHOR_CASE, "identity_policies": [{"id": "p", "document": document}]}
     f = tmp_path / "cases.jsonl"
     f.write_text(json.dumps(ANCHOR_CASE) + "\n" + json.dumps(bad) + "\n")
     code, out, err = run(capsys, "evaluate", "--cases", str(f))
     assert code == 2
     assert json.loads(out.splitlines()[1])["error"]["code"] == "unknown-operator"
-    assert err.startswith(f"{f}:2: error [unknown-operator] $.identity_policies[0].document.Statement[0].Condition.StringEqualz")
+    assert err.startswith(
+        f"{f}:2: error [unknown-operator] $.identity_policies[0].document.Statement[0].Condition.StringEqualz"
+    )
     assert "(policy line 1, column" in err
 
 
@@ -72,16 +79,29 @@ def test_single_request_explains(tmp_path: Path, capsys: pytest.CaptureFixture[s
     f = tmp_path / "v3.json"
     f.write_text(anchor_policy("v3"))
     code, out, _ = run(
-        capsys, "evaluate", "--policy", str(f), "--action", "codestar-connections:PassConnection",
-        "--resource", "arn:aws:codestar-connections:us-east-1:111122223333:connection/c",
-        "--context", "codestar-connections:PassedToService=string:codepipeline.amazonaws.com",
+        capsys,
+        "evaluate",
+        "--policy",
+        str(f),
+        "--action",
+        "codestar-connections:PassConnection",
+        "--resource",
+        "arn:aws:codestar-connections:us-east-1:111122223333:connection/c",
+        "--context",
+        "codestar-connections:PassedToService=string:codepipeline.amazonaws.com",
     )
     assert code == 0
     assert out.startswith("ALLOWED: codestar-connections:PassConnection")
     assert "v3.json (user) statement 30, lines 383-392" in out
     code, out, _ = run(
-        capsys, "evaluate", "--policy", str(f), "--action", "codestar-connections:PassConnection",
-        "--resource", "arn:aws:codestar-connections:us-east-1:111122223333:connection/c",
+        capsys,
+        "evaluate",
+        "--policy",
+        str(f),
+        "--action",
+        "codestar-connections:PassConnection",
+        "--resource",
+        "arn:aws:codestar-connections:us-east-1:111122223333:connection/c",
     )
     assert out.startswith("DENIED (implicit deny")
     assert "missing context values: codestar-connections:PassedToService" in out

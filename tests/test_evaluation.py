@@ -73,9 +73,15 @@ def test_policy_types_combine(identity: list[dict[str, Any]], fields: dict[str, 
         pytest.param(USER, {"AWS": "arn:aws:iam::111122223333:user/other"}, {}, "implicitDeny", id="other-user"),
         # boundaries: an implicit deny in a boundary does not limit a grant to the
         # user ARN or the session ARN, but does limit a grant to the role ARN.
-        pytest.param(USER, {"AWS": USER}, {"permissions_boundary": OTHER}, "allowed", id="user-arn-not-limited-by-boundary"),
         pytest.param(
-            SESSION, {"AWS": SESSION}, {"permissions_boundary": OTHER}, "allowed", id="session-arn-not-limited-by-boundary"
+            USER, {"AWS": USER}, {"permissions_boundary": OTHER}, "allowed", id="user-arn-not-limited-by-boundary"
+        ),
+        pytest.param(
+            SESSION,
+            {"AWS": SESSION},
+            {"permissions_boundary": OTHER},
+            "allowed",
+            id="session-arn-not-limited-by-boundary",
         ),
         pytest.param(
             SESSION, {"AWS": ROLE}, {"permissions_boundary": OTHER}, "implicitDeny", id="role-arn-limited-by-boundary"
@@ -83,7 +89,9 @@ def test_policy_types_combine(identity: list[dict[str, Any]], fields: dict[str, 
         # session: a grant to the session ARN is not limited by the session policy;
         # a grant to the role ARN is.
         pytest.param(SESSION, {"AWS": SESSION}, {"session_policy": OTHER}, "allowed", id="session-arn-not-limited"),
-        pytest.param(SESSION, {"AWS": ROLE}, {"session_policy": OTHER}, "implicitDeny", id="role-arn-limited-by-session"),
+        pytest.param(
+            SESSION, {"AWS": ROLE}, {"session_policy": OTHER}, "implicitDeny", id="role-arn-limited-by-session"
+        ),
         # An account principal delegates to the account's identity policies (UNDOCUMENTED.md).
         pytest.param(USER, {"AWS": "111122223333"}, {}, "implicitDeny", id="account-principal-delegates"),
         pytest.param(

@@ -154,9 +154,7 @@ HOME = f"{B}/home/${{aws:username}}/*"
         ),
     ],
 )
-def test_variables_in_resource(
-    pattern: str, version: str | None, context: list, resource: str, expected: str
-) -> None:
+def test_variables_in_resource(pattern: str, version: str | None, context: list, resource: str, expected: str) -> None:
     policy = doc(allow("s3:GetObject", pattern), version=version)
     assert decision(policy, action="s3:GetObject", resource=resource, context=context) == expected
 

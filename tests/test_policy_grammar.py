@@ -71,12 +71,20 @@ def test_anchor_policy_statement_positions() -> None:
         (policy_text({**OK_STMT, "NotResource": "*"}), "both-resource-and-notresource", "$.Statement[0]"),
         (policy_text({"Effect": "Allow", "Action": "s3:*"}), "missing-resource", "$.Statement[0]"),
         (policy_text({**OK_STMT, "Action": "s*:GetObject"}), "wildcard-in-service-prefix", "$.Statement[0].Action"),
-        (policy_text({**OK_STMT, "Action": ["s3:Get*", "*:Get"]}), "wildcard-in-service-prefix", "$.Statement[0].Action[1]"),
+        (
+            policy_text({**OK_STMT, "Action": ["s3:Get*", "*:Get"]}),
+            "wildcard-in-service-prefix",
+            "$.Statement[0].Action[1]",
+        ),
         (policy_text({**OK_STMT, "Action": "GetObject"}), "invalid-action", "$.Statement[0].Action"),
         (policy_text({**OK_STMT, "Action": []}), "invalid-value", "$.Statement[0].Action"),
         (policy_text({**OK_STMT, "Action": [1]}), "invalid-value", "$.Statement[0].Action[0]"),
         (policy_text({**OK_STMT, "Resource": "bucket"}), "invalid-resource", "$.Statement[0].Resource"),
-        (policy_text({**OK_STMT, "Resource": "arn:aws:s*:::b"}), "wildcard-in-service-prefix", "$.Statement[0].Resource"),
+        (
+            policy_text({**OK_STMT, "Resource": "arn:aws:s*:::b"}),
+            "wildcard-in-service-prefix",
+            "$.Statement[0].Resource",
+        ),
         (policy_text({**OK_STMT, "Bogus": 1}), "unknown-element", "$.Statement[0].Bogus"),
         (policy_text({**OK_STMT, "Principal": "*"}), "principal-not-allowed", "$.Statement[0].Principal"),
         (policy_text(OK_STMT, {**OK_STMT, "Sid": "A"}, {**OK_STMT, "Sid": "A"}), "duplicate-sid", "$.Statement[2].Sid"),
@@ -155,9 +163,13 @@ def test_versions_and_variables_flag() -> None:
 
 
 def test_condition_values_are_normalised_to_strings() -> None:
-    cond = {"Bool": {"aws:SecureTransport": True}, "NumericLessThan": {"s3:max-keys": [10, 2.5]}}
-    p = parse_policy(policy_text({**OK_STMT, "Condition": cond}))
+    # JSON numbers keep the text the author wrote; booleans become "true"/"false".
+    text = policy_text({**OK_STMT, "Condition": {"Bool": {"aws:SecureTransport": True}, "NumericLessThan": {"k:m": 0}}})
+    text = text.replace('"k:m": 0', '"s3:max-keys": [10, 2.50, 1e3]')
+    p = parse_policy(text)
     assert p.statements[0].condition == {
         "Bool": {"aws:SecureTransport": ("true",)},
-        "NumericLessThan": {"s3:max-keys": ("10", "2.5")},
+        "NumericLessThan": {"s3:max-keys": ("10", "2.50", "1e3")},
     }
+    assert refused(policy_text({**OK_STMT, "Sid": 5})).code == "invalid-sid"
+    assert refused(policy_text(OK_STMT).replace('"2012-10-17"', "2012")).code == "invalid-version"
