@@ -94,7 +94,10 @@ def _samples(pattern: str, lo: int, hi: int, head: bool) -> tuple[str, tuple[str
     key = (pattern, lo, hi, head)
     if key in _sample_cache:
         return _sample_cache[key]
-    universe = NAME_UNIVERSE.replace(":", "") if head else NAME_UNIVERSE
+    # A pattern that also admits an ARN (lambda's FunctionName) admits colons for the ARN's sake:
+    # keep names without them.
+    no_colon = head or "arn" in pattern.lower()
+    universe = NAME_UNIVERSE.replace(":", "") if no_colon else NAME_UNIVERSE
     compiled = re.compile(pattern)
     seen: list[str] = []
 
@@ -103,7 +106,7 @@ def _samples(pattern: str, lo: int, hi: int, head: bool) -> tuple[str, tuple[str
             lo <= len(name) <= min(hi, _MAX_SAMPLE_LEN)
             and "arn:" not in name
             and compiled.fullmatch(name) is not None
-            and not (head and ":" in name)
+            and not (no_colon and ":" in name)
         )
 
     @seed(0)

@@ -1,0 +1,1 @@
+"""Consumers of results: the conformance matrix and the regression report (issue 5)."""
