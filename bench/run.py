@@ -30,7 +30,8 @@ Goals: the reference answer_lines path at least 3x principalmapper (with
 context conversion) -- the contract: exit 1 if missed -- and at least 100,000
 decisions/s (machines differ: only a warning).  The agreement of the two on
 "allowed" is printed for information; principalmapper is known wrong in
-places (see /work/shared/notes/targets.md).
+places (its Resource matching ignores case, and it has no policy variables in
+condition values), so disagreements are expected.
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""Consumers of results: the conformance matrix and the regression report (issue 5)."""
+"""Consumers of results: the conformance matrix and the regression report for policy authors."""
