@@ -1,0 +1,49 @@
+"""The targets the suite knows, by name, and which of them run by default.
+
+Targets are imported lazily: naming one must not cost the start-up of the
+others (boto3, a Node process).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from conformance.targets.base import Target
+
+# Targets that run here without credentials or a licence: the default set.
+DEFAULT_TARGETS = ("iam-simulate", "replay")
+ALL_TARGETS = ("iam-simulate", "replay", "aws-simulator")
+
+
+class UnknownTarget(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class TargetOptions:
+    """What a run says about targets: whether AWS was explicitly asked for, and where to record."""
+
+    explicitly_requested: tuple[str, ...] = ()
+    recordings_dir: str | None = None
+    aws_endpoint_url: str | None = None
+
+
+def make_target(name: str, options: TargetOptions | None = None) -> Target:
+    options = options or TargetOptions()
+    if name == "iam-simulate":
+        from conformance.targets.iam_simulate import IamSimulateTarget
+
+        return IamSimulateTarget()
+    if name == "replay":
+        from conformance.targets.replay import make_replay_target
+
+        return make_replay_target(options.recordings_dir)
+    if name == "aws-simulator":
+        from conformance.targets.aws_simulator import make_aws_simulator_target
+
+        return make_aws_simulator_target(
+            explicitly_requested="aws-simulator" in options.explicitly_requested,
+            recordings_dir=options.recordings_dir,
+            endpoint_url=options.aws_endpoint_url,
+        )
+    raise UnknownTarget(f"unknown target {name!r} (known: {', '.join(ALL_TARGETS)})")

@@ -1,0 +1,88 @@
+"""``iamconf replay CASE_FILE [--target NAME ...]``: one verdict per request and target.
+
+Prints ``agree``, ``known divergence: <reason>`` or ``unexpected divergence``
+with the expected and observed decisions; exits 1 when any divergence is
+unexpected (or a target failed), 2 when a case could not be read, else 0.
+A target that cannot run is reported as skipped with its reason.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from conformance.harness import Outcome, Status, check_cases
+from conformance.registry import TargetOptions, make_target
+from conformance.targets.base import TargetUnavailable
+from reference.caseio import decode_case
+from reference.evaluator import CaseInputError
+from reference.model import Case
+
+
+def read_cases(path: str, err: TextIO) -> tuple[list[Case], bool]:
+    """Cases from a JSON file (one case, possibly pretty-printed) or JSON lines; (cases, all_valid)."""
+    try:
+        data = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        print(f"{path}: cannot read: {e.strerror or e.__class__.__name__}", file=err)
+        return [], False
+    stripped = data.strip()
+    chunks = [stripped] if path.endswith(".json") or "\n" not in stripped else stripped.splitlines()
+    cases: list[Case] = []
+    ok = True
+    for number, chunk in enumerate(chunks, start=1):
+        if not chunk.strip():
+            continue
+        try:
+            cases.append(decode_case(chunk))
+        except CaseInputError as e:
+            ok = False
+            where = f"{path}:{number}" if len(chunks) > 1 else path
+            print(f"{where}: error [{e.error.code}] {e.error.path}: {e.error.message}", file=err)
+    return cases, ok
+
+
+def verdict(outcome: Outcome) -> str:
+    case_id = outcome.case.id if isinstance(outcome.case.id, str) else "<case>"
+    if outcome.request_index is None:
+        return f"{case_id} [{outcome.target}]: {outcome.status}: {outcome.reason}"
+    assert outcome.expected is not None and outcome.observed is not None
+    head = (
+        f"{case_id} request {outcome.request_index} ({outcome.expected.action} on {outcome.expected.resource})"
+        f" [{outcome.target}]"
+    )
+    decisions = f"expected {outcome.expected.decision.value}, observed {outcome.observed.decision.value}"
+    if outcome.status == Status.AGREE:
+        return f"{head}: agree ({outcome.expected.decision.value})"
+    details = "; ".join(f"{m.check}: expected {m.expected}, observed {m.observed}" for m in outcome.mismatches)
+    if outcome.status == Status.KNOWN and outcome.known is not None:
+        return f"{head}: known divergence: {outcome.known.reason} ({decisions}; {details})"
+    return f"{head}: unexpected divergence ({details})"
+
+
+def replay_main(paths: Sequence[str], targets: Sequence[str], options: TargetOptions, out: TextIO = sys.stdout) -> int:
+    cases: list[Case] = []
+    valid = True
+    for path in paths:
+        found, ok = read_cases(path, sys.stderr)
+        cases += found
+        valid = valid and ok
+    failed = False
+    for name in targets:
+        target = make_target(name, options)
+        try:
+            target.start()
+        except TargetUnavailable as e:
+            print(f"[{name}]: skipped: {e.reason}", file=out)
+            continue
+        try:
+            for outcome in check_cases(target, cases):
+                print(verdict(outcome), file=out)
+                failed = failed or outcome.is_failure
+        finally:
+            target.stop()
+    if not valid:
+        return 2
+    return 1 if failed else 0

@@ -1,0 +1,1 @@
+"""Target adapters: each answers case-format v1 cases the way one implementation does."""
