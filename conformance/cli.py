@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NoReturn, cast, get_args
 
 from conformance import __version__
+from conformance.registry import ALL_TARGETS, DEFAULT_TARGETS, TargetOptions
 from reference.caseio import answer_lines, encode
 from reference.catalog import get_catalog
 from reference.compiled import PolicyCache
@@ -159,6 +160,26 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--resource", metavar="ARN", default="*")
     ev.add_argument("--context", metavar="KEY=TYPE:V1[,V2...]", action="append", default=[])
     ev.add_argument("--json", action="store_true", help="print the result as case-format v1 JSON")
+
+    sv = sub.add_parser(
+        "serve",
+        help="a local IAM policy simulator (SimulateCustomPolicy) answered by the reference",
+        description="Answer SimulateCustomPolicy and GetContextKeysForCustomPolicy over the AWS Query protocol.",
+    )
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)")
+    sv.add_argument("--port", type=int, default=8080)
+    sv.add_argument("--verbose", action="store_true", help="log every request on stderr")
+
+    rp = sub.add_parser(
+        "replay",
+        help="check case-format v1 cases against targets",
+        description="For each request and target: agree, known divergence or unexpected divergence.",
+    )
+    rp.add_argument("case_files", metavar="CASE_FILE", nargs="+", help="a .json case or case-format v1 JSON lines")
+    rp.add_argument(
+        "--target", action="append", default=[], help=f"target (repeatable; default {', '.join(DEFAULT_TARGETS)})"
+    )
+    rp.add_argument("--recordings", metavar="DIR", help="recordings directory of the replay target")
     return parser
 
 
@@ -169,6 +190,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.version:
             print(_version())
             return 0
+        if args.command == "serve":
+            from conformance.serve import serve_main  # botocore is only loaded when serving
+
+            return serve_main(args.host, args.port, verbose=args.verbose)
+        if args.command == "replay":
+            from conformance.replay_command import replay_main
+
+            targets = args.target or list(DEFAULT_TARGETS)
+            for name in targets:
+                if name not in ALL_TARGETS:
+                    raise UsageError(f"unknown target {name!r} (known: {', '.join(ALL_TARGETS)})")
+            options = TargetOptions(explicitly_requested=tuple(args.target), recordings_dir=args.recordings)
+            return replay_main(args.case_files, targets, options)
         if args.command == "evaluate":
             if args.cases:
                 return _evaluate_cases(args.cases)
