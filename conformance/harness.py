@@ -7,9 +7,12 @@ comes back compared, request by request.  Everything else (the pytest suites,
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import msgspec
 
 from conformance.compare import Mismatch, compare
 from conformance.divergence_rules import Observation
@@ -73,9 +76,30 @@ def _expected(case: Case, cache: PolicyCache) -> list[RequestResult] | str:
         return f"{e.error.code}: {e.error.path}: {e.error.message}"
 
 
+def _one_request_each(cases: Sequence[Case]) -> list[tuple[Case, int, Case]]:
+    """(original case, request index, single-request case) for every request."""
+    out = []
+    for case in cases:
+        for i, request in enumerate(case.requests):
+            out.append((case, i, msgspec.structs.replace(case, requests=[request])))
+    return out
+
+
 def check_cases(target: Target, cases: Sequence[Case], *, cache: PolicyCache | None = None) -> list[Outcome]:
     """Ask ``target`` about every case in one batch and compare each request's answer."""
     cache = cache if cache is not None else PolicyCache()
+    if target.capabilities.one_request_per_case and any(len(c.requests) > 1 for c in cases):
+        split = _one_request_each(cases)
+        outcomes = _check(target, [single for _, _, single in split], cache)
+        # Report against the case as given, with the request's index in it.
+        return [
+            dataclasses.replace(o, case=case, request_index=index)
+            for (case, index, _), o in zip(split, outcomes, strict=True)
+        ]
+    return _check(target, cases, cache)
+
+
+def _check(target: Target, cases: Sequence[Case], cache: PolicyCache) -> list[Outcome]:
     expected = [_expected(c, cache) for c in cases]
     valid = [c for c, e in zip(cases, expected, strict=True) if not isinstance(e, str)]
     answers = iter(target.answer(valid) if valid else [])

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import enum
 import json
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, Raw, Struct, UnsetType
@@ -72,7 +73,7 @@ class Policy(Struct, forbid_unknown_fields=True, frozen=True):
     type: PolicyType | UnsetType = UNSET
 
     @classmethod
-    def of(cls, id: str, document: str | dict[str, object], type: PolicyType | None = None) -> Policy:
+    def of(cls, id: str, document: str | Mapping[str, Any], type: PolicyType | None = None) -> Policy:
         raw = Raw(msgspec.json.encode(document))
         return cls(id=id, document=raw, type=UNSET if type is None else type)
 

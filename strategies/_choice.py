@@ -15,12 +15,14 @@ generator must give 2,000.  A ``random.Random`` choice costs well under a
 microsecond and is reproducible from the seed alone, with no private
 Hypothesis API involved.
 
-Shrinking: with a :class:`DrawChooser` every choice shrinks towards its first
-option -- ``integer(lo, hi)`` towards ``lo``, ``pick(seq)`` towards ``seq[0]``,
-``chance(p)`` towards ``False`` (the feature left out), ``weighted`` towards
-its first entry, ``text`` towards the shortest string of the alphabet's first
-character.  The tables the generators pick from are ordered so that the first
-entry is the plainest one.
+Shrinking: Hypothesis prefers fewer choices first, then smaller ones.  So a
+strategy shrinks towards the value that needs the fewest choices (fewest
+statements, requests, keys, wildcards ...), and then every choice towards its
+first option -- ``integer(lo, hi)`` towards ``lo``, ``pick(seq)`` towards
+``seq[0]``, ``chance(p)`` towards ``False`` (the rarer branch left out),
+``weighted`` towards its first entry, ``text`` towards the shortest string of
+the alphabet's first character.  The tables the generators pick from are
+ordered so that the first entry is the plainest one.
 """
 
 from __future__ import annotations
@@ -100,6 +102,17 @@ class RandomChooser(Chooser):
     def pick(self, seq: Sequence[T]) -> T:
         return seq[int(self._random() * len(seq))]
 
+    def weighted(self, table: Sequence[tuple[int, T]]) -> T:
+        total = 0
+        for w, _ in table:
+            total += w
+        x = self._random() * total
+        for w, v in table:
+            if x < w:
+                return v
+            x -= w
+        return table[-1][1]
+
     def text(self, alphabet: str, lo: int, hi: int) -> str:
         n = lo + int(self._random() * (hi - lo + 1))
         return "".join(self._choices(alphabet, k=n))
@@ -143,13 +156,13 @@ class DrawChooser(Chooser):
         return self._draw(_texts(alphabet, lo, hi))
 
 
-def from_generator(name: str, gen: Callable[..., T], **kwargs: Any) -> SearchStrategy[T]:
+def from_generator(name: str, gen: Callable[..., T], /, **kwargs: Any) -> SearchStrategy[T]:
     """A strategy that runs ``gen(chooser, **kwargs)`` with Hypothesis's draws.
 
     The strategy's repr (what a failing example's report shows) is ``name(**kwargs)``.
     """
 
-    def strategy(draw: DrawFn, **kw: Any) -> T:
+    def strategy(draw: DrawFn, /, **kw: Any) -> T:
         return gen(DrawChooser(draw), **kw)
 
     strategy.__name__ = strategy.__qualname__ = name

@@ -33,6 +33,10 @@ class Capabilities:
     # implement; cases exercising anything else are answered but not held
     # against it.
     features: frozenset[str]
+    # The target refuses some requests on their own (an action outside its
+    # catalogue, say): the harness then sends it one request per case, so one
+    # refused request does not take the others of its case with it.
+    one_request_per_case: bool = False
 
 
 @dataclass(frozen=True, slots=True)
