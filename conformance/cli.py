@@ -8,10 +8,11 @@ stderr, never a traceback for user input).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, cast, get_args
+from typing import Any, NoReturn, cast, get_args
 
 from conformance import __version__
 from conformance.registry import ALL_TARGETS, DEFAULT_TARGETS, TargetOptions
@@ -135,6 +136,47 @@ def _all_sources(args: argparse.Namespace) -> list[str]:
     return out + list(args.scp)
 
 
+def _generate(args: argparse.Namespace) -> int:
+    from hypothesis.errors import InvalidArgument
+
+    from strategies import generate_cases, generate_stats, write_cases
+
+    if args.count < 0:
+        raise UsageError("generate: --count must be >= 0")
+    texts = [_read_text(p) for p in args.policy]
+    try:
+        cases = list(
+            generate_cases(count=args.count, seed=args.seed, policies=texts or None, simulator_safe=args.simulator_safe)
+        )
+    except InvalidArgument as e:
+        raise UsageError(f"generate: {e}") from None
+    write_cases(cases, sys.stdout.buffer)
+    sys.stdout.buffer.flush()
+    if args.stats or args.stats_json:
+        stats = generate_stats(cases, texts).to_dict()
+        if args.stats_json:
+            Path(args.stats_json).write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+        if args.stats:
+            _print_stats(stats)
+    return 0
+
+
+def _print_stats(stats: dict[str, Any]) -> None:
+    """Coverage of the generated cases, one line a counter (on stderr, the cases are on stdout)."""
+    err = sys.stderr
+    print(f"cases: {stats['cases']}, requests: {stats['requests']}, invalid: {stats['invalid_cases']}", file=err)
+    for section in ("operator_families", "if_exists", "set_operators", "elements", "principals", "slots"):
+        counts = ", ".join(f"{k} {v}" for k, v in stats[section].items()) or "none"
+        print(f"{section.replace('_', ' ')}: {counts}", file=err)
+    types = stats["resource_types"]
+    print(f"anchor resource types produced: {sum(1 for v in types.values() if v)} of {len(types)}", file=err)
+    for name, count in types.items():
+        print(f"  {name}: {count}", file=err)
+    for key in ("decision_shares", "aimed_decision_shares"):
+        shares = ", ".join(f"{k} {v:.1%}" for k, v in stats[key].items())
+        print(f"{key.replace('_', ' ')}: {shares}", file=err)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n")
@@ -160,6 +202,18 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--resource", metavar="ARN", default="*")
     ev.add_argument("--context", metavar="KEY=TYPE:V1[,V2...]", action="append", default=[])
     ev.add_argument("--json", action="store_true", help="print the result as case-format v1 JSON")
+
+    gen = sub.add_parser(
+        "generate",
+        help="write generated case-format v1 cases",
+        description="Generate cases from the real IAM catalog; the same seed and version give the same output.",
+    )
+    gen.add_argument("--count", type=int, default=100, help="number of cases (default 100)")
+    gen.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    gen.add_argument("--policy", metavar="FILE", action="append", default=[], help="aim the cases at this policy")
+    gen.add_argument("--simulator-safe", action="store_true", help="only what the AWS policy simulator accepts")
+    gen.add_argument("--stats", action="store_true", help="print coverage and decision shares on stderr")
+    gen.add_argument("--stats-json", metavar="PATH", help="write the coverage statistics as JSON")
 
     sv = sub.add_parser(
         "serve",
@@ -190,6 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.version:
             print(_version())
             return 0
+        if args.command == "generate":
+            return _generate(args)
         if args.command == "serve":
             from conformance.serve import serve_main  # botocore is only loaded when serving
 

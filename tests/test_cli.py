@@ -164,3 +164,35 @@ def test_no_traceback_for_any_input(tmp_path_factory: pytest.TempPathFactory, li
     assert code in (0, 2)
     assert len(answered) == len([x for x in f.read_bytes().splitlines() if x.strip()])
     assert "Traceback" not in err.getvalue()
+
+
+def test_generate_is_reproducible_and_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    code, first, _ = run(capsys, "generate", "--count", "30", "--seed", "11")
+    _, again, _ = run(capsys, "generate", "--count", "30", "--seed", "11")
+    _, other, _ = run(capsys, "generate", "--count", "30", "--seed", "12")
+    assert code == 0 and first == again and first != other
+    lines = first.splitlines()
+    assert len(lines) == 30
+    from reference.caseio import decode_case
+
+    for line in lines:
+        decode_case(line)
+
+
+def test_generate_aimed_with_stats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "v3.json"
+    f.write_text(anchor_policy("v3"))
+    stats = tmp_path / "stats.json"
+    code, out, err = run(
+        capsys, "generate", "--count", "200", "--seed", "3", "--policy", str(f), "--stats", "--stats-json", str(stats)
+    )
+    assert code == 0 and len(out.splitlines()) == 200
+    assert "operator families:" in err and "aimed decision shares: allowed" in err
+    shares = json.loads(stats.read_text())["aimed_decision_shares"]
+    assert shares["allowed"] >= 0.2 and shares["implicitDeny"] + shares["explicitDeny"] >= 0.2
+    assert all(anchor_policy("v3") in line or json.dumps(anchor_policy("v3")) in line for line in out.splitlines())
+
+
+def test_generate_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "generate", "--count", "-1")
+    assert code == 2 and "--count" in err
