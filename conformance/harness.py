@@ -17,7 +17,7 @@ import msgspec
 from conformance.compare import Mismatch, compare
 from conformance.divergence_rules import Observation
 from conformance.divergences import KnownDivergence, explain
-from conformance.targets.base import Target, TargetFailure, Unsupported
+from conformance.targets.base import Check, Target, TargetFailure, Unsupported
 from reference.compiled import PolicyCache
 from reference.evaluator import CaseInputError, evaluate_case
 from reference.model import Case, RequestResult
@@ -76,6 +76,16 @@ def _expected(case: Case, cache: PolicyCache) -> list[RequestResult] | str:
         return f"{e.error.code}: {e.error.path}: {e.error.message}"
 
 
+def _failure(target: str, case: Case, expected: list[RequestResult], answer: TargetFailure) -> Outcome:
+    """A target that failed to answer: known when an entry covers the ``answer`` check for a request."""
+    mismatches = [Mismatch(Check.ANSWER, "an answer", answer.message)]
+    for i, e in enumerate(expected):
+        known = explain(target, Observation(case, case.requests[i], e, None), mismatches)
+        if known is not None:
+            return Outcome(target, case, None, Status.KNOWN, e, None, tuple(mismatches), known, answer.message)
+    return Outcome(target, case, None, Status.FAILURE, reason=answer.message)
+
+
 def _one_request_each(cases: Sequence[Case]) -> list[tuple[Case, int, Case]]:
     """(original case, request index, single-request case) for every request."""
     out = []
@@ -114,7 +124,7 @@ def _check(target: Target, cases: Sequence[Case], cache: PolicyCache) -> list[Ou
             out.append(Outcome(target.name, case, None, Status.UNSUPPORTED, reason=answer.reason))
             continue
         if isinstance(answer, TargetFailure):
-            out.append(Outcome(target.name, case, None, Status.FAILURE, reason=answer.message))
+            out.append(_failure(target.name, case, exp, answer))
             continue
         if len(answer.results) != len(exp):
             reason = f"answered {len(answer.results)} requests of {len(exp)}"

@@ -21,6 +21,7 @@ from reference.model import Case, CaseResult
 class Check(enum.StrEnum):
     """What of a result can be compared with the reference."""
 
+    ANSWER = "answer"  # the target answered at all (a crash or an error instead is a mismatch here)
     DECISION = "decision"
     MATCHED_STATEMENTS = "matched_statements"
     MISSING_CONTEXT_VALUES = "missing_context_values"

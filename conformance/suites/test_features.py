@@ -1,0 +1,162 @@
+"""The conformance suites: one per feature family, every selected target, generated cases.
+
+Each suite steers the strategies at one part of IAM (the rows of the
+conformance matrix), asks the target and the reference, and fails on an
+unexpected divergence; Hypothesis then shrinks the case, and the plugin saves
+it to the corpus with a replay command (``conformance/pytest_plugin.py``).
+A target that does not claim a family is skipped for it, never passed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conformance.pytest_plugin import HarnessState, check_case, require_feature
+from conformance.targets.base import Target
+from reference.fixtures import ANCHOR_VERSIONS, anchor_policy
+from reference.model import Case, Policy
+from strategies import aimed_requests, cases, condition_blocks, policy_documents
+from strategies.conditions import FAMILIES
+
+FAMILY_FEATURE = {
+    "String": "conditions:string",
+    "Numeric": "conditions:numeric",
+    "Date": "conditions:date",
+    "Bool": "conditions:bool",
+    "Binary": "conditions:binary",
+    "Ip": "conditions:ip",
+    "Arn": "conditions:arn",
+    "Null": "conditions:null",
+}
+
+
+def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    s = document["Statement"]
+    return [s] if isinstance(s, dict) else list(s)
+
+
+@st.composite
+def aimed_case(draw: st.DrawFn, document: dict[str, Any], max_requests: int = 3) -> Case:
+    """A case holding ``document`` as its identity policy, with requests aimed at it."""
+    text = json.dumps(document, indent=2)
+    requests = draw(st.lists(aimed_requests(policy=text), min_size=1, max_size=max_requests))
+    return Case(identity_policies=[Policy.of("policy", text, "user-managed")], requests=requests)
+
+
+@st.composite
+def unconditional_cases(draw: st.DrawFn) -> Case:
+    """Actions and resources alone: wildcards, NotAction, NotResource, several statements."""
+    document = draw(policy_documents(max_statements=4))
+    for s in _statements(document):
+        s.pop("Condition", None)
+    return draw(aimed_case(document))
+
+
+@st.composite
+def condition_cases(draw: st.DrawFn, family: str, set_operator: str | None = None) -> Case:
+    """Statements whose conditions all come from one operator family (with a set operator when given)."""
+    document = draw(policy_documents(max_statements=3))
+    variables = document.get("Version") == "2012-10-17"  # elsewhere ${...} is literal text
+    for s in _statements(document):
+        block = draw(condition_blocks(families=[family], max_operators=2, variables=variables))
+        if set_operator is not None:
+            block = {
+                op if op.startswith(("For", "Null")) else f"{set_operator}:{op}": keys for op, keys in block.items()
+            }
+        s["Condition"] = block
+    return draw(aimed_case(document))
+
+
+@st.composite
+def variable_cases(draw: st.DrawFn) -> Case:
+    """Policy variables in Resource and condition values, with defaults and escapes."""
+    key = draw(st.sampled_from(["aws:username", "aws:PrincipalTag/team", "aws:userid"]))
+    default = draw(st.sampled_from(["", ", 'shared'"]))
+    escape = draw(st.sampled_from(["", "${*}", "${?}", "${$}"]))
+    resource = f"arn:aws:s3:::bucket/home/${{{key}{default}}}{escape}/*"
+    statement: dict[str, Any] = {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": resource}
+    if draw(st.booleans()):
+        statement["Condition"] = {"StringLike": {"s3:prefix": [f"home/${{{key}}}/*", "public/*"]}}
+    document = {"Version": draw(st.sampled_from(["2012-10-17", "2012-10-17", "2008-10-17"])), "Statement": statement}
+    return draw(aimed_case(document))
+
+
+def _examples() -> int:
+    """Examples per suite and target: IAMCONF_SUITE_EXAMPLES (``iamconf run --max-examples``, tox) or the profile's."""
+    raw = os.environ.get("IAMCONF_SUITE_EXAMPLES")
+    return int(raw) if raw else settings.default.max_examples
+
+
+def _run(
+    harness: HarnessState, target: Target, request: pytest.FixtureRequest, strategy: st.SearchStrategy[Case]
+) -> None:
+    suite = request.node.originalname
+
+    @settings(max_examples=_examples())
+    @given(strategy)
+    def check(case: Case) -> None:
+        check_case(harness, target, case, request.node.nodeid, suite)
+
+    check()
+
+
+def test_actions_and_resources(
+    conformance_target: Target, harness: HarnessState, request: pytest.FixtureRequest
+) -> None:
+    require_feature(conformance_target, "actions")
+    _run(harness, conformance_target, request, unconditional_cases())
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_condition_operators(
+    conformance_target: Target, harness: HarnessState, request: pytest.FixtureRequest, family: str
+) -> None:
+    require_feature(conformance_target, FAMILY_FEATURE[family])
+    _run(harness, conformance_target, request, condition_cases(family))
+
+
+@pytest.mark.parametrize("set_operator", ["ForAllValues", "ForAnyValue"])
+def test_set_operators(
+    conformance_target: Target, harness: HarnessState, request: pytest.FixtureRequest, set_operator: str
+) -> None:
+    require_feature(conformance_target, "conditions:set-operators")
+    _run(
+        harness,
+        conformance_target,
+        request,
+        st.sampled_from(["String", "Arn", "Numeric"]).flatmap(lambda family: condition_cases(family, set_operator)),
+    )
+
+
+def test_variables(conformance_target: Target, harness: HarnessState, request: pytest.FixtureRequest) -> None:
+    require_feature(conformance_target, "variables")
+    _run(harness, conformance_target, request, variable_cases())
+
+
+def test_policy_types(conformance_target: Target, harness: HarnessState, request: pytest.FixtureRequest) -> None:
+    """Identity policies, boundaries, session policies, resource policies (same and cross account), SCPs, RCPs."""
+    require_feature(conformance_target, "policy:boundary")
+    _run(harness, conformance_target, request, cases(max_statements=3, max_requests=3))
+
+
+@pytest.mark.parametrize("version", ANCHOR_VERSIONS)
+def test_anchor_policy(
+    conformance_target: Target, harness: HarnessState, request: pytest.FixtureRequest, version: str
+) -> None:
+    """AmazonSageMakerAdmin-ServiceCatalogProductsServiceRolePolicy, each version, requests aimed at its edges."""
+    require_feature(conformance_target, "anchor")
+    text = anchor_policy(version)  # type: ignore[arg-type]
+
+    @st.composite
+    def anchor_cases(draw: st.DrawFn) -> Case:
+        requests = draw(st.lists(aimed_requests(policy=text), min_size=1, max_size=4))
+        policy = Policy.of(f"anchor-{version}", text, "aws-managed")
+        return Case(id=f"anchor-{version}", identity_policies=[policy], requests=requests)
+
+    _run(harness, conformance_target, request, anchor_cases())

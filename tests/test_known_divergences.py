@@ -1,0 +1,53 @@
+"""Known divergences stay true: every entry parses, names a known rule and feature, has a witness in
+the corpus, and the witness still diverges in exactly the way the entry says (strict)."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pytest
+
+from conformance import corpus
+from conformance.divergences import known_divergences
+from conformance.harness import Status, check_cases
+from conformance.registry import ALL_TARGETS, TargetOptions, make_target
+from conformance.targets.base import Target, TargetUnavailable
+
+ENTRIES = [e for name in ALL_TARGETS for e in known_divergences(name)]
+
+
+def test_every_target_file_loads() -> None:
+    assert known_divergences("iam-simulate"), "iam-simulate's known divergences are missing"
+
+
+@pytest.fixture(scope="module")
+def targets() -> dict[str, Target | str]:
+    started: dict[str, Target | str] = {}
+    for name in {e.target for e in ENTRIES}:
+        t = make_target(name, TargetOptions())
+        try:
+            t.start()
+            started[name] = t
+        except TargetUnavailable as e:
+            started[name] = e.reason
+    yield started  # type: ignore[misc]
+    for t in started.values():
+        if not isinstance(t, str):
+            t.stop()
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[f"{e.target}:{e.id}" for e in ENTRIES])
+def test_witness_still_diverges_as_listed(entry, targets) -> None:  # type: ignore[no-untyped-def]
+    path = resources.files("conformance").joinpath(entry.witness)
+    assert path.is_file(), f"{entry.id}: witness {entry.witness} is missing"
+    target = targets[entry.target]
+    if isinstance(target, str):
+        pytest.skip(f"{entry.target} cannot run here: {target}")
+    outcomes = check_cases(target, corpus.load(path))  # type: ignore[arg-type]
+    explained = [o for o in outcomes if o.status == Status.KNOWN and o.known is not None and o.known.id == entry.id]
+    assert explained, (
+        f"{entry.id} no longer happens (or another entry explains it): "
+        + "; ".join(o.describe() for o in outcomes)
+        + " — remove the entry or fix its rule"
+    )
+    assert not [o for o in outcomes if o.is_failure], [o.describe() for o in outcomes]
