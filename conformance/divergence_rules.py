@@ -299,3 +299,26 @@ def rcp_on_unsupported_service(o: Observation) -> bool:
 
     service = o.request.action.split(":", 1)[0].lower()
     return bool(o.case.rcps) and service not in get_catalog().rcp_supported_services()
+
+
+@rule
+def not_ip_address_bare_address_other_version(o: Observation) -> bool:
+    """NotIpAddress with a bare address (no ``/prefix``) of the other IP version than a request value."""
+    for op, key, values, _ in _conditions(o.case):
+        if _base(op) != "NotIpAddress":
+            continue
+        asked = _values_of(o.request, key) or []
+        for v in values:
+            if "/" not in v and any((":" in v) != (":" in a) for a in asked):
+                return True
+    return False
+
+
+@rule
+def null_on_empty_value(o: Observation) -> bool:
+    """A Null condition on a key the request carries with no value or only empty strings."""
+    for op, key, _, _ in _conditions(o.case):
+        asked = _values_of(o.request, key)
+        if _base(op) == "Null" and asked is not None and all(v == "" for v in asked):
+            return True
+    return False
