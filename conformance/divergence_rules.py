@@ -322,3 +322,28 @@ def null_on_empty_value(o: Observation) -> bool:
         if _base(op) == "Null" and asked is not None and all(v == "" for v in asked):
             return True
     return False
+
+
+@rule
+def ipv4_zero_prefix(o: Observation) -> bool:
+    """An IpAddress/NotIpAddress value that is an IPv4 range with prefix length 0 (``0.0.0.0/0``)."""
+    return any(
+        _base(op) in ("IpAddress", "NotIpAddress") and any(v.endswith("/0") and ":" not in v for v in values)
+        for op, _, values, _ in _conditions(o.case)
+    )
+
+
+@rule
+def resource_prefix_not_lower_case(o: Observation) -> bool:
+    """The request resource's partition, service or region segment has upper-case letters."""
+    parts = o.request.resource.split(":", 5)
+    return len(parts) == 6 and any(p != p.lower() for p in parts[1:4])
+
+
+@rule
+def arn_operator_on_non_arn_value(o: Observation) -> bool:
+    """An Arn operator reads a key whose request value does not start with ``arn:``."""
+    for op, key, _, _ in _conditions(o.case):
+        if _base(op).startswith("Arn") and any(not v.startswith("arn:") for v in _values_of(o.request, key) or []):
+            return True
+    return False
