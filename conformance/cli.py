@@ -224,6 +224,20 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int, default=8080)
     sv.add_argument("--verbose", action="store_true", help="log every request on stderr")
 
+    rn = sub.add_parser(
+        "run",
+        help="run the conformance suites against targets",
+        description="Differential conformance run: generated cases, the reference and every chosen target.",
+    )
+    rn.add_argument(
+        "--target", action="append", default=[], help=f"target (repeatable; default {', '.join(DEFAULT_TARGETS)})"
+    )
+    rn.add_argument("--profile", choices=["dev", "ci", "nightly"], help="Hypothesis settings profile")
+    rn.add_argument("--seed", type=int, help="Hypothesis seed")
+    rn.add_argument("--max-examples", type=int, help="examples per suite and target")
+    rn.add_argument("--report-dir", default="iamconf-report", help="where events.ndjson and junit.xml go")
+    rn.add_argument("--recordings", metavar="DIR", help="recordings directory (aws-simulator writes, replay reads)")
+
     rp = sub.add_parser(
         "replay",
         help="check case-format v1 cases against targets",
@@ -250,6 +264,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             from conformance.serve import serve_main  # botocore is only loaded when serving
 
             return serve_main(args.host, args.port, verbose=args.verbose)
+        if args.command == "run":
+            from conformance.run_command import run_main
+
+            for name in args.target:
+                if name not in ALL_TARGETS:
+                    raise UsageError(f"unknown target {name!r} (known: {', '.join(ALL_TARGETS)})")
+            if args.max_examples is not None and args.max_examples < 1:
+                raise UsageError("run: --max-examples must be >= 1")
+            return run_main(
+                args.target or list(DEFAULT_TARGETS),
+                args.target,
+                profile=args.profile,
+                seed=args.seed,
+                max_examples=args.max_examples,
+                report_dir=Path(args.report_dir),
+                recordings=args.recordings,
+                out=sys.stdout,
+            )
         if args.command == "replay":
             from conformance.replay_command import replay_main
 

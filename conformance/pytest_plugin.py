@@ -35,6 +35,7 @@ from conformance.registry import DEFAULT_TARGETS, TargetOptions, make_target
 from conformance.targets.base import Target, TargetUnavailable
 from reference.compiled import PolicyCache
 from reference.model import Case
+from strategies.profiles import load_profile
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -91,6 +92,7 @@ _STATE = pytest.StashKey[HarnessState]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    load_profile()  # HYPOTHESIS_PROFILE (also when run from an installed copy, without the project's conftest)
     names = config.getoption("iamconf_target") or list(DEFAULT_TARGETS)
     report_dir = config.getoption("iamconf_report_dir")
     events: IO[str] | None = None
