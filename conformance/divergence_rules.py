@@ -347,3 +347,9 @@ def arn_operator_on_non_arn_value(o: Observation) -> bool:
         if _base(op).startswith("Arn") and any(not v.startswith("arn:") for v in _values_of(o.request, key) or []):
             return True
     return False
+
+
+@rule
+def kms_without_key_policy(o: Observation) -> bool:
+    """A KMS request in a case without a resource (key) policy."""
+    return o.request.action.lower().startswith("kms:") and o.case.resource_policy is None
