@@ -333,12 +333,13 @@ def test_scps_decide_but_are_not_matched_statements(live: AwsSimulatorTarget) ->
 
 
 def test_plan_batches_by_context_and_keeps_only_the_asked_pairs() -> None:
-    ctx = [ContextEntry("aws:SourceIp", "ip", ["10.0.0.1"])]
+    ctx = [ContextEntry("aws:ResourceTag/sagemaker:launch-source", "string", ["p"])]  # the anchor reads it
+    unread = [ContextEntry("aws:SourceIp", "ip", ["10.0.0.1"])]  # no policy reads it: it splits nothing
     case = Case(
         identity_policies=[Policy.of("p", ANCHOR)],
         requests=[
             Request("s3:GetObject", "arn:aws:s3:::a"),
-            Request("s3:PutObject", "arn:aws:s3:::b"),
+            Request("s3:PutObject", "arn:aws:s3:::b", unread),
             Request("s3:GetObject", "arn:aws:s3:::b", ctx),
             Request("S3:GETOBJECT", "arn:aws:s3:::a"),  # the same pair, spelled otherwise
         ],
@@ -351,7 +352,11 @@ def test_plan_batches_by_context_and_keeps_only_the_asked_pairs() -> None:
     assert "ContextEntries" not in first.params
     assert first.wanted == {("s3:getobject", "arn:aws:s3:::a"): (0, 3), ("s3:putobject", "arn:aws:s3:::b"): (1,)}
     assert second.params["ContextEntries"] == [
-        {"ContextKeyName": "aws:SourceIp", "ContextKeyValues": ["10.0.0.1"], "ContextKeyType": "ip"}
+        {
+            "ContextKeyName": "aws:ResourceTag/sagemaker:launch-source",
+            "ContextKeyValues": ["p"],
+            "ContextKeyType": "string",
+        }
     ]
     assert second.params["CallerArn"] == "arn:aws:iam::111122223333:user/conformance"
 

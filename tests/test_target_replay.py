@@ -47,7 +47,21 @@ def foreign_case() -> Case:
         id=f"foreign-{REAL}",
         identity_policies=[
             Policy.of("anchor", ANCHOR, "aws-managed"),
-            Policy.of("reads", {"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}),
+            Policy.of(
+                "reads",
+                {
+                    "Statement": [
+                        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+                        # reads aws:PrincipalAccount, so the glue request's context is sent (and normalised)
+                        {
+                            "Effect": "Allow",
+                            "Action": "glue:GetJob",
+                            "Resource": "*",
+                            "Condition": {"StringEquals": {"aws:PrincipalAccount": REAL}},
+                        },
+                    ]
+                },
+            ),
         ],
         resource_policy=Policy.of("bucket", bucket_policy),
         caller_arn=f"arn:aws:iam::{REAL}:user/alice",

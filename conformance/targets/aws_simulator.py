@@ -43,7 +43,17 @@ from conformance.targets.base import (
 )
 from reference.compiled import compile_text
 from reference.errors import PolicyError
-from reference.model import Case, CaseResult, Decision, Details, MatchedStatement, Policy, Position, RequestResult
+from reference.model import (
+    Case,
+    CaseResult,
+    ContextEntry,
+    Decision,
+    Details,
+    MatchedStatement,
+    Policy,
+    Position,
+    RequestResult,
+)
 from reference.policy import PolicyKind
 
 NAME = "aws-simulator"
@@ -178,6 +188,28 @@ def _base_params(case: Case) -> dict[str, Any]:
     return params
 
 
+def _keys_read(case: Case) -> frozenset[str]:
+    """Lower-cased context keys read by any policy of the case (conditions, variables)."""
+    keys: set[str] = set()
+    for policy, kind in _all_policies(case):
+        try:
+            compiled = compile_text(policy.text(), kind)
+        except PolicyError:
+            continue
+        for st in compiled.statements:
+            keys.update(k.lower() for k in st.keys)
+    return frozenset(keys)
+
+
+def _all_policies(case: Case) -> list[tuple[Policy, PolicyKind]]:
+    out: list[tuple[Policy, PolicyKind]] = [(p, "identity") for p in case.identity_policies]
+    out += [(p, "identity") for p in (case.permissions_boundary, case.session_policy) if p is not None]
+    if case.resource_policy is not None:
+        out.append((case.resource_policy, "resource"))
+    out += [(p, "scp") for level in case.scps for p in level]
+    return out
+
+
 def plan(case: Case, page_size: int = PAGE_SIZE) -> list[SimCall] | Unsupported:
     """The calls that answer every request of the case.
 
@@ -189,13 +221,19 @@ def plan(case: Case, page_size: int = PAGE_SIZE) -> list[SimCall] | Unsupported:
     if reason is not None:
         return Unsupported(reason)
     base = _base_params(case)
+    relevant = _keys_read(case)
     groups: dict[tuple[Any, ...], list[int]] = {}
+    contexts: dict[tuple[Any, ...], list[ContextEntry]] = {}
     for i, r in enumerate(case.requests):
-        key = tuple((e.key, e.type, tuple(e.values)) for e in r.context)
+        # Only the keys some policy reads can change an answer (decision or MissingContextValues),
+        # so requests that differ elsewhere share a call.
+        context = [e for e in r.context if e.key.lower() in relevant]
+        key = tuple((e.key, e.type, tuple(e.values)) for e in context)
         groups.setdefault(key, []).append(i)
+        contexts.setdefault(key, context)
     calls: list[SimCall] = []
-    for indices in groups.values():
-        context = case.requests[indices[0]].context
+    for group_key, indices in groups.items():
+        context = contexts[group_key]
         entries = [
             {"ContextKeyName": e.key, "ContextKeyValues": list(e.values), "ContextKeyType": e.type} for e in context
         ]
