@@ -281,7 +281,7 @@ def resource_policy_grants_session_with_session_policy(o: Observation) -> bool:
 def rcp_level_without_allow(o: Observation) -> bool:
     """An RCP level none of whose policies has an Allow statement."""
     for level in o.case.rcps:
-        statements = []
+        statements: list[Statement] = []
         for policy in level:
             try:
                 statements += compile_text(policy.text(), "rcp").parsed.statements

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -178,18 +178,19 @@ def example_snippet(case: Case) -> str:
     return f"@example(msgspec.json.decode({text!r}, type=Case))"
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
-    report = outcome.get_result()
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     if call.when != "call" or not report.failed:
-        return
+        return report
     state = item.config.stash.get(_STATE, None)
     if state is None:
-        return
+        return report
     found = state.last_divergence.pop(item.nodeid, None)
     if found is None:
-        return
+        return report
     path = corpus.save(found.target, found.case, state.corpus_dir)
     replay = f"iamconf replay {path} --target {found.target}"
     for o in found.outcomes:
@@ -217,3 +218,4 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         )
     )
     print(f"\n[iamconf] minimal case: {path}\n[iamconf] replay: {replay}", file=sys.stderr)
+    return report

@@ -6,9 +6,11 @@ others (boto3, a Node process).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from conformance.targets.base import Target
+from conformance.targets.base import Target, TargetUnavailable
 
 # Targets that run here without credentials or a licence: the default set.
 DEFAULT_TARGETS = ("iam-simulate", "replay")
@@ -47,3 +49,22 @@ def make_target(name: str, options: TargetOptions | None = None) -> Target:
             endpoint_url=options.aws_endpoint_url,
         )
     raise UnknownTarget(f"unknown target {name!r} (known: {', '.join(ALL_TARGETS)})")
+
+
+@contextlib.contextmanager
+def started_targets(names: Iterable[str], options: TargetOptions | None = None) -> Iterator[dict[str, Target | str]]:
+    """Start each named target; a target that cannot run maps to the reason. All are stopped on exit."""
+    out: dict[str, Target | str] = {}
+    try:
+        for name in names:
+            target = make_target(name, options)
+            try:
+                target.start()
+                out[name] = target
+            except TargetUnavailable as e:
+                out[name] = e.reason
+        yield out
+    finally:
+        for t in out.values():
+            if not isinstance(t, str):
+                t.stop()

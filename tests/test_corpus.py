@@ -10,8 +10,8 @@ import pytest
 
 from conformance import corpus
 from conformance.harness import check_cases
-from conformance.registry import ALL_TARGETS, TargetOptions, make_target
-from conformance.targets.base import Target, TargetUnavailable
+from conformance.registry import ALL_TARGETS, started_targets
+from conformance.targets.base import Target
 
 FILES = [(name, path) for name in ALL_TARGETS for path in corpus.files(name)]
 
@@ -22,18 +22,8 @@ def test_the_corpus_is_not_empty() -> None:
 
 @pytest.fixture(scope="module")
 def started() -> Iterator[dict[str, Target | str]]:
-    out: dict[str, Target | str] = {}
-    for name in {n for n, _ in FILES}:
-        t = make_target(name, TargetOptions())
-        try:
-            t.start()
-            out[name] = t
-        except TargetUnavailable as e:
-            out[name] = e.reason
-    yield out
-    for t in out.values():
-        if not isinstance(t, str):
-            t.stop()
+    with started_targets({n for n, _ in FILES}) as out:
+        yield out
 
 
 @pytest.mark.parametrize(("name", "path"), FILES, ids=[f"{n}/{p.name}" for n, p in FILES])

@@ -3,15 +3,17 @@ the corpus, and the witness still diverges in exactly the way the entry says (st
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
 from conformance import corpus
-from conformance.divergences import known_divergences
+from conformance.divergences import KnownDivergence, known_divergences
 from conformance.harness import Status, check_cases
-from conformance.registry import ALL_TARGETS, TargetOptions, make_target
-from conformance.targets.base import Target, TargetUnavailable
+from conformance.registry import ALL_TARGETS, started_targets
+from conformance.targets.base import Target
 
 ENTRIES = [e for name in ALL_TARGETS for e in known_divergences(name)]
 
@@ -21,29 +23,19 @@ def test_every_target_file_loads() -> None:
 
 
 @pytest.fixture(scope="module")
-def targets() -> dict[str, Target | str]:
-    started: dict[str, Target | str] = {}
-    for name in {e.target for e in ENTRIES}:
-        t = make_target(name, TargetOptions())
-        try:
-            t.start()
-            started[name] = t
-        except TargetUnavailable as e:
-            started[name] = e.reason
-    yield started  # type: ignore[misc]
-    for t in started.values():
-        if not isinstance(t, str):
-            t.stop()
+def targets() -> Iterator[dict[str, Target | str]]:
+    with started_targets({e.target for e in ENTRIES}) as out:
+        yield out
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[f"{e.target}:{e.id}" for e in ENTRIES])
-def test_witness_still_diverges_as_listed(entry, targets) -> None:  # type: ignore[no-untyped-def]
+def test_witness_still_diverges_as_listed(entry: KnownDivergence, targets: dict[str, Target | str]) -> None:
     path = resources.files("conformance").joinpath(entry.witness)
     assert path.is_file(), f"{entry.id}: witness {entry.witness} is missing"
     target = targets[entry.target]
     if isinstance(target, str):
         pytest.skip(f"{entry.target} cannot run here: {target}")
-    outcomes = check_cases(target, corpus.load(path))  # type: ignore[arg-type]
+    outcomes = check_cases(target, corpus.load(Path(str(path))))
     explained = [o for o in outcomes if o.status == Status.KNOWN and o.known is not None and o.known.id == entry.id]
     assert explained, (
         f"{entry.id} no longer happens (or another entry explains it): "

@@ -90,7 +90,10 @@ def variable_cases(draw: st.DrawFn) -> Case:
 def _examples() -> int:
     """Examples per suite and target: IAMCONF_SUITE_EXAMPLES (``iamconf run --max-examples``, tox) or the profile's."""
     raw = os.environ.get("IAMCONF_SUITE_EXAMPLES")
-    return int(raw) if raw else settings.default.max_examples
+    if raw:
+        return int(raw)
+    current = settings.default
+    return current.max_examples if current is not None else 100
 
 
 def _run(
