@@ -46,13 +46,15 @@ def read_cases(path: str, err: TextIO) -> tuple[list[Case], bool]:
 
 def verdict(outcome: Outcome) -> str:
     case_id = outcome.case.id if isinstance(outcome.case.id, str) else "<case>"
-    if outcome.request_index is None:
-        return f"{case_id} [{outcome.target}]: {outcome.status}: {outcome.reason}"
-    assert outcome.expected is not None and outcome.observed is not None
-    head = (
-        f"{case_id} request {outcome.request_index} ({outcome.expected.action} on {outcome.expected.resource})"
-        f" [{outcome.target}]"
-    )
+    head = f"{case_id} [{outcome.target}]"
+    if outcome.request_index is not None:
+        request = outcome.case.requests[outcome.request_index]
+        head = f"{case_id} request {outcome.request_index} ({request.action} on {request.resource}) [{outcome.target}]"
+    if outcome.expected is None or outcome.observed is None:
+        # Nothing to compare: unsupported, invalid, or the target failed to answer (maybe a known failure).
+        if outcome.known is not None:
+            return f"{head}: known divergence: {outcome.known.reason} (the target answered: {outcome.reason})"
+        return f"{head}: {outcome.status}: {outcome.reason}"
     decisions = f"expected {outcome.expected.decision.value}, observed {outcome.observed.decision.value}"
     if outcome.status == Status.AGREE:
         return f"{head}: agree ({outcome.expected.decision.value})"
@@ -62,7 +64,8 @@ def verdict(outcome: Outcome) -> str:
     return f"{head}: unexpected divergence ({details})"
 
 
-def replay_main(paths: Sequence[str], targets: Sequence[str], options: TargetOptions, out: TextIO = sys.stdout) -> int:
+def replay_main(paths: Sequence[str], targets: Sequence[str], options: TargetOptions, out: TextIO | None = None) -> int:
+    out = out if out is not None else sys.stdout
     cases: list[Case] = []
     valid = True
     for path in paths:
