@@ -367,6 +367,7 @@ class _Worker:
         self.proc = subprocess.Popen(
             list(command),
             cwd=cwd,
+            env={**os.environ, "IAMCONF_NPM_PREFIX": str(PACKAGE_DIR)},  # where the worker finds the package
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -633,6 +634,7 @@ def _raw_bench(cases: list[Case], requests: int, repeat: int) -> dict[str, Any]:
         out = subprocess.run(
             [find_node(), str(WORKER), "--selftest-bench", str(requests), f.name, str(repeat)],
             cwd=PACKAGE_DIR,
+            env={**os.environ, "IAMCONF_NPM_PREFIX": str(PACKAGE_DIR)},
             capture_output=True,
             check=True,
         )

@@ -38,8 +38,17 @@
 // runSimulation alone: no JSON, no pipe, no Python.
 
 import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { runSimulation } from '@cloud-copilot/iam-simulate'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+// The package is resolved from IAMCONF_NPM_PREFIX (where `npm ci --prefix DIR` installed it), or
+// from conformance/ beside this script: an installed copy of the suite has no node_modules of its own,
+// and ES module imports ignore NODE_PATH.
+const prefix = process.env.IAMCONF_NPM_PREFIX || join(dirname(fileURLToPath(import.meta.url)), '..')
+const requireFromPrefix = createRequire(join(prefix, 'package.json'))
+const { runSimulation } = await import(pathToFileURL(requireFromPrefix.resolve('@cloud-copilot/iam-simulate')).href)
 
 // Labels only: iam-simulate uses orgIdentifier to name a level in its analysis.
 function levelName(kind, index, count) {
