@@ -146,7 +146,14 @@ def _generate(args: argparse.Namespace) -> int:
     texts = [_read_text(p) for p in args.policy]
     try:
         cases = list(
-            generate_cases(count=args.count, seed=args.seed, policies=texts or None, simulator_safe=args.simulator_safe)
+            generate_cases(
+                count=args.count,
+                seed=args.seed,
+                policies=texts or None,
+                simulator_safe=args.simulator_safe,
+                max_requests=args.max_requests,
+                contexts_per_case=args.contexts_per_case,
+            )
         )
     except InvalidArgument as e:
         raise UsageError(f"generate: {e}") from None
@@ -212,6 +219,13 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     gen.add_argument("--policy", metavar="FILE", action="append", default=[], help="aim the cases at this policy")
     gen.add_argument("--simulator-safe", action="store_true", help="only what the AWS policy simulator accepts")
+    gen.add_argument(
+        "--contexts-per-case",
+        type=int,
+        metavar="K",
+        help="at most K distinct request contexts a case (simulator batches: many requests under one context)",
+    )
+    gen.add_argument("--max-requests", type=int, default=4, help="requests per case, at most (default 4)")
     gen.add_argument("--stats", action="store_true", help="print coverage and decision shares on stderr")
     gen.add_argument("--stats-json", metavar="PATH", help="write the coverage statistics as JSON")
 

@@ -67,8 +67,14 @@ def generate_cases(
     simulator_safe: bool = False,
     max_statements: int = 4,
     max_requests: int = 4,
+    contexts_per_case: int | None = None,
 ) -> Iterator[Case]:
     """``count`` distinct cases, the same ones for the same seed (and package and data versions).
+
+    ``contexts_per_case`` (default: every request its own context) keeps at most that many
+    distinct request contexts in a case, each request taking one of them: the shape of a
+    policy-simulator batch (one SimulateCustomPolicy call evaluates many actions and
+    resources under one context).
 
     Without ``policies``: whole cases (``strategies.cases``).  With ``policies`` (policy
     texts): cases aimed at them in turn (``strategies.aimed``), each policy in the slot its
@@ -81,6 +87,8 @@ def generate_cases(
     check_bool("simulator_safe", simulator_safe)
     check_int("max_statements", max_statements, 1, 1000)
     check_int("max_requests", max_requests, 1, 1000)
+    if contexts_per_case is not None:
+        check_int("contexts_per_case", contexts_per_case, 1, 1000)
     aimed: list[tuple[str, PolicyKind]] = []
     if policies is not None:
         if isinstance(policies, str) or not isinstance(policies, list):
@@ -89,7 +97,17 @@ def generate_cases(
             if not isinstance(text, str):
                 raise TypeError("policies must be a list of policy texts or None")
             aimed.append((text, policy_kind_of(text, None)))
-    return _generate(count, seed, aimed, simulator_safe, max_statements, max_requests)
+    return _generate(count, seed, aimed, simulator_safe, max_statements, max_requests, contexts_per_case)
+
+
+def _share_contexts(c: RandomChooser, case: Case, limit: int) -> Case:
+    """Keep at most ``limit`` of the case's request contexts; every request takes one of them."""
+    kept = [r.context for r in case.requests[:limit]]
+    requests = [
+        r if i < limit else msgspec.structs.replace(r, context=kept[c.integer(0, len(kept) - 1)])
+        for i, r in enumerate(case.requests)
+    ]
+    return msgspec.structs.replace(case, requests=requests)
 
 
 def _generate(
@@ -99,6 +117,7 @@ def _generate(
     simulator_safe: bool,
     max_statements: int,
     max_requests: int,
+    contexts_per_case: int | None = None,
 ) -> Iterator[Case]:
     c = RandomChooser(random.Random(seed))
     pool = services()
@@ -126,6 +145,8 @@ def _generate(
                 max_requests=max_requests,
                 library=library,
             )
+        if contexts_per_case is not None:
+            case = _share_contexts(c, case, contexts_per_case)
         digest = hashlib.blake2b(_encoder.encode(case), digest_size=16).digest()
         if digest in seen:
             repeats += 1

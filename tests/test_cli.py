@@ -196,3 +196,15 @@ def test_generate_aimed_with_stats(tmp_path: Path, capsys: pytest.CaptureFixture
 def test_generate_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "generate", "--count", "-1")
     assert code == 2 and "--count" in err
+
+
+def test_generate_contexts_per_case_shapes_simulator_batches(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["generate", "--count", "20", "--seed", "4", "--max-requests", "30", "--contexts-per-case", "2"]
+    code, out, _ = run(capsys, *argv)
+    assert code == 0
+    cases = [json.loads(line) for line in out.splitlines()]
+    assert any(len(c["requests"]) > 2 for c in cases)
+    for c in cases:
+        distinct = {json.dumps(r.get("context", []), sort_keys=True) for r in c["requests"]}
+        assert len(distinct) <= 2
+    assert run(capsys, *argv)[1] == out  # reproducible
