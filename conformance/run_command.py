@@ -25,12 +25,16 @@ import pytest
 from rich.console import Console
 from rich.table import Table
 
+from conformance.features import FEATURES
+
 SUITES_DIR = Path(__file__).parent / "suites"
 
 
 @dataclass
 class RunSummary:
     counts: dict[str, collections.Counter[str]] = field(default_factory=dict)
+    # (feature, target) -> statuses of the requests whose case exercised the feature
+    matrix: dict[tuple[str, str], collections.Counter[str]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     started: list[str] = field(default_factory=list)
     divergences: list[dict[str, Any]] = field(default_factory=list)
@@ -45,6 +49,8 @@ class RunSummary:
             kind = e.get("event")
             if kind == "check":
                 summary.counts.setdefault(e["target"], collections.Counter())[e["status"]] += 1
+                for feature in e.get("features") or ():
+                    summary.matrix.setdefault((feature, e["target"]), collections.Counter())[e["status"]] += 1
             elif kind == "target-skipped":
                 summary.skipped[e["target"]] = e["reason"]
             elif kind == "target-started":
@@ -93,6 +99,25 @@ def print_summary(summary: RunSummary, out: TextIO) -> None:
             str(counts.get("unsupported", 0)),
         )
     console.print(table)
+    targets = sorted(summary.counts)
+    if summary.matrix:
+        grid = Table(title="conformance matrix: requests by feature family (agree / known / unexpected)")
+        grid.add_column("feature")
+        for target in targets:
+            grid.add_column(target, justify="right")
+        for feature in FEATURES:
+            cells = []
+            for target in targets:
+                c = summary.matrix.get((feature, target))
+                if not c:
+                    cells.append("-")
+                    continue
+                failed = c["unexpected divergence"] + c["target failure"]
+                cell = f"{c['agree']} / {c['known divergence']} / {failed}"
+                cells.append(f"[bold red]{cell}[/]" if failed else cell)
+            if any(cell != "-" for cell in cells):
+                grid.add_row(feature, *cells)
+        console.print(grid)
     for target in summary.started:
         if not summary.counts.get(target):
             console.print(f"{target}: started but checked nothing (see the skip reasons above)")
