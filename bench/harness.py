@@ -43,16 +43,16 @@ DECISIONS_PER_CALL_GOAL = 50
 
 def bench_iam_simulate(count: int, seed: int, repeat: int) -> dict[str, Any]:
     generated = list(generate_cases(count=count, seed=seed, policies=[anchor_policy("v3")], max_requests=1))
-    best = float("inf")
+    raw_rate, best = 0.0, float("inf")
     with iam_simulate.IamSimulateTarget() as target:
         # Measure both sides on the requests iam-simulate evaluates: the ones it refuses cost it
         # less than an evaluation and would flatter the harness.
         first = check_cases(target, generated)  # also the warm-up: iam-data loads lazily in the worker
         cases = [c for c, o in zip(generated, first, strict=True) if o.status != Status.UNSUPPORTED]
         requests = sum(len(c.requests) for c in cases)
-        raw = iam_simulate._raw_bench(cases, requests, repeat)
-        outcomes = first
+        # Interleaved, best of each: a busy machine slows both sides alike.
         for _ in range(repeat):
+            raw_rate = max(raw_rate, iam_simulate._raw_bench(cases, requests, 1)["requests_per_s"])
             start = time.perf_counter()
             outcomes = check_cases(target, cases)
             best = min(best, time.perf_counter() - start)
@@ -62,9 +62,9 @@ def bench_iam_simulate(count: int, seed: int, repeat: int) -> dict[str, Any]:
         "requests": requests,
         "compared": compared,
         "unsupported": len(generated) - len(cases),
-        "raw_requests_per_s": raw["requests_per_s"],
+        "raw_requests_per_s": raw_rate,
         "harness_requests_per_s": harness_rate,
-        "overhead": raw["requests_per_s"] / harness_rate - 1,
+        "overhead": raw_rate / harness_rate - 1,
     }
 
 
@@ -92,9 +92,9 @@ def bench_aws_simulator(count: int, seed: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Harness speed against iam-simulate; simulator batching.")
-    parser.add_argument("--cases", type=int, default=600)
+    parser.add_argument("--cases", type=int, default=1200)
     parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", type=Path, metavar="PATH")
     parser.add_argument(
         "--strict", action="store_true", help="exit 1 when a goal is missed (default: print GOAL MISSED and exit 0)"
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     except TargetUnavailable as e:
         print(f"iam-simulate: skipped: {e.reason}")
         status = 2
-    figures["aws_simulator"] = aws = bench_aws_simulator(max(args.cases // 6, 20), args.seed)
+    figures["aws_simulator"] = aws = bench_aws_simulator(100, args.seed)
     print(
         f"aws-simulator (over HTTP against iamconf serve): {aws['requests']:,} requests in {aws['calls']} calls: "
         f"{aws['decisions_per_call']:.1f} decisions per call (goal >= {DECISIONS_PER_CALL_GOAL})"
