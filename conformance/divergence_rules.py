@@ -353,3 +353,34 @@ def arn_operator_on_non_arn_value(o: Observation) -> bool:
 def kms_without_key_policy(o: Observation) -> bool:
     """A KMS request in a case without a resource (key) policy."""
     return o.request.action.lower().startswith("kms:") and o.case.resource_policy is None
+
+
+@rule
+def scp_statements_left_out(o: Observation) -> bool:
+    """The observed matched statements are the expected ones without those of SCPs."""
+    if o.observed is None:
+        return False
+    expected = {(m.policy_id, m.statement_index) for m in o.expected.matched_statements}
+    observed = {(m.policy_id, m.statement_index) for m in o.observed.matched_statements}
+    extra = {(m.policy_id, m.statement_index) for m in o.expected.matched_statements if m.policy_type == "scp"}
+    return bool(extra) and observed == expected - extra
+
+
+@rule
+def scp_keys_left_out(o: Observation) -> bool:
+    """The observed missing context values are the expected ones without keys only SCPs read."""
+    if o.observed is None:
+        return False
+    scp_keys: set[str] = set()
+    other_keys: set[str] = set()
+    for policy, kind in _policies(o.case):
+        try:
+            compiled = compile_text(policy.text(), kind)
+        except PolicyError:
+            continue
+        for st in compiled.statements:
+            (scp_keys if kind == "scp" else other_keys).update(k.lower() for k in st.keys)
+    only_scp = scp_keys - other_keys
+    expected = {k.lower() for k in o.expected.missing_context_values}
+    observed = {k.lower() for k in o.observed.missing_context_values}
+    return bool(expected & only_scp) and observed == expected - only_scp

@@ -85,8 +85,19 @@ def known_divergences(target: str) -> tuple[KnownDivergence, ...]:
 
 
 def explain(target: str, observation: Observation, mismatches: list[Mismatch]) -> KnownDivergence | None:
-    """The known divergence that explains these mismatches, if any."""
-    for entry in known_divergences(target):
-        if entry.explains(observation, mismatches):
-            return entry
-    return None
+    """The known divergence that explains these mismatches, if every mismatch is explained.
+
+    One entry may cover several checks; otherwise each mismatched check needs its own entry whose
+    rule holds.  The entry returned is the one explaining the first mismatch (decision first).
+    """
+    entries = known_divergences(target)
+    whole = next((e for e in entries if e.explains(observation, mismatches)), None)
+    if whole is not None:
+        return whole
+    first: KnownDivergence | None = None
+    for m in mismatches:
+        entry = next((e for e in entries if e.explains(observation, [m])), None)
+        if entry is None:
+            return None
+        first = first or entry
+    return first

@@ -43,3 +43,25 @@ def test_witness_still_diverges_as_listed(entry: KnownDivergence, targets: dict[
         + " — remove the entry or fix its rule"
     )
     assert not [o for o in outcomes if o.is_failure], [o.describe() for o in outcomes]
+
+
+AWS_ENTRIES = known_divergences("aws-simulator")
+
+
+@pytest.mark.parametrize("entry", AWS_ENTRIES, ids=[e.id for e in AWS_ENTRIES])
+def test_aws_simulator_rules_recognise_the_apis_documented_behaviour(entry: KnownDivergence) -> None:
+    """Offline, the aws-simulator target runs against `iamconf serve`, which answers as the API reference
+    documents (SCP statements and SCP-only keys left out): the rules must recognise that answer."""
+    from conformance.serve import running_server
+    from conformance.targets.aws_simulator import AwsSimulatorTarget
+
+    path = Path(str(resources.files("conformance").joinpath(entry.witness)))
+    with running_server() as url:
+        target = AwsSimulatorTarget(explicitly_requested=True, endpoint_url=url)
+        target.start()
+        try:
+            outcomes = check_cases(target, corpus.load(path))
+        finally:
+            target.stop()
+    assert any(o.status == Status.KNOWN and o.known is not None for o in outcomes), [o.describe() for o in outcomes]
+    assert not [o for o in outcomes if o.is_failure], [o.describe() for o in outcomes]

@@ -69,50 +69,7 @@ CAPABILITIES = Capabilities(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Divergence:
-    topic: str
-    text: str
-    source: str
-
-
-# Where the simulator is known to answer differently from enforcement or from the reference.
-KNOWN_DIVERGENCES: tuple[Divergence, ...] = (
-    Divergence(
-        "simulator",
-        "The policy simulator results can differ from your live AWS environment.",
-        "IAM API Reference, SimulateCustomPolicy",
-    ),
-    Divergence(
-        "policy:scp",
-        "MatchedStatements never include statements of SCPs, and MissingContextValues never include keys that "
-        "only SCPs read; the reference reports both.",
-        "IAM API Reference, EvaluationResult (MatchedStatements, MissingContextValues)",
-    ),
-    Divergence(
-        "policy:resource",
-        "Simulation of resource-based policies isn't supported for IAM roles (such cases are Unsupported); "
-        "trust policies given as ResourcePolicy are reported to be ignored for sts:Assume*.",
-        "IAM API Reference, SimulateCustomPolicy (ResourceArns, ResourcePolicy); public reports",
-    ),
-    Divergence(
-        "missing_context_values",
-        "MissingContextValues is reported to list keys of statements that do not apply to the action.",
-        "public reports (shared/notes/targets.md)",
-    ),
-    Divergence(
-        "matched_statements",
-        "StartPosition.Column: the documented example reports column 38 for a statement whose '{' is at "
-        "column 37 (one past the brace); the reference reports the brace.",
-        "AWS CLI examples, iam/simulate-custom-policy.rst",
-    ),
-    Divergence(
-        "details",
-        "With several resources in one call the current result shape gives OrganizationsDecisionDetail only "
-        "for the action as a whole; per resource it is known only when it is true.",
-        "IAM API Reference, EvaluationResult (OrganizationsDecisionDetail)",
-    ),
-)
+# Where the simulator answers differently from the reference: conformance/divergences/aws-simulator.toml.
 
 
 # --------------------------------------------------------------------------- planning
