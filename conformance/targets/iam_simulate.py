@@ -52,6 +52,7 @@ from typing import IO, Any
 
 import msgspec
 
+from conformance.features import FEATURES as ALL_FEATURES
 from conformance.targets.base import (
     Capabilities,
     Check,
@@ -81,37 +82,7 @@ _DECISIONS = {
 # What iam-simulate documents supporting (its README and Simulation type), in
 # conformance.features names.  Not claimed: "version-2008" (undocumented, and it
 # resolves policy variables in 2008-10-17 policies) -- see IAM_SIMULATE.md.
-FEATURES = frozenset(
-    {
-        "actions",
-        "action-wildcards",
-        "notaction",
-        "resources",
-        "resource-wildcards",
-        "notresource",
-        "conditions:string",
-        "conditions:numeric",
-        "conditions:date",
-        "conditions:bool",
-        "conditions:binary",
-        "conditions:ip",
-        "conditions:arn",
-        "conditions:null",
-        "conditions:ifexists",
-        "conditions:set-operators",
-        "conditions:multi-valued",
-        "variables",
-        "policy:multiple",
-        "policy:boundary",
-        "policy:session",
-        "policy:resource",
-        "policy:cross-account",
-        "policy:scp",
-        "policy:rcp",
-        "principal:notprincipal",
-        "anchor",
-    }
-)
+FEATURES = frozenset(ALL_FEATURES) - {"version-2008"}
 
 
 # -- case -> worker payload ---------------------------------------------------
