@@ -19,7 +19,7 @@ from conformance.registry import ALL_TARGETS, DEFAULT_TARGETS, TargetOptions
 from reference.caseio import answer_lines, encode
 from reference.catalog import get_catalog
 from reference.compiled import PolicyCache
-from reference.evaluator import CaseInputError, decide, prepare
+from reference.evaluator import CaseInputError, case_policies, decide, prepare
 from reference.explain import explain
 from reference.model import (
     Case,
@@ -104,7 +104,7 @@ def _evaluate_one(args: argparse.Namespace) -> int:
         caller_arn=args.caller_arn,
         requests=[Request(action=args.action, resource=args.resource, context=_context(args.context))],
     )
-    files = {p.id: src for p, src in zip(_all_policies(case), _all_sources(args), strict=True)}
+    files = {p.id: src for p, src in zip((p.policy for p in case_policies(case)), _all_sources(args), strict=True)}
     try:
         prepared = prepare(case, PolicyCache())
     except CaseInputError as exc:
@@ -121,13 +121,6 @@ def _evaluate_one(args: argparse.Namespace) -> int:
     else:
         print("\n".join(explain(prepared, case.requests[0], result)))
     return 0
-
-
-def _all_policies(case: Case) -> list[Policy]:
-    out = list(case.identity_policies)
-    out += [p for p in (case.permissions_boundary, case.session_policy, case.resource_policy) if p is not None]
-    out += [p for level in case.scps for p in level]
-    return out
 
 
 def _all_sources(args: argparse.Namespace) -> list[str]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from reference.compiled import compile_text
 from reference.errors import PolicyError
+from reference.evaluator import case_policies
 from reference.model import Case, Policy, Request, RequestResult
 from reference.policy import PolicyKind, Statement
 
@@ -36,15 +37,7 @@ def rule(fn: Rule) -> Rule:
 
 
 def _policies(case: Case) -> list[tuple[Policy, PolicyKind]]:
-    out: list[tuple[Policy, PolicyKind]] = [(p, "identity") for p in case.identity_policies]
-    for p in (case.permissions_boundary, case.session_policy):
-        if p is not None:
-            out.append((p, "identity"))
-    if case.resource_policy is not None:
-        out.append((case.resource_policy, "resource"))
-    out += [(p, "scp") for level in case.scps for p in level]
-    out += [(p, "rcp") for level in case.rcps for p in level]
-    return out
+    return [(placed.policy, placed.kind) for placed in case_policies(case)]
 
 
 def _statements(case: Case) -> list[Statement]:
@@ -81,23 +74,6 @@ def plain_operator_on_multivalued_key(o: Observation) -> bool:
             if any(k.lower() in multi and _catalog_multivalued(k) is not False for k in keys):
                 return True
     return False
-
-
-@rule
-def set_operator_on_single_valued_key(o: Observation) -> bool:
-    """A ForAllValues/ForAnyValue condition reads a key the request gives as a single-valued type."""
-    single = {e.key.lower() for e in o.request.context if not e.type.endswith("List")}
-    for s in _statements(o.case):
-        for operator, keys in (s.condition or {}).items():
-            if operator.startswith(("ForAllValues:", "ForAnyValue:")) and any(k.lower() in single for k in keys):
-                return True
-    return False
-
-
-@rule
-def request_resource_is_star(o: Observation) -> bool:
-    """The request names no resource (``*``, the simulator's default)."""
-    return o.request.resource == "*"
 
 
 def _conditions(case: Case) -> list[tuple[str, str, tuple[str, ...], str | None]]:

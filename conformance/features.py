@@ -7,6 +7,7 @@ off its policies (each parsed once, through the reference's compile cache).
 
 from __future__ import annotations
 
+import functools
 import re
 
 from reference.compiled import compile_text
@@ -98,14 +99,9 @@ def _statement_features(s: Statement, out: set[str]) -> None:
             out.add("variables")
 
 
-_ANCHOR_TEXTS: frozenset[str] = frozenset()
-
-
+@functools.cache
 def _anchor_texts() -> frozenset[str]:
-    global _ANCHOR_TEXTS
-    if not _ANCHOR_TEXTS:
-        _ANCHOR_TEXTS = frozenset(anchor_policy(v) for v in ANCHOR_VERSIONS)
-    return _ANCHOR_TEXTS
+    return frozenset(anchor_policy(v) for v in ANCHOR_VERSIONS)
 
 
 def _policy_features(policy: Policy, kind: PolicyKind, out: set[str]) -> None:

@@ -22,7 +22,7 @@ import msgspec
 from json_source_map import calculate
 
 from reference.compiled import PolicyCache
-from reference.evaluator import CaseInputError, evaluate_case
+from reference.evaluator import CaseInputError, case_policies, evaluate_case
 from reference.model import Case, CaseError, CaseErrorResult, CaseResult
 
 _decoder = msgspec.json.Decoder(Case)
@@ -108,19 +108,10 @@ def decode_case(raw: bytes | str) -> Case:
                 CaseError("malformed-json", f"malformed JSON: {jexc.msg}", "$", jexc.lineno, jexc.colno)
             ) from None
         raise CaseInputError(CaseError("malformed-json", "malformed JSON", "$")) from None
-    for policy in _policies(case):
-        if policy.document_kind() == "other":
+    for placed in case_policies(case):
+        if placed.policy.document_kind() == "other":
             raise CaseInputError(_schema_error(text, json.loads(text)))
     return case
-
-
-def _policies(case: Case) -> Iterator[Any]:
-    yield from case.identity_policies
-    for p in (case.permissions_boundary, case.session_policy, case.resource_policy):
-        if p is not None:
-            yield p
-    for level in (*case.scps, *case.rcps):
-        yield from level
 
 
 def _case_id(raw: bytes | str) -> str | None:

