@@ -84,7 +84,12 @@ class HarnessState:
                 self.emit("target-skipped", target=name, reason=e.reason)
                 pytest.skip(f"{name}: {e.reason}")
             self.started[name] = t
-            self.emit("target-started", target=name, checks=sorted(t.capabilities.checks))
+            self.emit(
+                "target-started",
+                target=name,
+                checks=sorted(t.capabilities.checks),
+                features=sorted(t.capabilities.features),
+            )
         return self.started[name]
 
 

@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from conformance.features import FEATURES
+from reports.matrix_report import write_matrix_reports
 
 SUITES_DIR = Path(__file__).parent / "suites"
 
@@ -146,7 +147,9 @@ def run_main(
     code = pytest.main(pytest_arguments(targets, explicit, report_dir, seed, recordings))
     summary = RunSummary.read(report_dir / "events.ndjson")
     print_summary(summary, out)
-    print(f"report: {report_dir / 'events.ndjson'}, {report_dir / 'junit.xml'}", file=out)
+    reports = write_matrix_reports(report_dir)
+    written = [report_dir / "events.ndjson", report_dir / "junit.xml", *reports]
+    print(f"report: {', '.join(str(p) for p in written)}", file=out)
     not_started = [t for t in explicit if t in summary.skipped]
     if not_started:
         print(f"iamconf run: error: requested target(s) could not start: {', '.join(not_started)}", file=out)

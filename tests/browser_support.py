@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +44,8 @@ class PageReport:
     text: str
     console_errors: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)  # every request but the page itself
-    html: str = ""
+    html: str = ""  # the DOM after loading, serialized
+    selected: dict[str, list[str]] = field(default_factory=dict)  # CSS selector -> inner text of each match
 
 
 def browser_missing_reason() -> str | None:
@@ -67,8 +69,10 @@ def require_browser() -> None:
     pytest.skip(reason)
 
 
-def open_page(path: Path, timeout_ms: int = 30_000) -> PageReport:
+def open_page(path: Path, selectors: Sequence[str] = (), timeout_ms: int = 30_000) -> PageReport:
     """Load ``path`` (a local file) in headless chromium; collect errors, requests and text.
+
+    ``selectors`` are CSS selectors whose matches' rendered text is returned in ``selected``.
 
     Calls :func:`require_browser` first, so a test using it is skipped or failed, never passed,
     without a browser.
@@ -113,6 +117,7 @@ def open_page(path: Path, timeout_ms: int = 30_000) -> PageReport:
                 console_errors=errors,
                 requests=sorted(set(requests)),
                 html=page.content(),
+                selected={sel: page.locator(sel).all_inner_texts() for sel in selectors},
             )
         finally:
             context.close()

@@ -21,8 +21,9 @@ DIRTY = """<!doctype html><html><head><meta charset="utf-8"><title>dirty page</t
 def test_clean_page_has_no_errors_and_no_requests(tmp_path: Path) -> None:
     page = tmp_path / "clean.html"
     page.write_text(CLEAN, encoding="utf-8")
-    report = open_page(page)
+    report = open_page(page, selectors=["h1", "p", "table"])
     assert report.title == "clean page"
+    assert report.selected == {"h1": ["hello"], "p": ["matrix cell"], "table": []}
     assert "matrix cell" in report.text
     assert report.console_errors == []
     assert report.requests == []
