@@ -1,23 +1,24 @@
 """The conformance matrix: feature families down, targets across.
 
-Each cell counts the requests of one family checked against one target:
-agree, known divergence, unexpected (an unexpected divergence or a target
-failure) and skipped (the target could not express the case, or the reference
-refused it).  A target that could not run, or a family it does not claim, is a
-skipped cell with its reason; it never counts as conforming.  Minimal
-divergent cases are listed once each with their replay command, and every
-cell links to its own.
+Each cell counts the requests checked against one target whose decision the
+family decided (``conformance.features.deciding_feature``, recorded in each
+``check`` event), so every request counts once; a case the target answered as
+a whole counts in the ``(whole case)`` row. A cell holds: agree, known
+divergence, unexpected (an unexpected divergence or a target failure) and
+skipped (the target could not express the case, or the reference refused it).
+A target that could not run, or a family it does not claim, is a skipped cell
+with its reason; it never counts as conforming. Minimal divergent cases are
+listed once each with their replay command, and every cell links to its own.
 """
 
 from __future__ import annotations
 
 import enum
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 
 from conformance.features import FEATURES
-from reports.run_events import AGREE, FAILURE, INVALID, KNOWN, UNEXPECTED, UNSUPPORTED, RunRecord
+from reports.run_events import AGREE, FAILURE, INVALID, KNOWN, UNEXPECTED, UNSUPPORTED, WHOLE_CASE, RunRecord
 
 
 class Verdict(enum.StrEnum):
@@ -38,17 +39,17 @@ class Cell:
     skip_reason: str = ""  # why the whole cell is skipped (target not run, family not claimed)
     case_anchors: list[str] = field(default_factory=list)
 
-    def add(self, status: str, known: str | None) -> None:
+    def add(self, status: str, known: str | None, requests: int = 1) -> None:
         if status == AGREE:
-            self.agree += 1
+            self.agree += requests
         elif status == KNOWN:
-            self.known += 1
+            self.known += requests
             if known:
-                self.known_ids[known] += 1
+                self.known_ids[known] += requests
         elif status in (UNEXPECTED, FAILURE):
-            self.unexpected += 1
+            self.unexpected += requests
         elif status in (UNSUPPORTED, INVALID):
-            self.skipped += 1
+            self.skipped += requests
         else:
             raise ValueError(f"unknown check status {status!r}")
 
@@ -73,11 +74,11 @@ class Cell:
 class MinimalCase:
     anchor: str  # "case-1", ...
     target: str
-    families: tuple[str, ...]
+    family: str
     descriptions: tuple[str, ...]
     replay: str
     corpus: str
-    seed: str | None
+    seed: int | None
     case_json: str
 
 
@@ -107,9 +108,9 @@ class Matrix:
     cells: dict[tuple[str, str], Cell]
     summaries: dict[str, TargetSummary]
     cases: list[MinimalCase]
-    seed: str | None = None
+    seed: int | None = None
     profile: str | None = None
-    counted_by_deciding_family: bool = True
+    derandomized: bool = False
 
     def cell(self, family: str, target: str) -> Cell:
         return self.cells[(family, target)]
@@ -130,17 +131,16 @@ def _minimal_cases(run: RunRecord) -> list[MinimalCase]:
     out = []
     for n, indexes in enumerate(grouped.values(), start=1):
         first = run.divergences[indexes[0]]
-        families = tuple(dict.fromkeys(f for i in indexes for f in run.divergences[i].families))
         out.append(
             MinimalCase(
                 anchor=f"case-{n}",
                 target=first.target,
-                families=families,
+                family=first.family,
                 descriptions=tuple(run.divergences[i].description for i in indexes),
                 replay=first.replay,
                 corpus=first.corpus,
                 seed=first.seed,
-                case_json=json.dumps(first.case, indent=2, sort_keys=False),
+                case_json=first.case_json,
             )
         )
     return out
@@ -149,32 +149,30 @@ def _minimal_cases(run: RunRecord) -> list[MinimalCase]:
 def build_matrix(run: RunRecord) -> Matrix:
     """The matrix of one run."""
     targets = _targets(run)
-    extra = [f for c in run.checks for f in c.families if f not in FEATURES]
-    families = [*FEATURES, *dict.fromkeys(extra)]
+    extra = [c.family for c in run.checks if c.family not in FEATURES and c.family != WHOLE_CASE]
+    families = [*FEATURES, *dict.fromkeys(extra), WHOLE_CASE]
     cells = {(f, t): Cell() for f in families for t in targets}
     summaries = {t: TargetSummary(t, skip_reason=run.skipped.get(t, "")) for t in targets}
     for check in run.checks:
-        for family in check.families:
-            cells[(family, check.target)].add(check.status, check.known)
+        cells[(check.family, check.target)].add(check.status, check.known, check.requests)
         s = summaries[check.target]
         if check.status == AGREE:
-            s.agree += 1
+            s.agree += check.requests
         elif check.status == KNOWN:
-            s.known += 1
+            s.known += check.requests
         elif check.status in (UNEXPECTED, FAILURE):
-            s.unexpected += 1
+            s.unexpected += check.requests
         else:
-            s.skipped += 1
+            s.skipped += check.requests
     for (family, target), cell in cells.items():
         if target in run.skipped:
             cell.skip_reason = f"{target} could not run: {run.skipped[target]}"
-        elif target in run.claimed and family not in run.claimed[target]:
+        elif target in run.claimed and family not in run.claimed[target] and family != WHOLE_CASE:
             cell.skip_reason = f"{target} does not claim {family}"
     cases = _minimal_cases(run)
     for case in cases:
-        for family in case.families:
-            if (family, case.target) in cells:
-                cells[(family, case.target)].case_anchors.append(case.anchor)
+        if (case.family, case.target) in cells:
+            cells[(case.family, case.target)].case_anchors.append(case.anchor)
     return Matrix(
         families=families,
         targets=targets,
@@ -183,5 +181,5 @@ def build_matrix(run: RunRecord) -> Matrix:
         cases=cases,
         seed=run.seed,
         profile=run.profile,
-        counted_by_deciding_family=run.checks_without_deciding_family == 0,
+        derandomized=run.derandomized,
     )

@@ -1,21 +1,32 @@
-"""The run's events (``events.ndjson``) as the reports need them: one reader, switchable.
+"""The run's events (``events.ndjson``) as the reports need them.
 
-``read_run`` is the only place that knows the event format written by
-``conformance/pytest_plugin.py``.  A ``check`` event is counted under the
-feature family that decided its request when the event names it
-(``DECIDING_FAMILY_FIELD``); an event that does not (the format before the
-typed event model) is counted under every family its case exercises.
+``read_run`` reads the typed event model of ``conformance/events.py`` (the one
+format ``iamconf run`` writes) into what the matrix counts.  A ``check`` event
+counts under the feature family that decided its request; a case the target
+answered as a whole (refused, failed; no request decided it) counts under
+``WHOLE_CASE``, as in ``iamconf run``'s own summary.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-# The field of a ``check`` event naming the feature family that decided the request.
-DECIDING_FAMILY_FIELD = "family"
+import msgspec
+
+from conformance.events import (
+    EVENTS_FILE,
+    CheckEvent,
+    DivergenceEvent,
+    RunEnded,
+    RunStarted,
+    TargetSkipped,
+    TargetStarted,
+    decode_event,
+)
+
+# The matrix row of a case a target answered as a whole: no one request decided it.
+WHOLE_CASE = "(whole case)"
 
 AGREE = "agree"
 KNOWN = "known divergence"
@@ -23,7 +34,6 @@ UNEXPECTED = "unexpected divergence"
 FAILURE = "target failure"
 UNSUPPORTED = "unsupported"
 INVALID = "invalid case"
-STATUSES = (AGREE, KNOWN, UNEXPECTED, FAILURE, UNSUPPORTED, INVALID)
 
 
 class EventsError(Exception):
@@ -35,7 +45,8 @@ class CheckRecord:
     target: str
     suite: str
     status: str
-    families: tuple[str, ...]  # the deciding family, or (old format) every family of the case
+    family: str  # the deciding family, or WHOLE_CASE
+    requests: int = 1  # how many requests the event stands for
     known: str | None = None
     reason: str | None = None
 
@@ -44,14 +55,13 @@ class CheckRecord:
 class DivergenceRecord:
     target: str
     status: str
-    families: tuple[str, ...]
+    family: str  # the family of the last failing check of its target before it (the shrunk example's)
     description: str
     replay: str
     corpus: str
-    seed: str | None
+    seed: int | None
     nodeid: str
-    case: dict[str, Any] = field(hash=False, compare=False)
-    example: str = ""
+    case_json: str
 
 
 @dataclass
@@ -59,92 +69,66 @@ class RunRecord:
     """Everything one ``iamconf run`` wrote, in event order."""
 
     targets: list[str] = field(default_factory=list)
-    seed: str | None = None
+    seed: int | None = None
     profile: str | None = None
+    derandomized: bool = False
     started: list[str] = field(default_factory=list)
-    claimed: dict[str, frozenset[str]] = field(default_factory=dict)  # target -> families it claims, when known
+    claimed: dict[str, frozenset[str]] = field(default_factory=dict)  # target -> families it claims, when recorded
     skipped: dict[str, str] = field(default_factory=dict)  # target -> reason it could not run
     checks: list[CheckRecord] = field(default_factory=list)
     divergences: list[DivergenceRecord] = field(default_factory=list)
     finished: bool = False
-    checks_without_deciding_family: int = 0  # old-format events: counted under every family of the case
 
 
-def _families(event: dict[str, Any]) -> tuple[str, ...]:
-    deciding = event.get(DECIDING_FAMILY_FIELD)
-    if isinstance(deciding, str) and deciding:
-        return (deciding,)
-    return tuple(str(f) for f in event.get("features") or ())
-
-
-def _str_or_none(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def _add(run: RunRecord, e: dict[str, Any], last_failure: dict[str, tuple[str, ...]]) -> None:
-    kind = e.get("event")
-    if kind == "run-start":
-        run.targets = [str(t) for t in e.get("targets") or ()]
-        run.seed = _str_or_none(e.get("seed"))
-        run.profile = _str_or_none(e.get("profile"))
-    elif kind == "target-started":
-        run.started.append(str(e["target"]))
-        if isinstance(e.get("features"), list):
-            run.claimed[str(e["target"])] = frozenset(str(f) for f in e["features"])
-    elif kind == "target-skipped":
-        run.skipped[str(e["target"])] = str(e["reason"])
-    elif kind == "check":
-        record = CheckRecord(
-            target=str(e["target"]),
-            suite=str(e.get("suite") or ""),
-            status=str(e["status"]),
-            families=_families(e),
-            known=_str_or_none(e.get("known")),
-            reason=_str_or_none(e.get("reason")),
-        )
+def _add(run: RunRecord, e: object, last_failure: dict[str, str]) -> None:
+    if isinstance(e, RunStarted):
+        run.targets = list(e.targets)
+        run.seed, run.profile, run.derandomized = e.seed, e.profile, e.derandomized
+    elif isinstance(e, TargetStarted):
+        run.started.append(e.target)
+        if e.features is not None:
+            run.claimed[e.target] = frozenset(e.features)
+    elif isinstance(e, TargetSkipped):
+        run.skipped[e.target] = e.reason
+    elif isinstance(e, CheckEvent):
+        record = CheckRecord(e.target, e.suite, e.status, e.deciding or WHOLE_CASE, e.requests, e.known, e.reason)
         run.checks.append(record)
-        if not e.get(DECIDING_FAMILY_FIELD):
-            run.checks_without_deciding_family += 1
         if record.status in (UNEXPECTED, FAILURE):
-            last_failure[record.target] = record.families
-    elif kind == "divergence":
-        target = str(e["target"])
-        # The minimal case is the last failing check of its target before the divergence (Hypothesis
-        # replays the shrunk example last), unless the event names its family itself.
-        families = _families(e) or last_failure.get(target, ())
-        case = e.get("case")
+            last_failure[record.target] = record.family
+    elif isinstance(e, DivergenceEvent):
+        # Hypothesis replays the shrunk example last: the last failing check of the target is the minimal case's.
         run.divergences.append(
             DivergenceRecord(
-                target=target,
-                status=str(e["status"]),
-                families=families,
-                description=str(e.get("description") or ""),
-                replay=str(e.get("replay") or ""),
-                corpus=str(e.get("corpus") or ""),
-                seed=_str_or_none(e.get("seed")),
-                nodeid=str(e.get("nodeid") or ""),
-                case=case if isinstance(case, dict) else {},
-                example=str(e.get("example") or ""),
+                target=e.target,
+                status=e.status,
+                family=last_failure.get(e.target, WHOLE_CASE),
+                description=e.description,
+                replay=e.replay,
+                corpus=e.corpus,
+                seed=e.seed,
+                nodeid=e.nodeid,
+                case_json=msgspec.json.format(msgspec.json.encode(e.case), indent=2).decode(),
             )
         )
-    elif kind == "run-end":
+    elif isinstance(e, RunEnded):
         run.finished = True
 
 
 def read_run(path: Path) -> RunRecord:
-    """The run recorded in ``path``; a missing file is an empty run."""
+    """The run recorded in ``path`` (a report directory means its ``events.ndjson``); missing: an empty run."""
+    if path.is_dir():
+        path = path / EVENTS_FILE
     run = RunRecord()
     if not path.is_file():
         return run
-    last_failure: dict[str, tuple[str, ...]] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            event = json.loads(line)
-            if not isinstance(event, dict):
-                raise TypeError("an event is a JSON object")
+    last_failure: dict[str, str] = {}
+    with path.open("rb") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                event = decode_event(line)
+            except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
+                raise EventsError(f"{path}:{number}: unreadable event: {exc}") from None
             _add(run, event, last_failure)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise EventsError(f"{path}:{number}: unreadable event: {exc}") from None
     return run

@@ -2,81 +2,80 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from conformance.cli import main
+from conformance.events import (
+    CheckEvent,
+    DivergenceEvent,
+    Event,
+    EventWriter,
+    RunEnded,
+    RunStarted,
+    TargetSkipped,
+    TargetStarted,
+)
+from reference.model import Case, Request
 from reports.matrix import Verdict, build_matrix
 from reports.matrix_report import render_html, render_markdown, write_matrix_reports
-from reports.run_events import EventsError, read_run
+from reports.run_events import WHOLE_CASE, EventsError, read_run
 from tests.browser_support import open_page
 
 REPLAY = "iamconf replay corpus/emu/case-abc.json --target emu"
-CASE = {"id": "case-abc", "identity_policies": [], "requests": [{"action": "s3:GetObject", "resource": "*"}]}
+CASE = Case(id="case-abc", requests=[Request(action="s3:GetObject", resource="*")])
+CLAIMS = ["actions", "conditions:string"]
 
 
-def check(
-    target: str, status: str, family: str | None = None, features: list[str] | None = None, **extra: Any
-) -> dict[str, Any]:
-    e: dict[str, Any] = {"event": "check", "suite": "test_x", "target": target, "status": status}
-    e["features"] = features if features is not None else ([family] if family else ["actions"])
-    if family is not None:
-        e["family"] = family
-    return {**e, **extra}
+def check(target: str, status: str, deciding: str | None, **extra: object) -> CheckEvent:
+    return CheckEvent(suite="test_x", target=target, status=status, deciding=deciding, **extra)  # type: ignore[arg-type]
 
 
-def divergence(target: str = "emu") -> dict[str, Any]:
-    return {
-        "event": "divergence",
-        "nodeid": "suites/test_features.py::test_x[emu]",
-        "target": target,
-        "status": "unexpected divergence",
-        "description": "emu: case-abc request 0 (s3:GetObject on *): unexpected divergence: decision: expected "
+def divergence(target: str = "emu") -> DivergenceEvent:
+    return DivergenceEvent(
+        nodeid="suites/test_features.py::test_x[emu]",
+        target=target,
+        status="unexpected divergence",
+        request_index=0,
+        expected=None,
+        observed=None,
+        mismatches=[],
+        reason=None,
+        description="emu: case-abc request 0 (s3:GetObject on *): unexpected divergence: decision: expected "
         "implicitDeny, observed allowed",
-        "case": CASE,
-        "seed": 7,
-        "corpus": "corpus/emu/case-abc.json",
-        "replay": REPLAY,
-        "example": "@example(...)",
-    }
+        case=CASE,
+        seed=7,
+        corpus="corpus/emu/case-abc.json",
+        replay=REPLAY,
+        example="@example(...)",
+    )
 
 
-def write_events(folder: Path, events: list[dict[str, Any]]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "events.ndjson").write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+def write_events(folder: Path, events: list[Event]) -> Path:
+    with EventWriter(folder / "events.ndjson") as writer:
+        for e in events:
+            writer.write(e)
     return folder
 
 
-def run_events(emu_status: str = "unexpected divergence") -> list[dict[str, Any]]:
-    """Targets ``ref-like`` (all agree, one known) and ``emu`` (diverges on conditions:string), ``aws`` skipped."""
+def run_events(emu_status: str = "unexpected divergence") -> list[Event]:
+    """Targets ``ref-like`` (agrees, one known) and ``emu`` (diverges on conditions:string); ``aws`` skipped."""
     return [
-        {"event": "run-start", "targets": ["ref-like", "emu", "aws"], "seed": 7, "profile": "ci"},
-        {
-            "event": "target-started",
-            "target": "ref-like",
-            "checks": ["decision"],
-            "features": ["actions", "conditions:string"],
-        },
-        {
-            "event": "target-started",
-            "target": "emu",
-            "checks": ["decision"],
-            "features": ["actions", "conditions:string"],
-        },
-        {"event": "target-skipped", "target": "aws", "reason": "no IAMCONF_AWS_PROFILE"},
+        RunStarted(targets=["ref-like", "emu", "aws"], seed=7, profile="ci"),
+        TargetStarted(target="ref-like", checks=["decision"], features=CLAIMS),
+        TargetStarted(target="emu", checks=["decision"], features=CLAIMS),
+        TargetSkipped(target="aws", reason="no IAMCONF_AWS_PROFILE"),
         check("ref-like", "agree", "actions"),
         check("ref-like", "agree", "actions"),
         check("ref-like", "known divergence", "conditions:string", known="some-known-id"),
         check("emu", "agree", "actions"),
         check("emu", "agree", "conditions:string"),
         check("emu", emu_status, "conditions:string"),
-        check("emu", "unsupported", "actions", reason="cannot express"),
+        check("emu", "unsupported", None, reason="cannot express", requests=3),
         *([divergence()] if emu_status == "unexpected divergence" else []),
-        {"event": "run-end", "skipped_targets": {"aws": "no IAMCONF_AWS_PROFILE"}},
+        RunEnded(skipped_targets={"aws": "no IAMCONF_AWS_PROFILE"}),
     ]
 
 
@@ -94,14 +93,15 @@ def md_cell(md: str, family: str, target_index: int) -> str:
 
 
 def test_a_divergence_is_unexpected_with_its_replay_command(tmp_path: Path) -> None:
-    matrix = build_matrix(read_run(write_events(tmp_path, run_events()) / "events.ndjson"))
+    matrix = build_matrix(read_run(write_events(tmp_path, run_events())))
     assert matrix.targets == ["ref-like", "emu", "aws"]
     cell = matrix.cell("conditions:string", "emu")
     assert cell.verdict == Verdict.UNEXPECTED
     assert (cell.agree, cell.known, cell.unexpected) == (1, 0, 1)
     assert cell.case_anchors == ["case-1"]
     assert matrix.cell("actions", "emu").verdict == Verdict.AGREE
-    assert (matrix.cell("actions", "emu").agree, matrix.cell("actions", "emu").skipped) == (1, 1)
+    assert matrix.cell(WHOLE_CASE, "emu").verdict == Verdict.SKIPPED
+    assert matrix.cell(WHOLE_CASE, "emu").skipped == 3  # a refused case counts its requests
     assert matrix.cell("conditions:string", "ref-like").verdict == Verdict.KNOWN
     assert matrix.summaries["emu"].conformance == pytest.approx(2 / 3)
     assert matrix.summaries["ref-like"].conformance == 1.0
@@ -119,7 +119,7 @@ def test_a_divergence_is_unexpected_with_its_replay_command(tmp_path: Path) -> N
 
 def test_the_same_request_agreeing_renders_agree(tmp_path: Path) -> None:
     """The counterpart of the test above: the cell's verdict follows the events, it is not fixed."""
-    matrix = build_matrix(read_run(write_events(tmp_path, run_events("agree")) / "events.ndjson"))
+    matrix = build_matrix(read_run(write_events(tmp_path, run_events("agree"))))
     assert matrix.cell("conditions:string", "emu").verdict == Verdict.AGREE
     assert html_cell(render_html(matrix), "conditions:string", "emu") == "agree"
     assert md_cell(render_markdown(matrix), "conditions:string", 1).startswith("agree: 2 agree")
@@ -128,12 +128,12 @@ def test_the_same_request_agreeing_renders_agree(tmp_path: Path) -> None:
 
 def test_a_target_failure_is_unexpected(tmp_path: Path) -> None:
     events = run_events("target failure")
-    matrix = build_matrix(read_run(write_events(tmp_path, events) / "events.ndjson"))
+    matrix = build_matrix(read_run(write_events(tmp_path, events)))
     assert matrix.cell("conditions:string", "emu").verdict == Verdict.UNEXPECTED
 
 
 def test_a_skipped_target_is_skipped_never_conforming(tmp_path: Path) -> None:
-    matrix = build_matrix(read_run(write_events(tmp_path, run_events()) / "events.ndjson"))
+    matrix = build_matrix(read_run(write_events(tmp_path, run_events())))
     cell = matrix.cell("actions", "aws")
     assert cell.verdict == Verdict.SKIPPED and "no IAMCONF_AWS_PROFILE" in cell.skip_reason
     assert matrix.summaries["aws"].conformance is None
@@ -144,54 +144,62 @@ def test_a_skipped_target_is_skipped_never_conforming(tmp_path: Path) -> None:
 
 
 def test_a_family_the_target_does_not_claim_is_skipped(tmp_path: Path) -> None:
-    matrix = build_matrix(read_run(write_events(tmp_path, run_events()) / "events.ndjson"))
+    matrix = build_matrix(read_run(write_events(tmp_path, run_events())))
     cell = matrix.cell("conditions:ip", "emu")
     assert cell.verdict == Verdict.SKIPPED and cell.skip_reason == "emu does not claim conditions:ip"
 
 
 def test_a_request_counts_under_its_deciding_family_only(tmp_path: Path) -> None:
-    events = [
-        {"event": "target-started", "target": "emu", "features": ["actions", "conditions:string"]},
-        check("emu", "agree", "conditions:string", features=["actions", "resources", "conditions:string"]),
+    events: list[Event] = [
+        TargetStarted(target="emu", features=CLAIMS),
+        CheckEvent(
+            suite="s",
+            target="emu",
+            status="agree",
+            features=["actions", "resources", "conditions:string"],
+            deciding="conditions:string",
+        ),
     ]
-    matrix = build_matrix(read_run(write_events(tmp_path, events) / "events.ndjson"))
-    assert matrix.counted_by_deciding_family
+    matrix = build_matrix(read_run(write_events(tmp_path, events)))
     assert matrix.cell("conditions:string", "emu").agree == 1
     assert matrix.cell("actions", "emu").verdict == Verdict.NOT_EXERCISED
     assert matrix.cell("resources", "emu").agree == 0
 
 
-def test_events_without_a_deciding_family_count_under_every_family_and_say_so(tmp_path: Path) -> None:
-    events = [
-        check("emu", "unexpected divergence", features=["actions", "conditions:ip"]),
+def test_the_minimal_case_belongs_to_the_family_of_its_last_failing_check(tmp_path: Path) -> None:
+    events: list[Event] = [
+        check("emu", "unexpected divergence", "actions"),
+        check("other", "unexpected divergence", "conditions:ip"),
+        check("emu", "unexpected divergence", "conditions:date"),
         divergence(),
     ]
-    matrix = build_matrix(read_run(write_events(tmp_path, events) / "events.ndjson"))
-    assert not matrix.counted_by_deciding_family
-    assert matrix.cell("actions", "emu").unexpected == matrix.cell("conditions:ip", "emu").unexpected == 1
-    # the minimal case belongs to the families of the last failing check of its target
-    assert matrix.cases[0].families == ("actions", "conditions:ip")
-    assert "counts under every family its case exercises" in render_markdown(matrix)
+    matrix = build_matrix(read_run(write_events(tmp_path, events)))
+    assert [(c.target, c.family) for c in matrix.cases] == [("emu", "conditions:date")]
+    assert matrix.cell("conditions:date", "emu").case_anchors == ["case-1"]
+    assert matrix.cell("actions", "emu").case_anchors == []
 
 
 def test_one_case_with_several_failing_requests_is_listed_once(tmp_path: Path) -> None:
-    events = [check("emu", "unexpected divergence", "actions"), divergence(), divergence()]
-    matrix = build_matrix(read_run(write_events(tmp_path, events) / "events.ndjson"))
+    events: list[Event] = [check("emu", "unexpected divergence", "actions"), divergence(), divergence()]
+    matrix = build_matrix(read_run(write_events(tmp_path, events)))
     assert [c.anchor for c in matrix.cases] == ["case-1"]
     assert len(matrix.cases[0].descriptions) == 2
+    assert '"action": "s3:GetObject"' in matrix.cases[0].case_json
 
 
 def test_an_unreadable_event_names_file_and_line(tmp_path: Path) -> None:
-    (tmp_path / "events.ndjson").write_text('{"event": "run-start"}\n{"event": "check"\n', encoding="utf-8")
+    (tmp_path / "events.ndjson").write_text(
+        '{"event": "run-end"}\n{"event": "check", "target": "emu"}\n', encoding="utf-8"
+    )
     with pytest.raises(EventsError, match=r"events.ndjson:2: unreadable event"):
         read_run(tmp_path / "events.ndjson")
 
 
 def test_markdown_cells_escape_table_syntax(tmp_path: Path) -> None:
-    events = [{"event": "target-skipped", "target": "emu", "reason": "a | b <script>"}]
-    md = render_markdown(build_matrix(read_run(write_events(tmp_path, events) / "events.ndjson")))
+    events: list[Event] = [TargetSkipped(target="emu", reason="a | b <script>")]
+    md = render_markdown(build_matrix(read_run(write_events(tmp_path, events))))
     assert "a \\| b \\<script\\>" in md
-    assert "<script>" not in render_html(build_matrix(read_run(tmp_path / "events.ndjson")))
+    assert "<script>" not in render_html(build_matrix(read_run(tmp_path)))
 
 
 def test_index_html_opens_in_a_browser_without_errors_or_requests(tmp_path: Path) -> None:
