@@ -35,6 +35,7 @@ from conformance.events import (
 )
 from conformance.features import FEATURES
 from reports.matrix_report import write_matrix_reports
+from reports.progress import progress
 
 SUITES_DIR = Path(__file__).parent / "suites"
 
@@ -157,9 +158,10 @@ def run_main(
         os.environ["IAMCONF_SUITE_EXAMPLES"] = str(max_examples)
     report_dir.mkdir(parents=True, exist_ok=True)
     code = pytest.main(pytest_arguments(targets, explicit, report_dir, seed, recordings))
-    summary = RunSummary.read(report_dir / EVENTS_FILE)
+    with progress(None, "summarising the run and writing the conformance matrix"):
+        summary = RunSummary.read(report_dir / EVENTS_FILE)
+        reports = write_matrix_reports(report_dir)
     print_summary(summary, out)
-    reports = write_matrix_reports(report_dir)
     written = [report_dir / EVENTS_FILE, report_dir / "junit.xml", *reports]
     print(f"report: {', '.join(str(p) for p in written)}", file=out)
     not_started = [t for t in explicit if t in summary.skipped]

@@ -242,3 +242,27 @@ def test_iamconf_run_writes_the_matrix(tmp_path: Path, capsys: pytest.CaptureFix
     assert page.console_errors == [] and page.requests == []
     (cell,) = page.selected['td[data-family="actions"][data-target="iam-simulate"]']
     assert cell.startswith(("agree", "known divergence"))
+
+
+def test_a_real_divergent_run_shows_unexpected_cells_with_replay(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """End to end: a target that flips every decision; its cells are unexpected, never agree."""
+    import conformance.pytest_plugin as plugin
+    from tests.test_run_command import Contrarian
+
+    monkeypatch.setattr(plugin, "make_target", lambda name, options: Contrarian())
+    monkeypatch.setattr(plugin.corpus, "CORPUS_DIR", tmp_path / "corpus")
+    report = tmp_path / "report"
+    code = main(["run", "--target", "iam-simulate", "--max-examples", "3", "--report-dir", str(report)])
+    capsys.readouterr()
+    assert code == 1
+    matrix = build_matrix(read_run(report))
+    verdicts = {f: matrix.cell(f, "iam-simulate").verdict for f in matrix.families}
+    assert Verdict.UNEXPECTED in verdicts.values()
+    assert Verdict.AGREE not in verdicts.values()
+    assert matrix.cases and all(c.replay.startswith("iamconf replay ") for c in matrix.cases)
+    md = (report / "matrix.md").read_text(encoding="utf-8")
+    assert "**unexpected**" in md and matrix.cases[0].replay in md
+    anchored = [f for f in matrix.families if matrix.cell(f, "iam-simulate").case_anchors]
+    assert anchored and all(verdicts[f] == Verdict.UNEXPECTED for f in anchored)
