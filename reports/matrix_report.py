@@ -14,7 +14,7 @@ from pathlib import Path
 import jinja2
 
 from reports.matrix import Cell, Matrix, TargetSummary, Verdict, build_matrix
-from reports.run_events import read_run
+from reports.run_events import WHOLE_CASE, read_run
 
 CHART_WIDTH = 640  # px of the bar area in the SVG
 CHART_ROW = 34
@@ -118,7 +118,7 @@ def _context(matrix: Matrix) -> dict[str, object]:
     return {
         "m": matrix,
         "rows": rows,
-        "unexercised": [f for f in matrix.families if f not in rows],
+        "unexercised": [f for f in matrix.families if f not in rows and f != WHOLE_CASE],
         "bars": chart_bars(matrix),
         "chart_width": CHART_WIDTH,
         "chart_row": CHART_ROW,

@@ -206,6 +206,9 @@ def test_index_html_opens_in_a_browser_without_errors_or_requests(tmp_path: Path
     report = write_events(tmp_path / "report", run_events())
     md, html = write_matrix_reports(report)
     assert md.name == "matrix.md" and html.name == "index.html"
+    source = html.read_text(encoding="utf-8")
+    for external in ("<script", "<link", "<img", "@import", "url(", "src=", "http://", "https://"):
+        assert external not in source, external
     page = open_page(
         html,
         selectors=[
