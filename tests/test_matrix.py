@@ -269,3 +269,17 @@ def test_a_real_divergent_run_shows_unexpected_cells_with_replay(
     assert "**unexpected**" in md and matrix.cases[0].replay in md
     anchored = [f for f in matrix.families if matrix.cell(f, "iam-simulate").case_anchors]
     assert anchored and all(verdicts[f] == Verdict.UNEXPECTED for f in anchored)
+
+
+def test_the_templates_are_package_data() -> None:
+    """``pip install .`` ships every template (a missing pattern breaks the installed ``iamconf run``)."""
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    patterns = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"
+    ]["reports"]
+    templates = sorted(p.relative_to(root / "reports").as_posix() for p in (root / "reports/templates").iterdir())
+    assert {"templates/index.html.j2", "templates/matrix.md.j2"} <= set(templates)
+    assert all(any(fnmatch.fnmatch(t, pattern) for pattern in patterns) for t in templates)
