@@ -654,7 +654,14 @@ class _Handler(BaseHTTPRequestHandler):
     server: SimulatorServer
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self._send(400, error_xml(ApiError("MalformedQueryString", "Content-Length is not a length"), "-"))
+            self.close_connection = True
+            return
         if length > _MAX_BODY:
             self._send(413, error_xml(ApiError("RequestEntityTooLarge", "request body too large"), "-"))
             self.close_connection = True
