@@ -19,6 +19,7 @@ from conformance.registry import ALL_TARGETS, DEFAULT_TARGETS, TargetOptions
 from reference.caseio import answer_lines, encode
 from reference.catalog import get_catalog
 from reference.compiled import PolicyCache
+from reference.errors import PolicyError
 from reference.evaluator import CaseInputError, case_policies, decide, prepare
 from reference.explain import explain
 from reference.model import (
@@ -43,14 +44,21 @@ def _version() -> str:
 
 
 def _read_text(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
+    source = "<stdin>" if path == "-" else path
     try:
-        return Path(path).read_text(encoding="utf-8")
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
-        raise UsageError(f"{path}: cannot read: {e.__class__.__name__}") from None
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read: {e.strerror or e.__class__.__name__}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise UsageError(
+            f"{source}:{line}:{column}: error [invalid-character] $: byte 0x{data[e.start]:02x} is not UTF-8 text"
+        ) from None
 
 
 def _context(specs: Sequence[str]) -> list[ContextEntry]:
@@ -114,9 +122,7 @@ def _evaluate_one(args: argparse.Namespace) -> int:
         pe = exc.policy_error
         if pe is None:
             raise UsageError(exc.error.message) from None
-        where = files.get(exc.policy_id or "", "<policy>")
-        loc = f":{pe.line}:{pe.column}" if pe.line is not None else ""
-        print(f"{where}{loc}: error [{pe.code}] {pe.path}: {pe.message}", file=sys.stderr)
+        print(_policy_error_line(files.get(exc.policy_id or "", "<policy>"), pe), file=sys.stderr)
         return 2
     result: RequestResult = decide(prepared, case.requests[0])
     if args.json:
@@ -124,6 +130,12 @@ def _evaluate_one(args: argparse.Namespace) -> int:
     else:
         print("\n".join(explain(prepared, case.requests[0], result)))
     return 0
+
+
+def _policy_error_line(source: str, pe: PolicyError) -> str:
+    """``file[:line:column]: error [code] path: message`` for a refused policy file."""
+    loc = f":{pe.line}:{pe.column}" if pe.line is not None else ""
+    return f"{source}{loc}: error [{pe.code}] {pe.path}: {pe.message}"
 
 
 def _all_sources(args: argparse.Namespace) -> list[str]:
@@ -136,10 +148,17 @@ def _generate(args: argparse.Namespace) -> int:
     from hypothesis.errors import InvalidArgument
 
     from strategies import generate_cases, generate_stats, write_cases
+    from strategies.targets import PolicyDoesNotCompile, policy_kind_of
 
     if args.count < 0:
         raise UsageError("generate: --count must be >= 0")
     texts = [_read_text(p) for p in args.policy]
+    for path, text in zip(args.policy, texts, strict=True):
+        try:
+            policy_kind_of(text, None)
+        except PolicyDoesNotCompile as e:
+            print(_policy_error_line("<stdin>" if path == "-" else path, e.error), file=sys.stderr)
+            return 2
     cases: list[Case] = []
     try:
         with progress(args.count, "generating cases") as tracker:

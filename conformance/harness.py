@@ -17,7 +17,7 @@ import msgspec
 from conformance.compare import Mismatch, compare
 from conformance.divergence_rules import Observation
 from conformance.divergences import KnownDivergence, explain
-from conformance.targets.base import Check, Target, TargetFailure, Unsupported
+from conformance.targets.base import Check, Target, TargetAnswer, TargetFailure, Unsupported
 from reference.compiled import PolicyCache
 from reference.evaluator import CaseInputError, evaluate_case
 from reference.model import Case, RequestResult
@@ -109,10 +109,23 @@ def check_cases(target: Target, cases: Sequence[Case], *, cache: PolicyCache | N
     return _check(target, cases, cache)
 
 
+def _answer_retrying(target: Target, cases: Sequence[Case], retries: int = 1) -> list[TargetAnswer]:
+    """The target's answers, the cases of a retryable failure (a worker that died or hung) asked again
+    up to ``retries`` times; what still fails is reported as a failure, never as an answer."""
+    answers = target.answer(cases) if cases else []
+    for _ in range(retries):
+        again = [i for i, a in enumerate(answers) if isinstance(a, TargetFailure) and a.retryable]
+        if not again:
+            break
+        for i, answer in zip(again, target.answer([cases[i] for i in again]), strict=True):
+            answers[i] = answer
+    return answers
+
+
 def _check(target: Target, cases: Sequence[Case], cache: PolicyCache) -> list[Outcome]:
     expected = [_expected(c, cache) for c in cases]
     valid = [c for c, e in zip(cases, expected, strict=True) if not isinstance(e, str)]
-    answers = iter(target.answer(valid) if valid else [])
+    answers = iter(_answer_retrying(target, valid))
     checks = target.capabilities.checks
     out: list[Outcome] = []
     for case, exp in zip(cases, expected, strict=True):

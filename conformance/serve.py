@@ -287,6 +287,7 @@ def error_xml(error: ApiError, request_id: str) -> bytes:
 class ServerOptions:
     result_shape: ResultShape = "per-action"
     throttle_first: int = 0  # answer the first N SimulateCustomPolicy calls with 400 Throttling (retry tests)
+    fail_first: int = 0  # then the next N with 500 InternalFailure, a transient server error (retry tests)
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,6 +384,7 @@ class Simulator:
         self._cache = PolicyCache()
         self._lock = threading.Lock()
         self._throttled = 0
+        self._failed = 0
         self.calls: dict[str, int] = {}
 
     def handle(self, params: Sequence[tuple[str, str]]) -> tuple[Any, dict[str, Any]]:
@@ -403,6 +405,9 @@ class Simulator:
             if action == "SimulateCustomPolicy" and self._throttled < self.options.throttle_first:
                 self._throttled += 1
                 raise ApiError("Throttling", "Rate exceeded")
+            if action == "SimulateCustomPolicy" and self._failed < self.options.fail_first:
+                self._failed += 1
+                raise ApiError("InternalFailure", "transient failure (injected)", 500, sender=False)
         decoded = decode_query(
             operation.input_shape, _tree([(k, v) for k, v in params if k not in ("Action", "Version")])
         )
@@ -654,7 +659,14 @@ class _Handler(BaseHTTPRequestHandler):
     server: SimulatorServer
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self._send(400, error_xml(ApiError("MalformedQueryString", "Content-Length is not a length"), "-"))
+            self.close_connection = True
+            return
         if length > _MAX_BODY:
             self._send(413, error_xml(ApiError("RequestEntityTooLarge", "request body too large"), "-"))
             self.close_connection = True

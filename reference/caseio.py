@@ -22,8 +22,10 @@ import msgspec
 from json_source_map import calculate
 
 from reference.compiled import PolicyCache
+from reference.document import json_path
 from reference.evaluator import CaseInputError, case_policies, evaluate_case
 from reference.model import Case, CaseError, CaseErrorResult, CaseResult
+from reference.nesting import too_deep_at, too_deep_message
 
 _decoder = msgspec.json.Decoder(Case)
 # Errors in the case line itself: their line/column are positions in the input
@@ -74,8 +76,6 @@ def _pointer_to_column(line: str, path: Iterable[Any]) -> int | None:
     return None if entry is None else int(entry.value_start.column) + 1
 
 
-def _json_path(parts: Iterable[Any]) -> str:
-    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
 
 
 def _schema_error(text: str, value: Any) -> CaseError:
@@ -83,12 +83,20 @@ def _schema_error(text: str, value: Any) -> CaseError:
     if best is None:  # msgspec refused something the schema accepts: report msgspec's reason
         return CaseError("schema", "case does not match case-format v1", "$", None, None)
     column = _pointer_to_column(text, best.absolute_path)
-    return CaseError("schema", best.message, _json_path(best.absolute_path), None, column)
+    return CaseError("schema", best.message, json_path(best.absolute_path), None, column)
 
 
 def decode_case(raw: bytes | str) -> Case:
     """Decode one case line; raises CaseInputError with a located error."""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    try:
+        return _decode_case(raw, text)
+    except RecursionError:
+        line, column = too_deep_at(text) or (1, 1)
+        raise CaseInputError(CaseError("malformed-json", too_deep_message(), "$", line, column)) from None
+
+
+def _decode_case(raw: bytes | str, text: str) -> Case:
     try:
         case = _decoder.decode(raw)
     except msgspec.ValidationError as exc:
@@ -117,7 +125,7 @@ def decode_case(raw: bytes | str) -> Case:
 def _case_id(raw: bytes | str) -> str | None:
     try:
         value = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return None
     cid = value.get("id") if isinstance(value, dict) else None
     return cid if isinstance(cid, str) else None

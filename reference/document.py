@@ -10,7 +10,8 @@ cost of the source map is off the hot path.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from json_source_map import calculate
 
 from reference.errors import PolicyError
 from reference.model import Position
+from reference.nesting import too_deep_at, too_deep_message
 
 # IAM API limits for a policy document (the PolicyDocument parameter of
 # CreatePolicy / SimulateCustomPolicy: length 1-131072, pattern
@@ -32,10 +34,18 @@ def _allowed_char(c: str) -> bool:
 PathPart = str | int
 
 
-def json_path(parts: Sequence[PathPart]) -> str:
+# A key written as ``.key`` in a JSON path: what policies use (``aws:SourceIp``, ``s3:prefix``, ``Statement``).
+# Any other key is written ``["..."]`` with JSON escapes, so that a path stays on one line.
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_:/*?${}@+=,-]+")
+
+
+def json_path(parts: Iterable[PathPart]) -> str:
     out = "$"
     for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else f".{p}"
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += f".{p}" if _PLAIN_KEY.fullmatch(p) else f"[{json.dumps(p)}]"
     return out
 
 
@@ -112,8 +122,12 @@ def parse_document(text: str) -> ParsedDocument:
             )
     try:
         value = json.loads(text, object_pairs_hook=_no_duplicates, parse_int=JsonNumber, parse_float=JsonNumber)
+        source_map = calculate(text)
     except json.JSONDecodeError as exc:
         raise PolicyError("malformed-json", f"malformed JSON: {exc.msg}", "$", exc.lineno, exc.colno) from None
     except ValueError as exc:  # duplicate key, from _no_duplicates
         raise PolicyError("duplicate-key", str(exc), "$") from None
-    return ParsedDocument(text=text, value=value, _map=calculate(text))
+    except RecursionError:
+        line, column = too_deep_at(text) or (1, 1)
+        raise PolicyError("malformed-json", too_deep_message(), "$", line, column) from None
+    return ParsedDocument(text=text, value=value, _map=source_map)

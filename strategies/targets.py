@@ -136,6 +136,15 @@ def target_of_document(doc: Mapping[str, Any]) -> Target:
     return Target(st, doc.get("Version") == "2012-10-17", _services_of(st))
 
 
+class PolicyDoesNotCompile(InvalidArgument):
+    """A policy given to aim the strategies that the reference refuses; ``error`` says where."""
+
+    def __init__(self, error: PolicyError, index: int | None = None):
+        super().__init__(f"policy does not compile: [{error.code}] {error.path}: {error.message}")
+        self.error = error
+        self.index = index  # which of the policies given, when known
+
+
 def policy_kind_of(text: str, kind: PolicyKind | None) -> PolicyKind:
     """Check the policy eagerly; with no kind, an identity policy unless it names principals."""
     kinds: tuple[PolicyKind, ...] = (kind,) if kind is not None else ("identity", "resource")
@@ -147,4 +156,4 @@ def policy_kind_of(text: str, kind: PolicyKind | None) -> PolicyKind:
         except PolicyError as e:
             error = e if error is None else error
     assert error is not None
-    raise InvalidArgument(f"policy does not compile: [{error.code}] {error.path}: {error.message}")
+    raise PolicyDoesNotCompile(error)

@@ -49,9 +49,14 @@ class Unsupported:
 
 @dataclass(frozen=True, slots=True)
 class TargetFailure:
-    """The target was asked and failed to answer."""
+    """The target was asked and failed to answer.
+
+    ``retryable``: the failure says nothing about the case (a worker that died or hung, a dropped
+    connection) and asking again has no side effect, so the harness asks once more before it reports it.
+    """
 
     message: str
+    retryable: bool = False
 
 
 TargetAnswer = CaseResult | Unsupported | TargetFailure

@@ -548,7 +548,8 @@ class IamSimulateTarget:
         except WorkerError as e:
             self._worker = None
             self.stats.extra["worker_failures"] = self.stats.extra.get("worker_failures", 0) + 1
-            return [TargetFailure(f"iam-simulate worker: {e}") for _ in cases]
+            # iam-simulate is a pure function of the batch: a fresh worker may be asked again.
+            return [TargetFailure(f"iam-simulate worker: {e}", retryable=True) for _ in cases]
         if len(raw) != len(cases):
             return [TargetFailure(f"iam-simulate worker: {len(raw)} answers for {len(cases)} cases") for _ in cases]
         ignored = sum(ignored_keys(a) for a in raw)
