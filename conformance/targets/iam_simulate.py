@@ -62,6 +62,7 @@ from conformance.targets.base import (
     TargetUnavailable,
     Unsupported,
 )
+from conformance.targets.iam_simulate_catalogue import load_catalogue
 from reference.model import Case, CaseResult, ContextEntry, Decision, Details, Policy, Request, RequestResult
 
 PACKAGE = "@cloud-copilot/iam-simulate"
@@ -469,7 +470,12 @@ class IamSimulateTarget:
     """``@cloud-copilot/iam-simulate`` ``runSimulation``, one Node worker, batched line protocol."""
 
     name = "iam-simulate"
-    capabilities = Capabilities(checks=frozenset({Check.DECISION}), features=FEATURES, one_request_per_case=True)
+    capabilities = Capabilities(
+        checks=frozenset({Check.DECISION}),
+        features=FEATURES,
+        one_request_per_case=True,
+        catalogue=lambda: load_catalogue(PACKAGE_DIR),
+    )
 
     def __init__(
         self,
