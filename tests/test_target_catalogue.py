@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import collections
 import os
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from conformance.harness import Status, check_cases
 from conformance.targets import iam_simulate
 from conformance.targets.base import TargetCatalogue, TargetUnavailable
-from conformance.targets.iam_simulate import REQUEST_REFUSALS, WILDCARD_REASON, IamSimulateTarget
+from conformance.targets.iam_simulate import REQUEST_REFUSALS, WILDCARD_REASON, IamSimulateTarget, WorkerError
 from strategies import generate_cases
 
 CATALOGUE_REFUSALS = frozenset(
@@ -101,3 +103,31 @@ def test_a_catalogue_that_accepts_everything_disagrees(target: IamSimulateTarget
     refused = [o for o in outcomes if o.status == Status.UNSUPPORTED and o.reason.endswith(tuple(CATALOGUE_REFUSALS))]
     compared = [o for o in outcomes if o.status in (Status.AGREE, Status.KNOWN, Status.UNEXPECTED)]
     assert len(compared) / (len(compared) + len(refused)) < 0.95
+
+
+def test_the_worker_times_runsimulation_in_the_process_the_harness_uses(target: IamSimulateTarget) -> None:
+    """The raw side of the harness bench: a bench line is timed by the same worker, not answered, and the
+    worker keeps answering afterwards (no figure is checked here: benchmarks live in bench/)."""
+    cases = list(generate_cases(count=5, seed=3, max_requests=1))
+    process = target.worker_process
+    seconds = target.raw_seconds(cases)
+    assert seconds > 0 and target.worker_process is process
+    assert len(target.answer(cases)) == len(cases)
+
+
+def test_a_worker_that_answers_a_bench_line_as_a_batch_is_refused(tmp_path: Path) -> None:
+    """A worker that ignores "bench" and answers the batch breaks the protocol: an error, never a figure."""
+    fake = tmp_path / "worker.py"
+    fake.write_text(
+        "import json, sys\n"
+        "for line in sys.stdin:\n"
+        "    b = json.loads(line)\n"
+        "    print(json.dumps({'id': b['id'], 'answers': [{'results': []} for _ in b['cases']]}), flush=True)\n"
+    )
+    t = IamSimulateTarget(command=[sys.executable, str(fake)], timeout=10)
+    t.start()
+    try:
+        with pytest.raises(WorkerError, match="out-of-protocol bench answer"):
+            t.raw_seconds(list(generate_cases(count=1, seed=3, max_requests=1)))
+    finally:
+        t.stop()
