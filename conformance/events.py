@@ -41,9 +41,10 @@ class _Event(msgspec.Struct, tag_field="event", kw_only=True):
 class RunStarted(_Event, tag="run-start"):
     targets: list[str]
     profile: str
-    # The seed Hypothesis really used for every test of the run; None when the
-    # profile is derandomized (the examples then depend on each test alone and
-    # ``--seed`` changes nothing).
+    # The seed every suite of the run used (``--seed``); None when each suite drew
+    # its own (see SuiteHealth.seed / DivergenceEvent.seed) or when the profile is
+    # derandomized (the examples then follow from each test alone and ``--seed``
+    # changes nothing).
     seed: int | None = None
     derandomized: bool = False
     # The seed asked for on the command line, when it was ignored (derandomized profile).
@@ -61,6 +62,7 @@ class TargetStarted(_Event, tag="target-started"):
     checks: list[str] = []
     # The feature families the target claims (None: not recorded); the matrix shows the others as skipped.
     features: list[str] | None = None
+    version: str | None = None
 
 
 class TargetSkipped(_Event, tag="target-skipped"):
@@ -94,6 +96,7 @@ class SuiteHealth(_Event, tag="suite-health"):
     unsupported: int
     threshold: float
     passed: bool
+    seed: int | None = None  # the seed the suite's examples came from (None: derandomized)
 
 
 class MismatchRecord(msgspec.Struct):
@@ -113,7 +116,7 @@ class DivergenceEvent(_Event, tag="divergence"):
     reason: str | None
     description: str
     case: Case
-    seed: int | None  # the seed of the run (None: derandomized profile)
+    seed: int | None  # the seed the suite's examples came from (None: derandomized profile)
     corpus: str  # the file the minimal case was written to
     replay: str  # ``iamconf replay <that file> --target <target>``
     example: str  # a ready-to-paste ``@example``

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from hypothesis import given, settings
 
 from conformance.events import (
     CheckEvent,
@@ -17,11 +18,12 @@ from conformance.events import (
     TargetSkipped,
     read_events,
 )
-from conformance.features import deciding_feature
+from conformance.features import FEATURES, deciding_feature
 from reference.compiled import PolicyCache
-from reference.evaluator import evaluate_case
+from reference.evaluator import CaseInputError, evaluate_case
 from reference.fixtures import anchor_policy
 from reference.model import Case, ContextEntry, Request
+from strategies import cases
 from tests.support import allow, ctx, deny, doc, policy
 
 
@@ -179,3 +181,14 @@ def test_the_deciding_family_is_not_every_exercised_family() -> None:
         requests=[Request(action="s3:GetObject", resource=S3)],
     )
     assert decided(case) == "actions"
+
+
+@settings(max_examples=60)
+@given(cases(max_statements=3, max_requests=3))
+def test_every_request_is_decided_by_one_known_family(case: Case) -> None:
+    try:
+        results = evaluate_case(case, PolicyCache()).results
+    except CaseInputError:
+        return
+    for request, result in zip(case.requests, results, strict=True):
+        assert deciding_feature(case, request, result) in FEATURES

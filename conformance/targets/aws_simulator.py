@@ -45,6 +45,7 @@ __all__ = [
     "Exchange",
     "Recorder",
     "SimCall",
+    "endpoint_kind_of",
     "interpret",
     "make_aws_simulator_target",
     "plan",
@@ -64,9 +65,28 @@ class Recorder(Protocol):
 # --------------------------------------------------------------------------- the target
 
 
+# Hosts of AWS's own endpoints (iam.amazonaws.com, iam.us-gov.amazonaws.com, iam.cn-north-1.amazonaws.com.cn,
+# the dual-stack *.api.aws): only answers from these are AWS's.
+AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
+OPT_IN_MESSAGE = (
+    "the aws-simulator target calls AWS (and costs API calls): set IAMCONF_AWS=1 and pass "
+    "--target aws-simulator to run it"
+)
+
+
 def _is_loopback_url(url: str) -> bool:
     host = (urlsplit(url).hostname or "").lower()
     return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def endpoint_kind_of(url: str) -> str:
+    """Where answers from ``url`` come from: "aws" (an AWS endpoint over HTTPS), "local" (loopback, e.g.
+    ``iamconf serve``) or "custom" (anything else: an emulator elsewhere)."""
+    if _is_loopback_url(url):
+        return "local"
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return "aws" if parts.scheme == "https" and host.endswith(AWS_HOST_SUFFIXES) else "custom"
 
 
 class AwsSimulatorTarget:
@@ -99,8 +119,16 @@ class AwsSimulatorTarget:
         self._client: Any = None
 
     @property
+    def endpoint_url_used(self) -> str | None:
+        """The endpoint botocore really sends to (``endpoint_url``, ``AWS_ENDPOINT_URL_IAM``, the config
+        file's ``endpoint_url`` or AWS's own); None before the target is started."""
+        return None if self._client is None else str(self._client.meta.endpoint_url)
+
+    @property
     def endpoint_kind(self) -> str:
-        return "aws" if self.endpoint_url is None else "local" if _is_loopback_url(self.endpoint_url) else "custom"
+        """Where the answers come from, by the endpoint really used (recorded with every answer)."""
+        url = self.endpoint_url_used or self.endpoint_url
+        return "unknown" if url is None else endpoint_kind_of(url)
 
     @property
     def decisions_per_call(self) -> float:
@@ -108,13 +136,12 @@ class AwsSimulatorTarget:
         return self.stats.requests / self.stats.calls if self.stats.calls else 0.0
 
     def start(self) -> None:
-        local = self.endpoint_url is not None and _is_loopback_url(self.endpoint_url)
-        if not self.explicitly_requested or not (local or self._environ.get(ENV_OPT_IN) == "1"):
-            raise TargetUnavailable(
-                "the aws-simulator target calls AWS (and costs API calls): set IAMCONF_AWS=1 and pass "
-                "--target aws-simulator to run it"
-            )
+        if not self.explicitly_requested:
+            raise TargetUnavailable(OPT_IN_MESSAGE)
+        opted_in = self._environ.get(ENV_OPT_IN) == "1"
         if self._given_client is not None:
+            if not (opted_in or _is_loopback_url(str(self._given_client.meta.endpoint_url))):
+                raise TargetUnavailable(OPT_IN_MESSAGE)
             self._client = self._given_client
             return
         import boto3
@@ -125,12 +152,20 @@ class AwsSimulatorTarget:
         kwargs: dict[str, Any] = {"config": config}
         if self.endpoint_url is not None:
             kwargs["endpoint_url"] = self.endpoint_url
-            if session.get_credentials() is None:
-                # A local simulator (iamconf serve) checks no signature.
-                kwargs.update(aws_access_key_id="iamconf", aws_secret_access_key="iamconf")
-        elif session.get_credentials() is None:
+        credentials = session.get_credentials()
+        if credentials is None:
+            # Only ever sent to an endpoint that is not AWS's (checked below): `iamconf serve` checks no signature.
+            kwargs.update(aws_access_key_id="iamconf", aws_secret_access_key="iamconf")
+        client = session.client("iam", **kwargs)
+        # The endpoint botocore resolved (endpoint_url, AWS_ENDPOINT_URL_IAM, the config file, or AWS's own).
+        kind = endpoint_kind_of(str(client.meta.endpoint_url))
+        if not (opted_in or kind == "local"):
+            client.close()
+            raise TargetUnavailable(OPT_IN_MESSAGE)
+        if credentials is None and kind == "aws":
+            client.close()
             raise TargetUnavailable("no AWS credentials found (environment, shared files or instance role)")
-        self._client = session.client("iam", **kwargs)
+        self._client = client
 
     def stop(self) -> None:
         client, self._client = self._client, None
