@@ -32,7 +32,7 @@ from conformance.divergence_view import Observation
 from reference.catalog import get_catalog
 from reference.conditions import Clause, read_instant, read_number
 from reference.evaluator import RCP, RESOURCE, SESSION, Applicable
-from reference.model import Case, Policy
+from reference.model import Case, Decision, Policy
 from reference.principals import PrincipalMatch
 
 __all__ = ["RULES", "Observation", "Rule"]
@@ -369,15 +369,20 @@ def _rcps_cover(o: Observation) -> bool:
 
 @rule
 def rcp_on_unsupported_service(o: Observation) -> bool:
-    """RCPs are present, the requested service does not support them, and they would deny the request if
-    applied: an applying RCP Deny holds, or a level has no applying Allow that holds."""
+    """RCPs are present, the requested service does not support them, and applied they would deny the
+    request the way the target did: explicitly when an applying RCP Deny holds, implicitly when a level has
+    no applying Allow that holds."""
     if not o.case.rcps or _rcps_cover(o):
         return False
     rcp = [a for a in o.applicable if a.slot.role == RCP and a.condition_holds]
-    if any(not a.statement.allow for a in rcp):
-        return True
     allowed = {a.slot.level for a in rcp if a.statement.allow}
-    return not all(level in allowed for level in range(len(o.case.rcps)))
+    if any(not a.statement.allow for a in rcp):
+        denied: Decision | None = Decision.EXPLICIT_DENY
+    elif not all(level in allowed for level in range(len(o.case.rcps))):
+        denied = Decision.IMPLICIT_DENY
+    else:
+        denied = None
+    return denied is not None and (o.observed is None or o.observed.decision == denied)
 
 
 @rule
@@ -430,4 +435,3 @@ def scp_keys_left_out(o: Observation) -> bool:
     expected = {k.lower() for k in o.expected.missing_context_values}
     observed = {k.lower() for k in o.observed.missing_context_values}
     return bool(expected & only_scp) and observed == expected - only_scp
-
