@@ -84,36 +84,32 @@ class Observation:
     # -- what-ifs ---------------------------------------------------------------------------------
 
     def observed_by_negating(self, statements: Iterable[Applicable]) -> bool:
-        """Does reading the Condition of these statements the other way give the observed decision?
-
-        Each statement alone, then all of them.  With no observed answer (a failure), whether there is
-        any such statement."""
+        """Does reading the Condition of these statements the other way give the observed decision (and
+        not the expected one)?  Each statement alone, then all of them.  A failure (no observed answer) is
+        never explained this way."""
         chosen = list({a.ref: a for a in statements}.values())
-        if not chosen:
+        wanted = self.observed_decision()
+        if not chosen or wanted is None or wanted == self.expected.decision:
             return False
-        if self.observed is None:
-            return True
-        wanted = self.observed.decision
         trials = [frozenset({a.ref}) for a in chosen]
         if len(chosen) > 1:
             trials.append(frozenset(a.ref for a in chosen))
         return any(what_if_negated(self.prepared, self.request, refs).decision == wanted for refs in trials)
 
     def observed_with(self, case: Case | None = None, request: Request | None = None) -> bool:
-        """Does the reference give the observed decision for this case and request with the given changes?
-
-        False when nothing changed, or when the changed case is not valid."""
+        """Does the reference give the observed decision (not the expected one) for this case and request
+        with the given changes?  False when nothing changed, when the changed case is not valid, and for a
+        failure (no observed answer)."""
         case = self.case if case is None else case
         request = self.request if request is None else request
-        if case == self.case and request == self.request:
+        wanted = self.observed_decision()
+        if (case == self.case and request == self.request) or wanted is None or wanted == self.expected.decision:
             return False
-        if self.observed is None:
-            return True
         try:
             answer = decide(prepare(case, _CACHE), request)
         except CaseInputError:
             return False
-        return answer.decision == self.observed.decision
+        return answer.decision == wanted
 
     def observed_without_keys(self, keys: Iterable[str]) -> bool:
         """Does dropping these context keys from the request give the observed decision?"""
