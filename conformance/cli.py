@@ -255,6 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--target", action="append", default=[], help=f"target (repeatable; default {', '.join(DEFAULT_TARGETS)})"
     )
     rp.add_argument("--recordings", metavar="DIR", help="recordings directory of the replay target")
+
+    from reports.cli import add_subparsers as add_report_subparsers  # diff, check
+
+    add_report_subparsers(sub)
     return parser
 
 
@@ -298,6 +302,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     raise UsageError(f"unknown target {name!r} (known: {', '.join(ALL_TARGETS)})")
             options = TargetOptions(explicitly_requested=tuple(args.target), recordings_dir=args.recordings)
             return replay_main(args.case_files, targets, options)
+        if args.command in ("diff", "check"):
+            from reports.cli import COMMANDS
+
+            return COMMANDS[args.command](args)
         if args.command == "evaluate":
             if args.cases:
                 return _evaluate_cases(args.cases)
