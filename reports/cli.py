@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO, cast
+from typing import Any, TextIO, cast
 
 from reference.compiled import PolicyCache
 from reports.inputs import InputError, load_policy_set
@@ -21,7 +21,7 @@ from reports.render import FORMATS, Format, render_check, render_diff
 FAIL_ON = ("newly-allowed", "any", "none")
 
 
-def add_subparsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_subparsers(sub: argparse._SubParsersAction[Any]) -> None:
     df = sub.add_parser(
         "diff",
         help="what a new version of a policy (set) allows or denies that the old one did not",
@@ -73,9 +73,8 @@ def _progress(label: str) -> tuple[Callable[[int, int], None] | None, Callable[[
     """A rich progress bar (on stderr) when stdout is a terminal; quiet otherwise (CI, pipes, files)."""
     if not (sys.stdout.isatty() and sys.stderr.isatty()):
         return None, lambda: None
-    from rich.progress import Progress
-
     from rich.console import Console
+    from rich.progress import Progress
 
     progress = Progress(transient=True, console=Console(stderr=True))
     task = progress.add_task(label, total=None)

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from reference.evaluator import decide
 from reference.model import Decision, MatchedStatement, Request, RequestResult
+from reference.policy import PolicyKind
 from reports.inputs import PolicySet
 from reports.model import Change, DiffReport, KeyNote, Searched, StatementRef, VersionInfo
 from reports.names import unknown_names
@@ -140,13 +141,8 @@ def _explore(collector: _Collector, examples: int, seed_value: int) -> int:
     return ran
 
 
-def _texts_and_kinds(policy_set: PolicySet) -> list[tuple[str, str]]:
-    from typing import cast
-
-    out = []
-    for placed in policy_set.placed():
-        out.append((policy_set.texts[placed.policy.id], cast(str, placed.kind)))
-    return out
+def _texts_and_kinds(policy_set: PolicySet) -> list[tuple[str, PolicyKind]]:
+    return [(policy_set.texts[placed.policy.id], placed.kind) for placed in policy_set.placed()]
 
 
 def _partly_searched(statements: list[object]) -> list[KeyNote]:

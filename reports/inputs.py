@@ -153,9 +153,7 @@ def _located(where: str, e: PolicyError, line_offset: int = 0, exact: bool = Tru
     if e.line is None:
         return InputError(where, f"error [{e.code}] {e.path}: {e.message}")
     if not exact:
-        return InputError(
-            where, f"error [{e.code}] {e.path}: {e.message} (policy line {e.line}, column {e.column})"
-        )
+        return InputError(where, f"error [{e.code}] {e.path}: {e.message} (policy line {e.line}, column {e.column})")
     return InputError(f"{where}:{e.line + line_offset}:{e.column}", f"error [{e.code}] {e.path}: {e.message}")
 
 

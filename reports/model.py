@@ -121,7 +121,9 @@ class Claim(Struct, frozen=True, kw_only=True):
     expect: Literal["allow", "deny"]
     actions: list[str]
     resources: list[str]
+    not_resources: list[str] = []
     context: list[ContextEntry] = []
+    absent: list[str] = []  # context keys no request of the claim carries
     source: str = ""  # the documentation text the claim was written from
     note: str = ""
     line: int = 1  # position of the claim in the spec file
@@ -143,6 +145,7 @@ class ClaimResult(Struct, frozen=True, kw_only=True):
 
 class CheckReport(Struct, frozen=True, kw_only=True):
     spec: str
+    title: str
     policies: VersionInfo
     results: list[ClaimResult]
     warnings: list[NameWarning]

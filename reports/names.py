@@ -23,7 +23,6 @@ from reference.catalog import get_catalog
 from reference.document import PathPart
 from reference.evaluator import PreparedCase
 from reference.global_keys import GLOBAL_KEYS
-
 from reports.inputs import PolicySet
 from reports.model import NameWarning
 
@@ -111,7 +110,7 @@ def _check_resource(pattern: str) -> tuple[Kind, str | None] | None:
         return None
     tails = [_template_tail(t.template) for rt in types for t in rt.arn_templates]
     for tail in tails:
-        if tail.startswith("${") or tail.startswith(token + delimiter) and (delimiter or tail == token):
+        if tail.startswith("${") or (tail.startswith(token + delimiter) and (delimiter or tail == token)):
             return None
     tokens = sorted({re.split(r"[/:]", t, maxsplit=1)[0] for t in tails if not t.startswith("${")})
     return "resource-type", _nearest(token, tokens)

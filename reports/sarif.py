@@ -57,7 +57,9 @@ def _location(file: str, line: int, column: int) -> dict[str, Any]:
     }
 
 
-def _result(rule: str, text: str, locations: list[dict[str, Any]], fingerprint: str, props: dict[str, Any]) -> dict[str, Any]:
+def _result(
+    rule: str, text: str, locations: list[dict[str, Any]], fingerprint: str, props: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "ruleId": rule,
         "ruleIndex": _RULE_IDS.index(rule),
@@ -142,10 +144,9 @@ def check_sarif(report: CheckReport) -> dict[str, Any]:
             locations = [_statement_location(ex.statement)]
         else:
             locations = [_location(report.spec, claim.line, claim.column)]
-        text = (
-            f"Claim {claim.id!r} ({claim.expect} {', '.join(claim.actions)} on {', '.join(claim.resources)}) is broken: "
-            f"{request_json(ex.request)} is {ex.decision} ({where(ex.statement)})."
-        )
+        scope = f"{claim.expect} {', '.join(claim.actions)} on {', '.join(claim.resources)}"
+        shown = f"{request_json(ex.request)} is {ex.decision} ({where(ex.statement)})"
+        text = f"Claim {claim.id!r} ({scope}) is broken: {shown}."
         if claim.source:
             text += f" Documentation: {claim.source}"
         results.append(

@@ -24,6 +24,7 @@ Everything is seeded: the same policies and seed give the same requests.
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections.abc import Iterable, Iterator
@@ -34,13 +35,12 @@ from reference.compiled import CompiledStatement
 from reference.context import RequestContext
 from reference.model import ContextEntry, Request
 from reference.policy import PolicyKind
+from reports.inputs import PolicySet
 from strategies._choice import RandomChooser
 from strategies.arns import NEAR_MISS_KINDS, gen_near_miss
 from strategies.fill import fill_resource
 from strategies.satisfy import ContextBuilder, gen_clause_entry
 from strategies.targets import AimClause, target_of_text
-
-from reports.inputs import PolicySet
 
 REGION = "us-east-1"
 ACCOUNT_FALLBACK = "111122223333"
@@ -178,7 +178,7 @@ def _wildcard_misses(pattern: str, account: str) -> list[str]:
     return out
 
 
-def _seed_of(*parts: object) -> int:
+def seed_of(*parts: object) -> int:
     # A stable seed (``hash`` of a str changes between processes).
     text = "\x1f".join(str(p) for p in parts)
     h = 2166136261
@@ -195,10 +195,10 @@ def pattern_instances(pattern: str, account: str, seed: int) -> list[str]:
     out = [base]
     text = _VARIABLE.sub("x", pattern)
     for k in range(2):
-        c = RandomChooser(random.Random(_seed_of(seed, pattern, k)))
+        c = RandomChooser(random.Random(seed_of(seed, pattern, k)))
         out.append(fill_resource(c, [(text, True)]))
     for kind in NEAR_MISS_KINDS:
-        c = RandomChooser(random.Random(_seed_of(seed, pattern, kind)))
+        c = RandomChooser(random.Random(seed_of(seed, pattern, kind)))
         out.append(gen_near_miss(c, base, (kind,)))
     out.extend(_wildcard_misses(text, account))
     return out
@@ -232,11 +232,26 @@ def resource_type_of(action: str, arn: str) -> str:
     found = cat.action(action)
     if found is None:
         return UNTYPED
-    for art in found.resource_types:
-        rt = cat.resource_type(found.service, art.name)
-        if rt is not None and any(t.match(arn) is not None for t in rt.arn_templates):
+    types = [rt for art in found.resource_types if (rt := cat.resource_type(found.service, art.name)) is not None]
+    for rt in types:
+        if any(t.match(arn) is not None for t in rt.arn_templates):
             return rt.key
+    for rt in types:  # the type's text with an empty name in it (``image/``)
+        if any(_loose(t.template).fullmatch(arn) for t in rt.arn_templates):
+            return f"{rt.key} (empty name)"
     return UNTYPED
+
+
+@functools.lru_cache(maxsize=4096)
+def _loose(template: str) -> re.Pattern[str]:
+    out = []
+    pos = 0
+    for m in _PLACEHOLDER.finditer(template):
+        out.append(".*".join(re.escape(x) for x in template[pos : m.start()].split("*")))
+        out.append("[^:]*" if template.count(":", 0, m.start()) < 5 else ".*")
+        pos = m.end()
+    out.append(".*".join(re.escape(x) for x in template[pos:].split("*")))
+    return re.compile("".join(out))
 
 
 # --------------------------------------------------------------------------- contexts
@@ -267,17 +282,17 @@ def contexts_for(relevant: list[StatementInfo], seed: int) -> tuple[list[list[Co
         for i, clause in enumerate(clauses):
             for want in (True, False):
                 for k in range(_SEEDS_PER_CLAUSE):
-                    plans.append(([(clause, want, info.variables)], _seed_of(seed, clause, want, k)))
+                    plans.append(([(clause, want, info.variables)], seed_of(seed, clause, want, k)))
             if len(clauses) > 1:
                 others = [(o, True, info.variables) for j, o in enumerate(clauses) if j != i]
-                plans.append(([(clause, False, info.variables), *others], _seed_of(seed, clause, "others")))
+                plans.append(([(clause, False, info.variables), *others], seed_of(seed, clause, "others")))
         if len(clauses) > 1:
             for k in range(_SEEDS_PER_CLAUSE):
-                plans.append(([(cl, True, info.variables) for cl in clauses], _seed_of(seed, info.policy_id, k)))
+                plans.append(([(cl, True, info.variables) for cl in clauses], seed_of(seed, info.policy_id, k)))
         every.extend((cl, True, info.variables) for cl in clauses)
     if len({id(c) for c, _, _ in every}) > 1:
         for k in range(_SEEDS_PER_CLAUSE):
-            plans.append((every, _seed_of(seed, "every", k)))
+            plans.append((every, seed_of(seed, "every", k)))
     complete = True
     for plan, s in plans:
         entries = _build(plan, s)
