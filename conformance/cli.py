@@ -116,10 +116,15 @@ def _evaluate_one(args: argparse.Namespace) -> int:
         print(f"{where}{loc}: error [{pe.code}] {pe.path}: {pe.message}", file=sys.stderr)
         return 2
     result: RequestResult = decide(prepared, case.requests[0])
+    from reports.names import find_unknown  # names neither the catalog nor the global keys know
+
+    warnings = [f"warning: {u.text()}" for u in find_unknown(prepared)]
     if args.json:
         sys.stdout.buffer.write(encode(CaseResult(id="cli", results=[result])) + b"\n")
+        for w in warnings:
+            print(f"iamconf: {w}", file=sys.stderr)
     else:
-        print("\n".join(explain(prepared, case.requests[0], result)))
+        print("\n".join(explain(prepared, case.requests[0], result) + warnings))
     return 0
 
 
