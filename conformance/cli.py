@@ -31,6 +31,7 @@ from reference.model import (
     Request,
     RequestResult,
 )
+from reports.progress import progress
 
 
 class UsageError(Exception):
@@ -78,11 +79,13 @@ def _evaluate_cases(path: str) -> int:
             raise UsageError(f"{path}: cannot read: {e.strerror or e.__class__.__name__}") from None
     status = 0
     out = sys.stdout.buffer
-    for answer in answer_lines(lines):
-        out.write(answer.output + b"\n")
-        if answer.error is not None:
-            status = 2
-            print(answer.error.one_line(source), file=sys.stderr)
+    with progress(sum(1 for line in lines if line.strip()), "evaluating cases") as tracker:
+        for answer in answer_lines(lines):
+            tracker.emit(answer.output + b"\n", sys.stdout)
+            tracker.advance()
+            if answer.error is not None:
+                status = 2
+                tracker.emit(answer.error.one_line(source) + "\n", sys.stderr)
     out.flush()
     return status
 
@@ -142,17 +145,19 @@ def _generate(args: argparse.Namespace) -> int:
     if args.count < 0:
         raise UsageError("generate: --count must be >= 0")
     texts = [_read_text(p) for p in args.policy]
+    cases: list[Case] = []
     try:
-        cases = list(
-            generate_cases(
+        with progress(args.count, "generating cases") as tracker:
+            for case in generate_cases(
                 count=args.count,
                 seed=args.seed,
                 policies=texts or None,
                 simulator_safe=args.simulator_safe,
                 max_requests=args.max_requests,
                 contexts_per_case=args.contexts_per_case,
-            )
-        )
+            ):
+                cases.append(case)
+                tracker.advance()
     except InvalidArgument as e:
         raise UsageError(f"generate: {e}") from None
     write_cases(cases, sys.stdout.buffer)

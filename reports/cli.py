@@ -16,6 +16,7 @@ from typing import Any, TextIO, cast
 from reference.compiled import PolicyCache
 from reports.inputs import InputError, load_policy_set
 from reports.model import mask_accounts
+from reports.progress import progress
 from reports.render import FORMATS, Format, render_check, render_diff
 
 FAIL_ON = ("newly-allowed", "any", "none")
@@ -69,23 +70,6 @@ def _output(path: str | None) -> Iterator[TextIO]:
         raise InputError(path, f"cannot write: {e.strerror or e.__class__.__name__}") from None
 
 
-def _progress(label: str) -> tuple[Callable[[int, int], None] | None, Callable[[], None]]:
-    """A rich progress bar (on stderr) when stdout is a terminal; quiet otherwise (CI, pipes, files)."""
-    if not (sys.stdout.isatty() and sys.stderr.isatty()):
-        return None, lambda: None
-    from rich.console import Console
-    from rich.progress import Progress
-
-    progress = Progress(transient=True, console=Console(stderr=True))
-    task = progress.add_task(label, total=None)
-    progress.start()
-
-    def update(done: int, total: int) -> None:
-        progress.update(task, completed=done, total=total)
-
-    return update, progress.stop
-
-
 def run_diff_command(args: argparse.Namespace) -> int:
     from reports.diff import run_diff
 
@@ -94,11 +78,12 @@ def run_diff_command(args: argparse.Namespace) -> int:
         cache = PolicyCache()
         old = load_policy_set(args.old, stdin_text=stdin_text, cache=cache)
         new = load_policy_set(args.new, stdin_text=stdin_text, cache=cache)
-        update, stop = _progress("searching")
-        try:
+        with progress(None, "iamconf diff: searching") as tracker:
+
+            def update(done: int, total: int) -> None:
+                tracker.describe(f"iamconf diff: {done}/{total} requests evaluated, then Hypothesis")
+
             report = run_diff(old, new, seed_value=args.seed, explore=max(args.explore, 0), progress=update)
-        finally:
-            stop()
         if args.mask_accounts:
             report = mask_accounts(report)
         with _output(args.out) as out:
@@ -121,7 +106,8 @@ def run_check_command(args: argparse.Namespace) -> int:
     try:
         spec = load_spec(args.spec)
         policies = load_policies(args.policies)
-        report = run_check(policies, spec, seed_value=args.seed)
+        with progress(None, "iamconf check: testing claims"):
+            report = run_check(policies, spec, seed_value=args.seed)
         if args.mask_accounts:
             report = mask_accounts(report)
         with _output(args.out) as out:
