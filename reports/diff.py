@@ -216,8 +216,8 @@ def run_diff(
         seed=seed_value,
         every_action=not space.actions.sampled,
         every_resource_pattern=not space.patterns_not_matched,
-        actions_sampled=space.actions.sampled
-        + [f"{a}: more than the context cap of combinations, some cut" for a in space.context_cut],
+        actions_sampled=space.actions.sampled,
+        contexts_cut=space.context_cut,
         patterns_not_matched=space.patterns_not_matched,
         condition_keys=keys,
         keys_partly_searched=_partly_searched(list(statements)),

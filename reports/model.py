@@ -73,6 +73,7 @@ class Searched(Struct, frozen=True, kw_only=True):
     every_resource_pattern: bool  # a matching request for every Resource/NotResource pattern
     actions_sampled: list[str]  # why every_action is False (open-ended Action/NotAction)
     patterns_not_matched: list[str]
+    contexts_cut: list[str]  # actions whose combinations of condition values passed the cap (some not searched)
     condition_keys: list[str]
     keys_partly_searched: list[KeyNote]
 
