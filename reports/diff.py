@@ -103,7 +103,7 @@ class _Collector:
         return True
 
 
-def _version_info(policy_set: PolicySet) -> VersionInfo:
+def version_info(policy_set: PolicySet) -> VersionInfo:
     digest = hashlib.sha256()
     for pid in sorted(policy_set.texts):
         digest.update(pid.encode() + b"\0" + policy_set.texts[pid].encode() + b"\0")
@@ -226,6 +226,6 @@ def run_diff(
         newly_allowed=changes["newly_allowed"],
         newly_denied=changes["newly_denied"],
         searched=searched,
-        versions={"old": _version_info(old), "new": _version_info(new)},
+        versions={"old": version_info(old), "new": version_info(new)},
         warnings=unknown_names("old", old) + unknown_names("new", new),
     )
