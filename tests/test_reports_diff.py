@@ -445,3 +445,23 @@ def test_reports_never_import_a_target() -> None:
 def test_to_json_round_trips_the_model() -> None:
     report = anchor_diff("v2", "v3")
     assert to_json(report)["versions"]["new"]["policies"] == ["v3.json"]
+
+
+def test_stdin_and_out_file_on_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(anchor_policy("v2")))
+    out = tmp_path / "report.json"
+    args = ["diff", "-", str(ANCHOR / "v3.json"), "--format", "json", "--out", str(out), "--explore", "0"]
+    assert main(args) == 1
+    document = json.loads(out.read_text(encoding="utf-8"))
+    diff_validator().validate(document)
+    assert {c["action"] for c in document["newly_allowed"]} == IMAGE_ACTIONS
+    assert document["versions"]["old"]["source"] == "-"
+
+
+def test_action_letter_case_does_not_split_a_group(tmp_path: Path) -> None:
+    old = policy({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+    new = policy({"Effect": "Allow", "Action": ["s3:GetObject", "S3:PUTOBJECT"], "Resource": "*"})
+    report = diff_texts(old, new, tmp_path, explore=100)
+    assert [c.action for c in report.newly_allowed] == ["s3:PutObject"]
