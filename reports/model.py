@@ -98,6 +98,7 @@ class NameWarning(Struct, frozen=True, kw_only=True):
 class VersionInfo(Struct, frozen=True, kw_only=True):
     source: str
     policies: list[str]
+    files: list[str]  # where the policies are shown (for REV:PATH, the PATH)
     sha256: str
 
 
