@@ -46,7 +46,7 @@ class Change(Struct, frozen=True, kw_only=True):
     old_statement: StatementRef | None  # None: no statement decides (implicit deny)
     new_statement: StatementRef | None
     count: int  # requests of this action searched whose decision changed this way
-    resource_types: list[str]  # catalog resource types of the changed requests ("(none)": no template matched)
+    resource_types: list[str]  # catalog resource types of the changed requests ("(no ARN template)": none matched)
     found_by: str  # "enumeration" or "hypothesis"
 
     def request(self) -> Request:

@@ -223,11 +223,11 @@ def template_instances(action: str, account: str) -> list[tuple[str, str]]:
     return out
 
 
-UNTYPED = "(none)"
+UNTYPED = "(no ARN template)"
 
 
 def resource_type_of(action: str, arn: str) -> str:
-    """The catalog resource type of the action whose template makes ``arn``; ``(none)`` if none does."""
+    """The catalog resource type of the action whose template makes ``arn``; ``(no ARN template)`` if none does."""
     cat = get_catalog()
     found = cat.action(action)
     if found is None:
