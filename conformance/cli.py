@@ -125,10 +125,15 @@ def _evaluate_one(args: argparse.Namespace) -> int:
         print(_policy_error_line(files.get(exc.policy_id or "", "<policy>"), pe), file=sys.stderr)
         return 2
     result: RequestResult = decide(prepared, case.requests[0])
+    from reports.names import find_unknown  # names neither the catalog nor the global keys know
+
+    warnings = [f"warning: {u.text()}" for u in find_unknown(prepared)]
     if args.json:
         sys.stdout.buffer.write(encode(CaseResult(id="cli", results=[result])) + b"\n")
+        for w in warnings:
+            print(f"iamconf: {w}", file=sys.stderr)
     else:
-        print("\n".join(explain(prepared, case.requests[0], result)))
+        print("\n".join(explain(prepared, case.requests[0], result) + warnings))
     return 0
 
 
@@ -285,6 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--target", action="append", default=[], help=f"target (repeatable; default {', '.join(DEFAULT_TARGETS)})"
     )
     rp.add_argument("--recordings", metavar="DIR", help="recordings directory of the replay target")
+
+    from reports.cli import add_subparsers as add_report_subparsers  # diff, check
+
+    add_report_subparsers(sub)
     return parser
 
 
@@ -329,6 +338,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     raise UsageError(f"unknown target {name!r} (known: {', '.join(ALL_TARGETS)})")
             options = TargetOptions(explicitly_requested=tuple(args.target), recordings_dir=args.recordings)
             return replay_main(args.case_files, targets, options)
+        if args.command in ("diff", "check"):
+            from reports.cli import COMMANDS
+
+            return COMMANDS[args.command](args)
         if args.command == "evaluate":
             if args.cases:
                 return _evaluate_cases(args.cases)
