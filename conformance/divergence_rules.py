@@ -297,9 +297,19 @@ def single_valued_key_with_several_values(o: Observation) -> bool:
 
 @rule
 def context_key_without_values(o: Observation) -> bool:
-    """A condition of an applying statement reads a context key the request gives with an empty list of
-    values (a failure: the entry names its message)."""
-    return any(o.values_of(c.key) == () for _, c in o.clauses())
+    """A condition of a statement whose Action covers the request reads a context key the request gives
+    with an empty list of values (a failure: the entry names its message).  Resource and Principal are not
+    required to match: iam-simulate evaluates the condition of such a statement anyway and throws (measured:
+    corpus/iam-simulate/crash-on-key-without-values-resource-not-matched.json, a NotResource "*" statement)."""
+    empty = {e.key.lower() for e in o.request.context if not e.values}
+    if not empty:
+        return False
+    action = o.request.action.lower()
+    return any(
+        st.condition is not None and any(c.key.lower() in empty for c in st.condition.clauses)
+        for slot in o.prepared.slots
+        for st in slot.compiled.candidates(action)
+    )
 
 
 # -- policy types ---------------------------------------------------------------------------------------
