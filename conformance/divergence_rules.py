@@ -216,6 +216,12 @@ def arn_operator_on_non_arn_value(o: Observation) -> bool:
 # -- context keys the peer drops or cuts (modelled by changing the request) -----------------------------
 
 
+def _set_operator_if_exists(clause: Clause) -> bool:
+    """How iam-simulate reads a set-operator IfExists clause on an absent key: false, where the reference
+    says true (entry ``set-operator-if-exists-without-key``).  A key it drops is absent to it in that way too."""
+    return clause.operator.qualifier is not None and clause.operator.if_exists
+
+
 def _read_and_carried(o: Observation, keep: Callable[[str], bool]) -> list[str]:
     """Keys read by the statements in force, carried by the request, for which ``keep`` holds."""
     return [k for k in o.read_keys().values() if o.context.has(k) and keep(k)]
@@ -224,9 +230,12 @@ def _read_and_carried(o: Observation, keep: Callable[[str], bool]) -> list[str]:
 @rule
 def key_unknown_to_the_catalog(o: Observation) -> bool:
     """An applying statement reads a context key, carried by the request, that neither the global key
-    table nor any service of the IAM catalog knows; dropping it gives the observed decision."""
+    table nor any service of the IAM catalog knows; dropping it (absent as iam-simulate reads absence)
+    gives the observed decision."""
     catalog = get_catalog()
-    return o.observed_without_keys(_read_and_carried(o, lambda k: catalog.condition_key(k) is None))
+    return o.observed_without_keys(
+        _read_and_carried(o, lambda k: catalog.condition_key(k) is None), _set_operator_if_exists
+    )
 
 
 @functools.cache
@@ -239,7 +248,7 @@ def _iam_simulate_global_keys() -> frozenset[str]:
 @rule
 def global_key_unknown_to_iam_simulate(o: Observation) -> bool:
     """An applying statement reads a global key (``aws:``), carried by the request, that iam-simulate's
-    installed catalogue lacks; dropping it gives the observed decision."""
+    installed catalogue lacks; dropping it (absent as iam-simulate reads absence) gives the observed decision."""
     theirs = _iam_simulate_global_keys()
     if not theirs:
         return False
@@ -249,13 +258,14 @@ def global_key_unknown_to_iam_simulate(o: Observation) -> bool:
         prefix = lower.split("/")[0] + "/" if "/" in lower else lower
         return lower.startswith("aws:") and prefix not in theirs
 
-    return o.observed_without_keys(_read_and_carried(o, unknown))
+    return o.observed_without_keys(_read_and_carried(o, unknown), _set_operator_if_exists)
 
 
 @rule
 def key_of_another_action(o: Observation) -> bool:
     """An applying statement reads a service condition key, carried by the request, that the IAM catalog
-    does not list for the requested action or its resource types; dropping it gives the observed decision."""
+    does not list for the requested action or its resource types; dropping it (absent as iam-simulate
+    reads absence) gives the observed decision."""
     catalog = get_catalog()
     action = catalog.action(o.request.action)
     listed: set[str] = set()
@@ -268,7 +278,7 @@ def key_of_another_action(o: Observation) -> bool:
         found = catalog.condition_key(key)
         return found is not None and not found.is_global and found.name.lower() not in listed
 
-    return o.observed_without_keys(_read_and_carried(o, other))
+    return o.observed_without_keys(_read_and_carried(o, other), _set_operator_if_exists)
 
 
 @rule
@@ -287,9 +297,19 @@ def single_valued_key_with_several_values(o: Observation) -> bool:
 
 @rule
 def context_key_without_values(o: Observation) -> bool:
-    """A condition of an applying statement reads a context key the request gives with an empty list of
-    values (a failure: the entry names its message)."""
-    return any(o.values_of(c.key) == () for _, c in o.clauses())
+    """A condition of a statement whose Action covers the request reads a context key the request gives
+    with an empty list of values (a failure: the entry names its message).  Resource and Principal are not
+    required to match: iam-simulate evaluates the condition of such a statement anyway and throws (measured:
+    corpus/iam-simulate/crash-on-key-without-values-resource-not-matched.json, a NotResource "*" statement)."""
+    empty = {e.key.lower() for e in o.request.context if not e.values}
+    if not empty:
+        return False
+    action = o.request.action.lower()
+    return any(
+        st.condition is not None and any(c.key.lower() in empty for c in st.condition.clauses)
+        for slot in o.prepared.slots
+        for st in slot.compiled.candidates(action)
+    )
 
 
 # -- policy types ---------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import msgspec
@@ -111,13 +111,26 @@ class Observation:
             return False
         return answer.decision == wanted
 
-    def observed_without_keys(self, keys: Iterable[str]) -> bool:
-        """Does dropping these context keys from the request give the observed decision?"""
+    def observed_without_keys(
+        self, keys: Iterable[str], absent_differs: Callable[[Clause], bool] | None = None
+    ) -> bool:
+        """Does dropping these context keys from the request give the observed decision?
+
+        A peer that drops a key then reads it as absent in its own way: ``absent_differs`` names the clauses
+        on a dropped key that it reads the other way when the key is absent (a known divergence of its own);
+        the statements holding them are also tried negated on the request without the keys."""
         drop = {k.lower() for k in keys}
         kept = [e for e in self.request.context if e.key.lower() not in drop]
-        return len(kept) != len(self.request.context) and self.observed_with(
-            request=msgspec.structs.replace(self.request, context=kept)
-        )
+        if len(kept) == len(self.request.context):
+            return False
+        request = msgspec.structs.replace(self.request, context=kept)
+        if self.observed_with(request=request):
+            return True
+        wanted = self.observed_decision()
+        if absent_differs is None or wanted is None or wanted == self.expected.decision:
+            return False
+        refs = frozenset(a.ref for a, clause in self.clauses() if clause.key.lower() in drop and absent_differs(clause))
+        return bool(refs) and what_if_negated(self.prepared, request, refs).decision == wanted
 
     def observed_with_context(self, context: list[ContextEntry]) -> bool:
         return self.observed_with(request=msgspec.structs.replace(self.request, context=context))

@@ -157,8 +157,13 @@ def known_divergences(target: str) -> tuple[KnownDivergence, ...]:
     path = resources.files("conformance").joinpath(f"divergences/{target}.toml")
     if not path.is_file():
         return ()
+    return parse_divergence_file(target, path.read_text(encoding="utf-8"))
+
+
+def parse_divergence_file(target: str, text: str) -> tuple[KnownDivergence, ...]:
+    """The entries of a divergence file's text; DivergenceFileError naming the entry and field if one is wrong."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise DivergenceFileError(f"divergences/{target}.toml: {e}") from None
     entries = data.get("divergence", [])

@@ -24,7 +24,6 @@ from pathlib import Path
 import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from conformance import corpus
 from conformance.divergence_rules import RULES, Observation
