@@ -442,10 +442,21 @@ def _arn_test(rendered: tuple[Rendered, ...]) -> ValueTest:
 
 
 def _templated(values: tuple[str, ...], variables: bool, make: Callable[[tuple[Rendered, ...]], ValueTest]) -> Binder:
-    """Render at compile time when no value holds a variable; otherwise per request."""
+    """Render at compile time when no value holds a variable; otherwise per request.  Either way the
+    test (a regular expression for the Like and Arn operators) is built when first needed: most
+    clauses of a fresh policy are never reached, and compiling an expression costs more than
+    evaluating many requests."""
     templates = _templates(values, variables)
     if not _has_variables(templates):
-        return _constant(make(_render_all(templates, EMPTY_CONTEXT) or ()))
+        rendered = _render_all(templates, EMPTY_CONTEXT) or ()
+        built: list[ValueTest] = []
+
+        def bind(_ctx: RequestContext) -> ValueTest:
+            if not built:
+                built.append(make(rendered))
+            return built[0]
+
+        return bind
     names = tuple(dict.fromkeys(k.lower() for t in templates for k in t.keys))
 
     @functools.lru_cache(maxsize=1024)
@@ -763,7 +774,7 @@ def _clause(
         return Clause(op, key, values, _null_holds(key, frozenset(wanted))), ()
     variables = variables_enabled and spec.family in _VARIABLE_FAMILIES
     bind = _BINDERS[spec.family](spec.kind, values, variables, fail)
-    read = tuple(k for v in values for k in parse_template(v, variables_enabled=variables).keys)
+    read = tuple(k for v in values if variables and "${" in v for k in parse_template(v, variables_enabled=True).keys)
     if op.qualifier == "ForAllValues":
         holds = _for_all_holds(key, spec.negated, bind)
     elif op.qualifier == "ForAnyValue":

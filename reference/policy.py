@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from reference.arns import resource_problem
@@ -62,9 +62,17 @@ class Statement:
     principals: Mapping[str, tuple[str, ...]] | None  # {"AWS": (...), "*": ("*",)}
     principal_negated: bool  # NotPrincipal
     condition: Mapping[str, Mapping[str, tuple[str, ...]]] | None
-    start: Position
-    end: Position
     path: tuple[PathPart, ...]
+    document: ParsedDocument = field(compare=False, repr=False)
+
+    # Positions are computed when a result first needs them (reference.document).
+    @property
+    def start(self) -> Position:
+        return self.document.span(self.path)[0]
+
+    @property
+    def end(self) -> Position:
+        return self.document.span(self.path)[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +182,6 @@ def _statement(doc: ParsedDocument, index: int, path: tuple[PathPart, ...], s: A
 
     principals, principal_negated = _principal(doc, p, s, effect, kind)
     condition = _condition(doc, [*p, "Condition"], s["Condition"]) if "Condition" in s else None
-    start, end = doc.span(p)
     return Statement(
         index=index,
         sid=sid,
@@ -186,9 +193,8 @@ def _statement(doc: ParsedDocument, index: int, path: tuple[PathPart, ...], s: A
         principals=principals,
         principal_negated=principal_negated,
         condition=condition,
-        start=start,
-        end=end,
         path=path,
+        document=doc,
     )
 
 
