@@ -114,10 +114,13 @@ def decode_case(raw: bytes | str) -> Case:
     return case
 
 
+_TOO_DEEP = CaseError("malformed-json", "malformed JSON: nested too deeply", "$", None, None)
+
+
 def _case_id(raw: bytes | str) -> str | None:
     try:
         value = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return None
     cid = value.get("id") if isinstance(value, dict) else None
     return cid if isinstance(cid, str) else None
@@ -143,9 +146,11 @@ def answer_lines(lines: Iterable[bytes | str], cache: PolicyCache | None = None)
         try:
             case = decode_case(raw)
             yield Answer(number, encode(evaluate_case(case, cache)), None)
-        except CaseInputError as exc:
+        except (CaseInputError, RecursionError) as exc:
+            # RecursionError: a line of thousands of nested arrays or objects (the JSON readers of the
+            # standard library recurse); that line gets its error, the rest of the batch its answers.
             cid = _case_id(raw)
-            err = exc.error
+            err = exc.error if isinstance(exc, CaseInputError) else _TOO_DEEP
             if err.code in CASE_LEVEL_CODES:  # locate it in the input file
                 err = CaseError(err.code, err.message, err.path, number, err.column)
             yield Answer(number, encode(CaseErrorResult(id=cid, error=err)), LineError(number, cid, err))

@@ -203,4 +203,6 @@ def parse_document(text: str) -> ParsedDocument:
         raise PolicyError("malformed-json", f"malformed JSON: {exc.msg}", "$", exc.lineno, exc.colno) from None
     except ValueError as exc:  # duplicate key, from _no_duplicates
         raise PolicyError("duplicate-key", str(exc), "$") from None
+    except RecursionError:  # thousands of nested arrays or objects: no policy is like that
+        raise PolicyError("malformed-json", "malformed JSON: nested too deeply", "$") from None
     return ParsedDocument(text=text, value=value)
