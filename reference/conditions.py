@@ -190,7 +190,7 @@ _W3C_DATE = re.compile(
     r"(?:T(?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d+))?)?"
     r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?"
 )
-_EPOCH = re.compile(r"-?\d+(?:\.\d+)?")
+_EPOCH = re.compile(r"-?\d+")
 _UNIX_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
 

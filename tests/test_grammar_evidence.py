@@ -264,3 +264,19 @@ def test_a_set_qualifier_on_null_is_accepted_and_changes_nothing() -> None:
         present = [ContextEntry(key="aws:TagKeys", type="stringList", values=["a"])]
         assert evaluate(text, action="s3:ListBucket", resource="*", context=present).decision.value == "implicitDeny"
     assert _code({**ALLOW, "Condition": {"NullIfExists": {"aws:TagKeys": "true"}}}) == "invalid-operator"
+
+
+def test_fractional_epoch_is_neither_a_policy_date_nor_a_request_date() -> None:
+    """Issue 11 (4): epoch time is whole seconds.  IAM reads a policy's epoch value as a 64-bit integer
+    (moto refused 75: 2**63 is refused), and the Guide's aws:EpochTime values are whole seconds."""
+    assert read_policy_instant("1717221600") == (True, read_instant("2024-06-01T06:00:00Z"))
+    assert read_policy_instant("1717221600.5")[0] is False
+    assert read_instant("1717221600.5") is None
+    equals = _policy({**ALLOW, "Condition": {"DateEquals": {"aws:CurrentTime": "2024-06-01T06:00:00.5Z"}}})
+    not_equals = _policy({**ALLOW, "Condition": {"DateNotEquals": {"aws:CurrentTime": "2024-06-01T06:00:00.5Z"}}})
+    ctx = [ContextEntry(key="aws:CurrentTime", type="date", values=["1717221600.5"])]
+    assert evaluate(equals, action="s3:ListBucket", resource="*", context=ctx).decision.value == "implicitDeny"
+    assert evaluate(not_equals, action="s3:ListBucket", resource="*", context=ctx).decision.value == "allowed"
+    assert _code({**ALLOW, "Condition": {"DateEquals": {"aws:CurrentTime": "1717221600.5"}}}) == (
+        "invalid-condition-value"
+    )
