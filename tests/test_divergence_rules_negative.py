@@ -24,7 +24,6 @@ from pathlib import Path
 import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from conformance import corpus
 from conformance.divergence_rules import RULES, Observation
@@ -144,6 +143,12 @@ def trigger_anywhere(rule: str, case: Case, request: Request) -> bool:
         return bool(case.rcps)
     if rule == "resource_prefix_not_lower_case":
         return request.resource != request.resource.lower()
+    if rule == "wildcard_in_resource_type_part":
+        from conformance.divergence_rules import _wildcard_in_type_part
+
+        return _any_policy_text(
+            case, lambda p: any(_wildcard_in_type_part(r) for st in p.statements for r in st.resources)
+        )
     if rule == "kms_without_key_policy":
         return request.action.lower().startswith("kms:")
     if rule in ("scp_statements_left_out", "scp_keys_left_out"):
