@@ -117,7 +117,10 @@ def _is_prefix_pattern(v: str) -> bool:
     return v.endswith("*") and "*" not in v[:-1] and "?" not in v
 
 
-@dataclass(frozen=True, slots=True)
+_WARM = 16  # matches through string search before the regular expressions are compiled
+
+
+@dataclass(slots=True)
 class ConstantResources:
     """Constant Resource patterns by shape: literal text, "prefix*" (a final "*" is segment-final, so
     it matches anything, colons included), "*", and a regular expression for the rest."""
@@ -126,6 +129,10 @@ class ConstantResources:
     prefixes: tuple[str, ...]
     stars: tuple[StarGlob, ...]  # no "?", every "*" segment-final (followed by ":" or the end)
     patterns: tuple[str, ...]  # compiled when first matched (``resource`` caches by pattern text)
+    # A policy that serves many requests (the anchor workload) gets the compiled expressions of its
+    # star patterns after _WARM uses: a regular expression matches faster than the string search.
+    uses: int = 0
+    hot: tuple[Pattern, ...] | None = None
 
     @classmethod
     def of(cls, values: list[str]) -> ConstantResources:
@@ -143,9 +150,18 @@ class ConstantResources:
         for prefix in self.prefixes:
             if arn.startswith(prefix):
                 return True
-        for g in self.stars:
-            if g.matches(arn):
-                return True
+        hot = self.hot
+        if hot is not None:
+            for p in hot:
+                if p.fullmatch(arn):
+                    return True
+        elif self.stars:
+            self.uses += 1
+            if self.uses >= _WARM:
+                self.hot = tuple(resource(g.pattern) for g in self.stars)
+            for g in self.stars:
+                if g.matches(arn):
+                    return True
         for p in self.patterns:  # noqa: SIM110 - hot path: a loop beats any() on a generator
             if resource(p).fullmatch(arn):
                 return True

@@ -115,6 +115,7 @@ class ParsedDocument:
     _spans: dict[tuple[PathPart, ...], tuple[int, int]] | None = field(default=None, repr=False)
     _line_starts: list[int] | None = field(default=None, repr=False)
     _scanned: bool = field(default=False, repr=False)
+    _positions: dict[tuple[PathPart, ...], tuple[Position, Position]] = field(default_factory=dict, repr=False)
 
     @property
     def _map(self) -> dict[str, Any]:
@@ -130,13 +131,20 @@ class ParsedDocument:
 
     def span(self, parts: Sequence[PathPart]) -> tuple[Position, Position]:
         """1-based start of the value and the position just after its end."""
+        key = parts if isinstance(parts, tuple) else tuple(parts)
+        found = self._positions.get(key)
+        if found is None:
+            found = self._positions[key] = self._span(key)
+        return found
+
+    def _span(self, parts: tuple[PathPart, ...]) -> tuple[Position, Position]:
         if not self._scanned:
             self._scanned = True
             # The scanner counts lines by "\n" alone; other line breaks go to the full source map.
             if "\r" not in self.text:
                 self._spans = _statement_spans(self.text, self.value)
         if self._spans is not None:
-            hit = self._spans.get(tuple(parts))
+            hit = self._spans.get(parts)
             if hit is not None:
                 return self._position(hit[0]), self._position(hit[1])
         entry = self._map.get(_pointer(parts))
