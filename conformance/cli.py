@@ -16,7 +16,7 @@ from typing import Any, NoReturn, cast, get_args
 
 from conformance import __version__
 from conformance.registry import ALL_TARGETS, DEFAULT_TARGETS, TargetOptions
-from reference.caseio import answer_lines, encode
+from reference.caseio import answer_lines, encode, stream_lines
 from reference.catalog import get_catalog
 from reference.compiled import PolicyCache
 from reference.evaluator import CaseInputError, case_policies, decide, prepare
@@ -68,21 +68,25 @@ def _context(specs: Sequence[str]) -> list[ContextEntry]:
 
 
 def _evaluate_cases(path: str) -> int:
+    """Streams: one line read, answered and written at a time (memory stays flat on any file size)."""
     source = "<stdin>" if path == "-" else path
-    if path == "-":
-        lines: Sequence[bytes] = sys.stdin.buffer.read().splitlines()
-    else:
-        try:
-            lines = Path(path).read_bytes().splitlines()
-        except OSError as e:
-            raise UsageError(f"{path}: cannot read: {e.strerror or e.__class__.__name__}") from None
+    try:
+        stream = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read: {e.strerror or e.__class__.__name__}") from None
     status = 0
     out = sys.stdout.buffer
-    for answer in answer_lines(lines):
-        out.write(answer.output + b"\n")
-        if answer.error is not None:
-            status = 2
-            print(answer.error.one_line(source), file=sys.stderr)
+    try:
+        for answer in answer_lines(stream_lines(stream)):
+            out.write(answer.output + b"\n")
+            if answer.error is not None:
+                status = 2
+                print(answer.error.one_line(source), file=sys.stderr)
+    except OSError as e:  # a directory, a read error half-way
+        raise UsageError(f"{path}: cannot read: {e.strerror or e.__class__.__name__}") from None
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
     out.flush()
     return status
 

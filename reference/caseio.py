@@ -137,6 +137,16 @@ class Answer:
     error: LineError | None
 
 
+def stream_lines(stream: Iterable[bytes]) -> Iterator[bytes]:
+    """The lines of a binary stream, read one at a time, split as ``bytes.splitlines`` splits a whole
+    file (``\\n``, ``\\r\\n`` and a lone ``\\r`` end a line; the ends are dropped)."""
+    for chunk in stream:
+        if b"\r" in chunk:
+            yield from chunk.splitlines()
+        else:
+            yield chunk[:-1] if chunk.endswith(b"\n") else chunk
+
+
 def answer_lines(lines: Iterable[bytes | str], cache: PolicyCache | None = None) -> Iterator[Answer]:
     """One answer per non-blank input line, in input order."""
     cache = cache if cache is not None else PolicyCache()

@@ -134,3 +134,12 @@ def test_action_shapes_agree_with_the_regular_expression(pattern: str, action: s
 def test_star_glob_is_not_a_substring_search() -> None:
     g = StarGlob.of("ab*b", ignore_case=False)
     assert not g.matches("ab") and g.matches("abb") and g.matches("abxb") and not g.matches("abxbx")
+
+
+@given(st.binary(max_size=40).map(lambda b: b.replace(b"x", b"\n").replace(b"y", b"\r")))
+def test_streamed_lines_split_like_a_whole_file(data: bytes) -> None:
+    import io
+
+    from reference.caseio import stream_lines
+
+    assert list(stream_lines(io.BytesIO(data))) == data.splitlines()
