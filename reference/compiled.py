@@ -152,8 +152,8 @@ class ConstantResources:
                 return True
         hot = self.hot
         if hot is not None:
-            for p in hot:
-                if p.fullmatch(arn):
+            for compiled in hot:
+                if compiled.fullmatch(arn):
                     return True
         elif self.stars:
             self.uses += 1
@@ -162,8 +162,8 @@ class ConstantResources:
             for g in self.stars:
                 if g.matches(arn):
                     return True
-        for p in self.patterns:  # noqa: SIM110 - hot path: a loop beats any() on a generator
-            if resource(p).fullmatch(arn):
+        for text in self.patterns:  # noqa: SIM110 - hot path: a loop beats any() on a generator
+            if resource(text).fullmatch(arn):
                 return True
         return False
 
