@@ -67,7 +67,7 @@ def _context(specs: Sequence[str]) -> list[ContextEntry]:
     return out
 
 
-def _evaluate_cases(path: str) -> int:
+def _evaluate_cases(path: str, service_rules: bool = True) -> int:
     """Streams: one line read, answered and written at a time (memory stays flat on any file size)."""
     source = "<stdin>" if path == "-" else path
     try:
@@ -77,7 +77,7 @@ def _evaluate_cases(path: str) -> int:
     status = 0
     out = sys.stdout.buffer
     try:
-        for answer in answer_lines(stream_lines(stream)):
+        for answer in answer_lines(stream_lines(stream), service_rules=service_rules):
             out.write(answer.output + b"\n")
             if answer.error is not None:
                 status = 2
@@ -110,7 +110,7 @@ def _evaluate_one(args: argparse.Namespace) -> int:
     )
     files = {p.id: src for p, src in zip((p.policy for p in case_policies(case)), _all_sources(args), strict=True)}
     try:
-        prepared = prepare(case, PolicyCache())
+        prepared = prepare(case, PolicyCache(), service_rules=not args.no_service_rules)
     except CaseInputError as exc:
         pe = exc.policy_error
         if pe is None:
@@ -206,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--resource", metavar="ARN", default="*")
     ev.add_argument("--context", metavar="KEY=TYPE:V1[,V2...]", action="append", default=[])
     ev.add_argument("--json", action="store_true", help="print the result as case-format v1 JSON")
+    ev.add_argument(
+        "--no-service-rules", action="store_true", help="leave out the service-specific rules (KMS, STS, IAM)"
+    )
 
     gen = sub.add_parser(
         "generate",
@@ -304,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return replay_main(args.case_files, targets, options)
         if args.command == "evaluate":
             if args.cases:
-                return _evaluate_cases(args.cases)
+                return _evaluate_cases(args.cases, not args.no_service_rules)
             return _evaluate_one(args)
         parser.print_help(sys.stderr)
         return 2

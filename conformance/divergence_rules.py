@@ -465,3 +465,35 @@ def wildcard_in_resource_type_part(o: Observation) -> bool:
         if covering and all(_wildcard_in_type_part(r) for r in covering):
             chosen.append(a)
     return o.observed_by_negating(chosen)
+
+
+# -- service-specific rules the peer models differently (reference/service_rules.py) ---------------------------
+
+
+def _without_service_rules_gives_observed(o: Observation, wanted: object) -> bool:
+    """The request is governed by ``wanted`` (a reference.service_rules rule) and the reference without its
+    service-specific rules gives the observed decision."""
+    from reference import service_rules
+
+    if service_rules.applicable(o.request.action.lower(), o.request.resource) is not wanted:
+        return False
+    return o.observed_with(case=msgspec.structs.replace(o.case, service_rules=False))
+
+
+@rule
+def assume_role_without_trust_policy(o: Observation) -> bool:
+    """sts:AssumeRole on a role, no trust (resource) policy in the case, and the peer answers as if no trust
+    policy were needed."""
+    from reference import service_rules
+
+    return o.case.resource_policy is None and _without_service_rules_gives_observed(o, service_rules.STS_TRUST_POLICY)
+
+
+@rule
+def service_linked_role_changed(o: Observation) -> bool:
+    """An IAM action that changes a service-linked role, and the peer answers as if it could be changed."""
+    from reference import service_rules
+
+    return "aws-service-role/" in o.request.resource and _without_service_rules_gives_observed(
+        o, service_rules.NOT_CHANGEABLE
+    )

@@ -147,15 +147,17 @@ def stream_lines(stream: Iterable[bytes]) -> Iterator[bytes]:
             yield chunk[:-1] if chunk.endswith(b"\n") else chunk
 
 
-def answer_lines(lines: Iterable[bytes | str], cache: PolicyCache | None = None) -> Iterator[Answer]:
-    """One answer per non-blank input line, in input order."""
+def answer_lines(
+    lines: Iterable[bytes | str], cache: PolicyCache | None = None, *, service_rules: bool = True
+) -> Iterator[Answer]:
+    """One answer per non-blank input line, in input order (``service_rules``: reference.service_rules)."""
     cache = cache if cache is not None else PolicyCache()
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
         try:
             case = decode_case(raw)
-            yield Answer(number, encode(evaluate_case(case, cache)), None)
+            yield Answer(number, encode(evaluate_case(case, cache, service_rules=service_rules)), None)
         except (CaseInputError, RecursionError) as exc:
             # RecursionError: a line of thousands of nested arrays or objects (the JSON readers of the
             # standard library recurse); that line gets its error, the rest of the batch its answers.

@@ -127,6 +127,9 @@ class Case(Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
     rcps: list[list[Policy]] = []
     caller_arn: str | UnsetType = UNSET
     resource_owner: str | UnsetType = UNSET
+    # case-format v1, compatible extension (issue 11): false switches the service-specific rules
+    # (reference.service_rules) off for this case; absent or true leaves them on.
+    service_rules: bool | UnsetType = UNSET
 
     @property
     def caller(self) -> str:
