@@ -16,7 +16,7 @@ from reference.conditions import ConditionBlock, compile_conditions
 from reference.context import RequestContext
 from reference.errors import PolicyError
 from reference.model import Policy
-from reference.patterns import Pattern, glob, resource
+from reference.patterns import Pattern, glob, nfa_match, resource
 from reference.policy import ParsedPolicy, PolicyKind, Statement, parse_policy
 from reference.principals import Caller, PrincipalMatch, match_principal
 from reference.variables import Template, parse_template
@@ -32,6 +32,7 @@ class ActionMatcher:
     exact: frozenset[str]
     prefixes: tuple[str, ...]  # "s3:Get*": lower-cased text before a final "*" (ASCII, no other wildcard)
     stars: tuple[StarGlob, ...]  # other ASCII patterns with "*" but no "?"
+    questions: tuple[str, ...]  # ASCII patterns with "?", lower-cased
     patterns: tuple[Pattern, ...]
     negated: bool
 
@@ -45,8 +46,10 @@ class ActionMatcher:
         stars = tuple(
             StarGlob.of(v.lower(), ignore_case=True) for v in wild if _is_star_glob(v) and not _is_prefix_pattern(v)
         )
-        patterns = tuple(glob(v, ignore_case=True) for v in wild if not _is_star_glob(v))
-        return cls(exact, prefixes, stars, patterns, negated)
+        # With "?": an automaton on ASCII text (lower-cased pattern), the glob for anything else.
+        questions = tuple(v.lower() for v in wild if "?" in v and v.isascii())
+        patterns = tuple(glob(v, ignore_case=True) for v in wild if not _is_star_glob(v) and not v.isascii())
+        return cls(exact, prefixes, stars, questions, patterns, negated)
 
     def matches(self, action_lower: str) -> bool:
         hit = action_lower in self.exact
@@ -59,6 +62,16 @@ class ActionMatcher:
             ascii_text = action_lower.isascii()
             for g in self.stars:
                 if g.matches(action_lower) if ascii_text else g.regex().fullmatch(action_lower):
+                    hit = True
+                    break
+        if not hit and self.questions:
+            ascii_text = action_lower.isascii()
+            for q in self.questions:
+                if (
+                    nfa_match(q, action_lower, segmented=False)
+                    if ascii_text
+                    else glob(q, ignore_case=True).fullmatch(action_lower)
+                ):
                     hit = True
                     break
         if not hit:
@@ -162,9 +175,14 @@ class ConstantResources:
             for g in self.stars:
                 if g.matches(arn):
                     return True
-        for text in self.patterns:  # noqa: SIM110 - hot path: a loop beats any() on a generator
-            if resource(text).fullmatch(arn):
-                return True
+        if self.patterns:
+            if self.uses < _WARM:
+                # Fresh policies: an automaton, no compiled expression (reference.patterns.nfa_match).
+                self.uses += 1
+                return any(nfa_match(text, arn, segmented=True) for text in self.patterns)
+            for text in self.patterns:
+                if resource(text).fullmatch(arn):
+                    return True
         return False
 
 

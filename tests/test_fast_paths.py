@@ -143,3 +143,21 @@ def test_streamed_lines_split_like_a_whole_file(data: bytes) -> None:
     from reference.caseio import stream_lines
 
     assert list(stream_lines(io.BytesIO(data))) == data.splitlines()
+
+
+@given(st.text(st.sampled_from("ab:/*?"), max_size=7), st.text(st.sampled_from("ab:/"), max_size=9))
+def test_the_automaton_agrees_with_both_regular_expressions(pattern: str, text: str) -> None:
+    from reference.patterns import nfa_match
+
+    assert nfa_match(pattern, text, segmented=True) == bool(resource(pattern).fullmatch(text))
+    assert nfa_match(pattern, text, segmented=False) == bool(glob(pattern).fullmatch(text))
+
+
+def test_resources_switch_to_expressions_when_hot_and_agree() -> None:
+    c = ConstantResources.of(["arn:aws:s3:::a?c*/x", "arn:aws:s3:::*:*"])
+    texts = ["arn:aws:s3:::abc/x", "arn:aws:s3:::abcd/x", "arn:aws:s3:::a:c/x", "arn:aws:s3:::q:r"] * 10
+    answers = [c.matches(t) for t in texts]
+    assert c.uses >= 16
+    assert answers == [
+        any(resource(p).fullmatch(t) for p in ("arn:aws:s3:::a?c*/x", "arn:aws:s3:::*:*")) for t in texts
+    ]
