@@ -16,7 +16,7 @@ from typing import Any, NoReturn, cast, get_args
 
 from conformance import __version__
 from conformance.registry import ALL_TARGETS, DEFAULT_TARGETS, TargetOptions
-from reference.caseio import answer_lines, encode
+from reference.caseio import answer_lines, encode, stream_lines
 from reference.catalog import get_catalog
 from reference.compiled import PolicyCache
 from reference.errors import PolicyError
@@ -76,24 +76,28 @@ def _context(specs: Sequence[str]) -> list[ContextEntry]:
     return out
 
 
-def _evaluate_cases(path: str) -> int:
+def _evaluate_cases(path: str, service_rules: bool = True) -> int:
+    """Streams: one line read, answered and written at a time (memory stays flat on any file size)."""
     source = "<stdin>" if path == "-" else path
-    if path == "-":
-        lines: Sequence[bytes] = sys.stdin.buffer.read().splitlines()
-    else:
-        try:
-            lines = Path(path).read_bytes().splitlines()
-        except OSError as e:
-            raise UsageError(f"{path}: cannot read: {e.strerror or e.__class__.__name__}") from None
+    try:
+        stream = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read: {e.strerror or e.__class__.__name__}") from None
     status = 0
     out = sys.stdout.buffer
-    with progress(sum(1 for line in lines if line.strip()), "evaluating cases") as tracker:
-        for answer in answer_lines(lines):
-            tracker.emit(answer.output + b"\n", sys.stdout)
-            tracker.advance()
-            if answer.error is not None:
-                status = 2
-                tracker.emit(answer.error.one_line(source) + "\n", sys.stderr)
+    try:
+        with progress(None, "evaluating cases") as tracker:
+            for answer in answer_lines(stream_lines(stream), service_rules=service_rules):
+                tracker.emit(answer.output + b"\n", sys.stdout)
+                tracker.advance()
+                if answer.error is not None:
+                    status = 2
+                    tracker.emit(answer.error.one_line(source) + "\n", sys.stderr)
+    except OSError as e:  # a directory, a read error half-way
+        raise UsageError(f"{path}: cannot read: {e.strerror or e.__class__.__name__}") from None
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
     out.flush()
     return status
 
@@ -117,7 +121,7 @@ def _evaluate_one(args: argparse.Namespace) -> int:
     )
     files = {p.id: src for p, src in zip((p.policy for p in case_policies(case)), _all_sources(args), strict=True)}
     try:
-        prepared = prepare(case, PolicyCache())
+        prepared = prepare(case, PolicyCache(), service_rules=not args.no_service_rules)
     except CaseInputError as exc:
         pe = exc.policy_error
         if pe is None:
@@ -231,6 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--resource", metavar="ARN", default="*")
     ev.add_argument("--context", metavar="KEY=TYPE:V1[,V2...]", action="append", default=[])
     ev.add_argument("--json", action="store_true", help="print the result as case-format v1 JSON")
+    ev.add_argument(
+        "--no-service-rules", action="store_true", help="leave out the service-specific rules (KMS, STS, IAM)"
+    )
 
     gen = sub.add_parser(
         "generate",
@@ -344,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return COMMANDS[args.command](args)
         if args.command == "evaluate":
             if args.cases:
-                return _evaluate_cases(args.cases)
+                return _evaluate_cases(args.cases, not args.no_service_rules)
             return _evaluate_one(args)
         parser.print_help(sys.stderr)
         return 2

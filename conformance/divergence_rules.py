@@ -455,3 +455,65 @@ def scp_keys_left_out(o: Observation) -> bool:
     expected = {k.lower() for k in o.expected.missing_context_values}
     observed = {k.lower() for k in o.observed.missing_context_values}
     return bool(expected & only_scp) and observed == expected - only_scp
+
+
+# -- resources ------------------------------------------------------------------------------------------------
+
+
+def _wildcard_in_type_part(pattern: str) -> bool:
+    """A ``*`` or ``?`` before the first "/" of the ARN's resource part (``...:HAN?/app1``, ``...:inst*/i-1``)."""
+    parts = pattern.split(":", 5)
+    if len(parts) != 6 or "/" not in parts[5]:
+        return False
+    head = parts[5].split("/", 1)[0]
+    return "*" in head or "?" in head
+
+
+@rule
+def wildcard_in_resource_type_part(o: Observation) -> bool:
+    """A statement in force whose Condition holds covers the request's resource only through Resource patterns
+    with a wildcard in the resource-type part, and leaving that statement out (the peer never matches such a
+    pattern) gives the observed decision."""
+    from reference.patterns import resource as resource_pattern
+
+    chosen = []
+    for a in o.in_force:
+        s = a.statement.statement
+        if s.resource_negated or not a.condition_holds:
+            continue
+        covering = [r for r in s.resources if resource_pattern(r).fullmatch(o.request.resource)]
+        if covering and all(_wildcard_in_type_part(r) for r in covering):
+            chosen.append(a)
+    return o.observed_by_negating(chosen)
+
+
+# -- service-specific rules the peer models differently (reference/service_rules.py) ---------------------------
+
+
+def _without_service_rules_gives_observed(o: Observation, wanted: object) -> bool:
+    """The request is governed by ``wanted`` (a reference.service_rules rule) and the reference without its
+    service-specific rules gives the observed decision."""
+    from reference import service_rules
+
+    if service_rules.applicable(o.request.action.lower(), o.request.resource) is not wanted:
+        return False
+    return o.observed_with(case=msgspec.structs.replace(o.case, service_rules=False))
+
+
+@rule
+def assume_role_without_trust_policy(o: Observation) -> bool:
+    """sts:AssumeRole on a role, no trust (resource) policy in the case, and the peer answers as if no trust
+    policy were needed."""
+    from reference import service_rules
+
+    return o.case.resource_policy is None and _without_service_rules_gives_observed(o, service_rules.STS_TRUST_POLICY)
+
+
+@rule
+def service_linked_role_changed(o: Observation) -> bool:
+    """An IAM action that changes a service-linked role, and the peer answers as if it could be changed."""
+    from reference import service_rules
+
+    return "aws-service-role/" in o.request.resource and _without_service_rules_gives_observed(
+        o, service_rules.NOT_CHANGEABLE
+    )

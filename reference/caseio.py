@@ -92,8 +92,13 @@ def decode_case(raw: bytes | str) -> Case:
     try:
         return _decode_case(raw, text)
     except RecursionError:
-        line, column = too_deep_at(text) or (1, 1)
-        raise CaseInputError(CaseError("malformed-json", too_deep_message(), "$", line, column)) from None
+        raise CaseInputError(_too_deep(text)) from None
+
+
+def _too_deep(text: str) -> CaseError:
+    """A line nested too deeply for Python's JSON readers, located at the first bracket past the limit."""
+    line, column = too_deep_at(text) or (1, 1)
+    return CaseError("malformed-json", too_deep_message(), "$", line, column)
 
 
 def _decode_case(raw: bytes | str, text: str) -> Case:
@@ -142,18 +147,33 @@ class Answer:
     error: LineError | None
 
 
-def answer_lines(lines: Iterable[bytes | str], cache: PolicyCache | None = None) -> Iterator[Answer]:
-    """One answer per non-blank input line, in input order."""
+def stream_lines(stream: Iterable[bytes]) -> Iterator[bytes]:
+    """The lines of a binary stream, read one at a time, split as ``bytes.splitlines`` splits a whole
+    file (``\\n``, ``\\r\\n`` and a lone ``\\r`` end a line; the ends are dropped)."""
+    for chunk in stream:
+        if b"\r" in chunk:
+            yield from chunk.splitlines()
+        else:
+            yield chunk[:-1] if chunk.endswith(b"\n") else chunk
+
+
+def answer_lines(
+    lines: Iterable[bytes | str], cache: PolicyCache | None = None, *, service_rules: bool = True
+) -> Iterator[Answer]:
+    """One answer per non-blank input line, in input order (``service_rules``: reference.service_rules)."""
     cache = cache if cache is not None else PolicyCache()
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
         try:
             case = decode_case(raw)
-            yield Answer(number, encode(evaluate_case(case, cache)), None)
-        except CaseInputError as exc:
+            yield Answer(number, encode(evaluate_case(case, cache, service_rules=service_rules)), None)
+        except (CaseInputError, RecursionError) as exc:
+            # RecursionError: a line of thousands of nested arrays or objects (the JSON readers of the
+            # standard library recurse); that line gets its error, the rest of the batch its answers.
             cid = _case_id(raw)
-            err = exc.error
+            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+            err = exc.error if isinstance(exc, CaseInputError) else _too_deep(text)
             if err.code in CASE_LEVEL_CODES:  # locate it in the input file
                 err = CaseError(err.code, err.message, err.path, number, err.column)
             yield Answer(number, encode(CaseErrorResult(id=cid, error=err)), LineError(number, cid, err))

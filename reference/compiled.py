@@ -16,7 +16,7 @@ from reference.conditions import ConditionBlock, compile_conditions
 from reference.context import RequestContext
 from reference.errors import PolicyError
 from reference.model import Policy
-from reference.patterns import Pattern, glob, resource
+from reference.patterns import Pattern, glob, nfa_match, resource
 from reference.policy import ParsedPolicy, PolicyKind, Statement, parse_policy
 from reference.principals import Caller, PrincipalMatch, match_principal
 from reference.variables import Template, parse_template
@@ -30,23 +30,160 @@ class ActionMatcher:
     anywhere in the name (reference_policies_elements_action.html)."""
 
     exact: frozenset[str]
+    prefixes: tuple[str, ...]  # "s3:Get*": lower-cased text before a final "*" (ASCII, no other wildcard)
+    stars: tuple[StarGlob, ...]  # other ASCII patterns with "*" but no "?"
+    questions: tuple[str, ...]  # ASCII patterns with "?", lower-cased
     patterns: tuple[Pattern, ...]
     negated: bool
 
     @classmethod
     def of(cls, values: tuple[str, ...], negated: bool) -> ActionMatcher:
         exact = frozenset(v.lower() for v in values if "*" not in v and "?" not in v)
-        patterns = tuple(glob(v, ignore_case=True) for v in values if "*" in v or "?" in v)
-        return cls(exact, patterns, negated)
+        wild = [v for v in values if "*" in v or "?" in v]
+        # The common shapes without a regular expression: "*" and "prefix*" (string operations give
+        # what the case-insensitive glob gives for ASCII text; anything else keeps the glob).
+        prefixes = tuple(v[:-1].lower() for v in wild if _is_prefix_pattern(v) and v.isascii())
+        stars = tuple(
+            StarGlob.of(v.lower(), ignore_case=True) for v in wild if _is_star_glob(v) and not _is_prefix_pattern(v)
+        )
+        # With "?": an automaton on ASCII text (lower-cased pattern), the glob for anything else.
+        questions = tuple(v.lower() for v in wild if "?" in v and v.isascii())
+        patterns = tuple(glob(v, ignore_case=True) for v in wild if not _is_star_glob(v) and not v.isascii())
+        return cls(exact, prefixes, stars, questions, patterns, negated)
 
     def matches(self, action_lower: str) -> bool:
         hit = action_lower in self.exact
+        if not hit:
+            for prefix in self.prefixes:
+                if action_lower.startswith(prefix):
+                    hit = True
+                    break
+        if not hit and self.stars:
+            ascii_text = action_lower.isascii()
+            for g in self.stars:
+                if g.matches(action_lower) if ascii_text else g.regex().fullmatch(action_lower):
+                    hit = True
+                    break
+        if not hit and self.questions:
+            ascii_text = action_lower.isascii()
+            for q in self.questions:
+                if (
+                    nfa_match(q, action_lower, segmented=False)
+                    if ascii_text
+                    else glob(q, ignore_case=True).fullmatch(action_lower)
+                ):
+                    hit = True
+                    break
         if not hit:
             for p in self.patterns:
                 if p.fullmatch(action_lower):
                     hit = True
                     break
         return hit != self.negated
+
+
+def _is_star_glob(v: str) -> bool:
+    return "?" not in v and v.isascii()
+
+
+@dataclass(frozen=True, slots=True)
+class StarGlob:
+    """A glob with ``*`` only, each ``*`` free to match anything, matched by string search: the pieces
+    between the stars must appear in order, the first at the start and the last at the end (what
+    ``.*`` gives, the leftmost place of each piece being the best one).  Case-insensitive for actions:
+    then on lower-cased ASCII text only (``regex`` for other text: Unicode case folding is the
+    regular expression's)."""
+
+    pattern: str
+    pieces: tuple[str, ...]
+    ignore_case: bool
+
+    @classmethod
+    def of(cls, pattern: str, *, ignore_case: bool) -> StarGlob:
+        return cls(pattern, tuple(pattern.split("*")), ignore_case)
+
+    def matches(self, text: str) -> bool:
+        pieces = self.pieces
+        first, last = pieces[0], pieces[-1]
+        end = len(text) - len(last)
+        if end < len(first) or not text.startswith(first) or not text.endswith(last):
+            return False
+        pos = len(first)
+        for piece in pieces[1:-1]:
+            found = text.find(piece, pos, end)
+            if found < 0:
+                return False
+            pos = found + len(piece)
+        return True
+
+    def regex(self) -> Pattern:
+        return glob(self.pattern, ignore_case=self.ignore_case)
+
+
+def _free_stars_only(v: str) -> bool:
+    """No ``?``, and every ``*`` the last character of its ARN segment, so free to match colons too."""
+    return "?" not in v and all(v[i + 1 : i + 2] in ("", ":") for i, c in enumerate(v) if c == "*")
+
+
+def _is_prefix_pattern(v: str) -> bool:
+    """``*`` or text without wildcards followed by one final ``*``."""
+    return v.endswith("*") and "*" not in v[:-1] and "?" not in v
+
+
+_WARM = 16  # matches through string search before the regular expressions are compiled
+
+
+@dataclass(slots=True)
+class ConstantResources:
+    """Constant Resource patterns by shape: literal text, "prefix*" (a final "*" is segment-final, so
+    it matches anything, colons included), "*", and a regular expression for the rest."""
+
+    exact: frozenset[str]
+    prefixes: tuple[str, ...]
+    stars: tuple[StarGlob, ...]  # no "?", every "*" segment-final (followed by ":" or the end)
+    patterns: tuple[str, ...]  # compiled when first matched (``resource`` caches by pattern text)
+    # A policy that serves many requests (the anchor workload) gets the compiled expressions of its
+    # star patterns after _WARM uses: a regular expression matches faster than the string search.
+    uses: int = 0
+    hot: tuple[Pattern, ...] | None = None
+
+    @classmethod
+    def of(cls, values: list[str]) -> ConstantResources:
+        exact = frozenset(v for v in values if "*" not in v and "?" not in v)
+        wild = [v for v in values if "*" in v or "?" in v]
+        prefixes = tuple(v[:-1] for v in wild if _is_prefix_pattern(v))
+        free = [v for v in wild if not _is_prefix_pattern(v) and _free_stars_only(v)]
+        stars = tuple(StarGlob.of(v, ignore_case=False) for v in free)
+        patterns = tuple(v for v in wild if not _is_prefix_pattern(v) and not _free_stars_only(v))
+        return cls(exact, prefixes, stars, patterns)
+
+    def matches(self, arn: str) -> bool:
+        if arn in self.exact:
+            return True
+        for prefix in self.prefixes:
+            if arn.startswith(prefix):
+                return True
+        hot = self.hot
+        if hot is not None:
+            for compiled in hot:
+                if compiled.fullmatch(arn):
+                    return True
+        elif self.stars:
+            self.uses += 1
+            if self.uses >= _WARM:
+                self.hot = tuple(resource(g.pattern) for g in self.stars)
+            for g in self.stars:
+                if g.matches(arn):
+                    return True
+        if self.patterns:
+            if self.uses < _WARM:
+                # Fresh policies: an automaton, no compiled expression (reference.patterns.nfa_match).
+                self.uses += 1
+                return any(nfa_match(text, arn, segmented=True) for text in self.patterns)
+            for text in self.patterns:
+                if resource(text).fullmatch(arn):
+                    return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,28 +196,27 @@ class ResourceMatcher:
     come from the cache in ``reference.patterns``.
     """
 
-    constant: tuple[Pattern, ...]
+    constant: ConstantResources
     templates: tuple[Template, ...]
     negated: bool
 
     @classmethod
     def of(cls, values: tuple[str, ...], negated: bool, variables_enabled: bool) -> ResourceMatcher:
-        constant: list[Pattern] = []
+        constant: list[str] = []
         templates: list[Template] = []
         for v in values:
+            if not variables_enabled or "${" not in v:  # no variable: constant (parse_template agrees)
+                constant.append(v)
+                continue
             t = parse_template(v, variables_enabled=variables_enabled)
             if t.is_constant:
-                constant.append(resource(v))
+                constant.append(v)
             else:
                 templates.append(t)
-        return cls(tuple(constant), tuple(templates), negated)
+        return cls(ConstantResources.of(constant), tuple(templates), negated)
 
     def matches(self, arn: str, ctx: RequestContext) -> bool:
-        hit = False
-        for p in self.constant:
-            if p.fullmatch(arn):
-                hit = True
-                break
+        hit = self.constant.matches(arn)
         if not hit:
             for t in self.templates:
                 rendered = t.render(ctx)

@@ -1,18 +1,21 @@
 """Policy text -> JSON value plus the position of every element.
 
 The JSON is read by the standard library (strict, with duplicate keys
-refused); positions come from ``json-source-map``, which maps each JSON
-pointer to the start and end of its key and value.  Positions are computed
-once per distinct policy text (compiled policies are cached by text), so the
-cost of the source map is off the hot path.
+refused).  Positions are computed only when asked for: the spans of the
+statements (what matched statements report) by ``_statement_spans``, a small
+scanner over the JSON tokens, and every other position (errors) by
+``json-source-map``, which maps each JSON pointer to the start and end of its
+key and value but walks the text one character at a time in Python, too slow
+for every fresh policy.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from json_source_map import calculate
@@ -27,8 +30,7 @@ from reference.nesting import too_deep_at, too_deep_message
 MAX_POLICY_CHARS = 131_072
 
 
-def _allowed_char(c: str) -> bool:
-    return c in "\t\n\r" or "\u0020" <= c <= "\u00ff"
+_NOT_ALLOWED = re.compile("[^\t\n\r\u0020-\u00ff]")
 
 
 PathPart = str | int
@@ -53,16 +55,110 @@ def _pointer(parts: Sequence[PathPart]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-@dataclass(frozen=True)
+# JSON tokens that matter for structure: strings (skipped whole) and the six punctuation characters.
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]')
+
+
+def _statement_spans(text: str, value: Any) -> dict[tuple[PathPart, ...], tuple[int, int]] | None:
+    """Character offsets (start of "{", just after "}") of each statement object, keyed by its path
+    (``("Statement",)`` or ``("Statement", i)``); None when the text is unusual (escapes in keys),
+    and the caller falls back to the full source map."""
+    if not isinstance(value, dict) or not isinstance(value.get("Statement"), (dict, list)):
+        return {}
+    spans: dict[tuple[PathPart, ...], tuple[int, int]] = {}
+    depth = 0
+    key: str | None = None  # the last string at depth 1 followed by ":"
+    last_string: str | None = None
+    in_statement = False  # inside the value of the top-level "Statement"
+    statement_depth = 0
+    index = 0
+    start = 0
+    for m in _TOKEN.finditer(text):
+        tok = m.group()
+        c = tok[0]
+        if c == '"':
+            last_string = tok
+            continue
+        if c == ":":
+            if depth == 1:
+                if last_string is None or "\\" in last_string:
+                    return None
+                key = last_string[1:-1]
+            continue
+        if c in "{[":
+            depth += 1
+            if depth == 2 and key == "Statement" and not in_statement:
+                in_statement = True
+                statement_depth = 2
+                if c == "{":
+                    start = m.start()
+            elif in_statement and depth == 3 and statement_depth == 2 and c == "{" and _is_list_statement(value):
+                start = m.start()
+        elif c in "}]":
+            if in_statement and depth == 2 and c == "}" and not _is_list_statement(value):
+                spans[("Statement",)] = (start, m.end())
+            elif in_statement and depth == 3 and c == "}" and _is_list_statement(value):
+                spans[("Statement", index)] = (start, m.end())
+                index += 1
+            if in_statement and depth == 2:
+                in_statement = False
+                key = None
+            depth -= 1
+        elif c == "," and depth == 1:
+            key = None
+        last_string = None
+    return spans
+
+
+def _is_list_statement(value: dict[str, Any]) -> bool:
+    return isinstance(value.get("Statement"), list)
+
+
+@dataclass
 class ParsedDocument:
-    """A decoded policy document and the source map of its text."""
+    """A decoded policy document; positions in its text are computed when first asked for."""
 
     text: str
     value: Any
-    _map: dict[str, Any]
+    _full_map: dict[str, Any] | None = field(default=None, repr=False)
+    _spans: dict[tuple[PathPart, ...], tuple[int, int]] | None = field(default=None, repr=False)
+    _line_starts: list[int] | None = field(default=None, repr=False)
+    _scanned: bool = field(default=False, repr=False)
+    _positions: dict[tuple[PathPart, ...], tuple[Position, Position]] = field(default_factory=dict, repr=False)
+
+    @property
+    def _map(self) -> dict[str, Any]:
+        if self._full_map is None:
+            try:
+                self._full_map = calculate(self.text)
+            except RecursionError:  # deeper than json-source-map's recursion reaches: positions unknown
+                self._full_map = {}
+        return self._full_map
+
+    def _position(self, offset: int) -> Position:
+        if self._line_starts is None:
+            self._line_starts = [0, *(m.end() for m in re.finditer("\n", self.text))]
+        line = bisect.bisect_right(self._line_starts, offset)
+        return Position(line, offset - self._line_starts[line - 1] + 1)
 
     def span(self, parts: Sequence[PathPart]) -> tuple[Position, Position]:
         """1-based start of the value and the position just after its end."""
+        key = parts if isinstance(parts, tuple) else tuple(parts)
+        found = self._positions.get(key)
+        if found is None:
+            found = self._positions[key] = self._span(key)
+        return found
+
+    def _span(self, parts: tuple[PathPart, ...]) -> tuple[Position, Position]:
+        if not self._scanned:
+            self._scanned = True
+            # The scanner counts lines by "\n" alone; other line breaks go to the full source map.
+            if "\r" not in self.text:
+                self._spans = _statement_spans(self.text, self.value)
+        if self._spans is not None:
+            hit = self._spans.get(parts)
+            if hit is not None:
+                return self._position(hit[0]), self._position(hit[1])
         entry = self._map.get(_pointer(parts))
         if entry is None:
             return Position(1, 1), Position(1, 1)
@@ -109,25 +205,25 @@ def parse_document(text: str) -> ParsedDocument:
         )
     if not text.strip():
         raise PolicyError("empty-policy", "policy document is empty", "$", 1, 1)
-    for offset, c in enumerate(text):
-        if not _allowed_char(c):
-            line = text.count("\n", 0, offset) + 1
-            column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-            raise PolicyError(
-                "invalid-character",
-                f"character U+{ord(c):04X} is outside what IAM accepts (tab, newline, carriage return, U+0020-U+00FF)",
-                "$",
-                line,
-                column,
-            )
+    bad = _NOT_ALLOWED.search(text)
+    if bad is not None:
+        offset, c = bad.start(), bad.group()
+        line = text.count("\n", 0, offset) + 1
+        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        raise PolicyError(
+            "invalid-character",
+            f"character U+{ord(c):04X} is outside what IAM accepts (tab, newline, carriage return, U+0020-U+00FF)",
+            "$",
+            line,
+            column,
+        )
     try:
         value = json.loads(text, object_pairs_hook=_no_duplicates, parse_int=JsonNumber, parse_float=JsonNumber)
-        source_map = calculate(text)
     except json.JSONDecodeError as exc:
         raise PolicyError("malformed-json", f"malformed JSON: {exc.msg}", "$", exc.lineno, exc.colno) from None
     except ValueError as exc:  # duplicate key, from _no_duplicates
         raise PolicyError("duplicate-key", str(exc), "$") from None
-    except RecursionError:
+    except RecursionError:  # thousands of nested arrays or objects: no policy is like that
         line, column = too_deep_at(text) or (1, 1)
         raise PolicyError("malformed-json", too_deep_message(), "$", line, column) from None
-    return ParsedDocument(text=text, value=value, _map=source_map)
+    return ParsedDocument(text=text, value=value)

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from reference import service_rules
 from reference.catalog import get_catalog
 from reference.compiled import CompiledPolicy, CompiledStatement, PolicyCache
 from reference.context import RequestContext
@@ -106,6 +107,7 @@ class PreparedCase:
     has_session: bool
     scp_levels: int
     rcp_levels: int
+    service_rules: bool = True  # reference.service_rules: on unless the run or the case switches them off
 
 
 def _account_of(owner: str) -> str:
@@ -142,7 +144,7 @@ def case_policies(case: Case) -> Iterator[PlacedPolicy]:
                 yield PlacedPolicy(role, kind, lvl, f"$.{field_name}[{lvl}][{i}]", p)  # type: ignore[arg-type]
 
 
-def prepare(case: Case, cache: PolicyCache) -> PreparedCase:
+def prepare(case: Case, cache: PolicyCache, *, service_rules: bool = True) -> PreparedCase:
     """Compile every policy of the case (cached); a bad policy raises CaseInputError."""
     slots: list[Slot] = []
     for placed in case_policies(case):
@@ -169,6 +171,7 @@ def prepare(case: Case, cache: PolicyCache) -> PreparedCase:
         has_session=case.session_policy is not None,
         scp_levels=len(case.scps),
         rcp_levels=len(case.rcps),
+        service_rules=service_rules and case.service_rules is not False,
     )
 
 
@@ -317,6 +320,16 @@ def what_if_negated(prepared: PreparedCase, request: Request, negated: frozenset
 
 def _decide(prepared: PreparedCase, request: Request, negated: frozenset[StatementRef]) -> RequestResult:
     action_lower = request.action.lower()
+    rule = service_rules.applicable(action_lower, request.resource) if prepared.service_rules else None
+    if rule is service_rules.STS_GET_CALLER_IDENTITY:
+        # "No permissions are required ... you can still perform this operation" (API_GetCallerIdentity).
+        return RequestResult(
+            action=request.action,
+            resource=request.resource,
+            decision=Decision.ALLOWED,
+            matched_statements=[],
+            missing_context_values=[],
+        )
     rcps_apply = bool(prepared.rcp_levels) and _rcps_apply(action_lower)
     ctx = RequestContext.of(request.context)
     scan = _scan(prepared, action_lower, request.resource, ctx, rcps_apply, negated)
@@ -363,7 +376,21 @@ def _decide(prepared: PreparedCase, request: Request, negated: frozenset[Stateme
         boundary_ok = not prepared.has_boundary or bool(boundary_allowed)
         session_ok = not prepared.has_session or SESSION in allowing_roles
         identity_ok = IDENTITY in allowing_roles and boundary_ok and session_ok
-        if prepared.same_account:
+        if rule is not None and rule.effect == "not-changeable":
+            granted = False  # reference.service_rules: AWS managed policies, service-linked roles
+        elif (
+            rule is not None
+            and rule.effect == "resource-policy-required"
+            and not (rule is service_rules.KMS_KEY_POLICY and prepared.case.resource_policy is None)
+        ):
+            # Key policy / trust policy must allow (reference.service_rules); an Allow naming the account
+            # delegates to the identity policies, which must then allow as well (_resource_grant).
+            resource_ok = RESOURCE in allowing_roles
+            if prepared.same_account:
+                granted = resource_ok and (identity_ok or _resource_grant(resource_best, boundary_ok, session_ok))
+            else:
+                granted = identity_ok and resource_ok
+        elif prepared.same_account:
             granted = identity_ok or _resource_grant(resource_best, boundary_ok, session_ok)
         else:
             # Cross-account: both sides must allow; any principal form counts.
@@ -379,9 +406,10 @@ def _decide(prepared: PreparedCase, request: Request, negated: frozenset[Stateme
     )
 
 
-def evaluate_case(case: Case, cache: PolicyCache) -> CaseResult:
-    """Answer every request of a case; raises CaseInputError for a bad policy."""
-    prepared = prepare(case, cache)
+def evaluate_case(case: Case, cache: PolicyCache, *, service_rules: bool = True) -> CaseResult:
+    """Answer every request of a case; raises CaseInputError for a bad policy.  ``service_rules=False``
+    leaves out the service-specific rules (reference.service_rules) for the run."""
+    prepared = prepare(case, cache, service_rules=service_rules)
     return CaseResult(
         id=case.id if isinstance(case.id, str) else None,
         results=[decide(prepared, r) for r in case.requests],

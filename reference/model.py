@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -58,6 +59,10 @@ class Decision(enum.StrEnum):
     IMPLICIT_DENY = "implicitDeny"
 
 
+_STRING = re.compile(rb'"[^"]*"')
+_FLOAT = re.compile(rb"\d[.eE]|[.eE][-+]?\d|\d{16}")
+
+
 class Policy(Struct, forbid_unknown_fields=True, frozen=True):
     """One policy in force.
 
@@ -90,6 +95,12 @@ class Policy(Struct, forbid_unknown_fields=True, frozen=True):
         value = msgspec.json.decode(self.document)
         if isinstance(value, str):
             return value
+        raw = bytes(self.document)
+        if raw.isascii() and b"\\" not in raw and not _FLOAT.search(_STRING.sub(b"", raw)):
+            # The same text as json.dumps(value, indent=2), from msgspec's C encoder: for ASCII without
+            # escapes and without floats (whose spelling may differ) the two write identical bytes
+            # (tests/test_baseline.py, tests/test_caseio.py).  json.dumps with an indent runs in Python.
+            return msgspec.json.format(msgspec.json.encode(value), indent=2).decode("ascii")
         return json.dumps(value, indent=2)
 
 
@@ -116,6 +127,9 @@ class Case(Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
     rcps: list[list[Policy]] = []
     caller_arn: str | UnsetType = UNSET
     resource_owner: str | UnsetType = UNSET
+    # case-format v1, compatible extension (issue 11): false switches the service-specific rules
+    # (reference.service_rules) off for this case; absent or true leaves them on.
+    service_rules: bool | UnsetType = UNSET
 
     @property
     def caller(self) -> str:

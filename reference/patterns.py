@@ -73,6 +73,56 @@ def resource(pattern: Rendered | str) -> Pattern:
     return re.compile("".join(out), re.DOTALL)
 
 
+@functools.lru_cache(maxsize=65536)
+def _tokens(pattern: str, segmented: bool) -> tuple[tuple[str, str, bool], ...]:
+    """(kind, character, free) per pattern character: kind "lit", "one" (``?``) or "any" (``*``); ``free``:
+    the wildcard may match ":" (glob: always; resource: a segment-final ``*`` only)."""
+    out = []
+    for i, c in enumerate(pattern):
+        if c == "*":
+            out.append(("any", c, not segmented or pattern[i + 1 : i + 2] in ("", ":")))
+        elif c == "?":
+            out.append(("one", c, not segmented))
+        else:
+            out.append(("lit", c, False))
+    return tuple(out)
+
+
+def nfa_match(pattern: str, text: str, *, segmented: bool) -> bool:
+    """``pattern`` (a plain string, every ``*``/``?`` a wildcard) against the whole of ``text`` without a
+    regular expression: the same answer as ``resource(pattern)`` (``segmented``) or ``glob(pattern)``
+    (otherwise) would give, by running the pattern as a small automaton.  Compiling an expression costs
+    far more than matching a fresh policy's pattern a few times."""
+    tokens = _tokens(pattern, segmented)
+    n = len(tokens)
+
+    def close(states: set[int]) -> set[int]:
+        stack = list(states)
+        while stack:
+            i = stack.pop()
+            if i < n and tokens[i][0] == "any" and i + 1 not in states:
+                states.add(i + 1)
+                stack.append(i + 1)
+        return states
+
+    states = close({0})
+    for c in text:
+        following: set[int] = set()
+        for i in states:
+            if i == n:
+                continue
+            kind, ch, free = tokens[i]
+            if kind == "lit":
+                if ch == c:
+                    following.add(i + 1)
+            elif free or c != ":":
+                following.add(i + 1 if kind == "one" else i)
+        if not following:
+            return False
+        states = close(following)
+    return n in states
+
+
 def has_wildcard(pattern: Rendered | str) -> bool:
     return any(wild and c in "*?" for c, wild in _pieces(pattern))
 
@@ -81,4 +131,4 @@ def literal(text: str) -> Rendered:
     return (Escaped(text),)
 
 
-__all__ = ["Escaped", "Literal", "Pattern", "glob", "has_wildcard", "literal", "resource"]
+__all__ = ["Escaped", "Literal", "Pattern", "glob", "has_wildcard", "literal", "nfa_match", "resource"]

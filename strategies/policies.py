@@ -25,6 +25,7 @@ import msgspec
 from hypothesis.errors import InvalidArgument
 from hypothesis.strategies import SearchStrategy
 
+from reference.arns import resource_problem
 from reference.document import MAX_POLICY_CHARS
 from reference.policy import PolicyKind
 from strategies._catalog import service_actions, service_resource_types
@@ -115,7 +116,9 @@ def gen_resource_value(c: Chooser, service: str) -> str:
     if kind == "wildcard":
         return wildcard_arn(c, arn)
     if kind == "near":
-        return gen_near_miss(c, arn)
+        # A near miss IAM refuses as a Resource (an IAM ARN with a region, ...) would make the policy invalid.
+        miss = gen_near_miss(c, arn)
+        return miss if resource_problem(miss) is None else arn
     parts = arn.split(":", 5)
     tail = parts[5].rsplit("/", 1)[0] if "/" in parts[5] else parts[5]
     token = c.pick(VARIABLES) if c.chance(0.8) else c.pick(("${*}", "${?}", "${$}"))

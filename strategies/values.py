@@ -129,8 +129,8 @@ def format_instant(micros: int, style: str) -> str:
     when = _EPOCH + dt.timedelta(microseconds=micros)
     if style == "epoch" and micros % 1_000_000 == 0:
         return str(micros // 1_000_000)
-    if style == "epoch":
-        return f"{Decimal(micros) / Decimal(1_000_000)}"
+    # Epoch time is whole seconds (reference/UNDOCUMENTED.md, Dates): an instant with a fraction is
+    # written in ISO 8601 instead.
     if style == "offset":
         local = when.astimezone(dt.timezone(dt.timedelta(hours=2)))
         return (

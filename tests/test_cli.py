@@ -208,3 +208,25 @@ def test_generate_contexts_per_case_shapes_simulator_batches(capsys: pytest.Capt
         distinct = {json.dumps(r.get("context", []), sort_keys=True) for r in c["requests"]}
         assert len(distinct) <= 2
     assert run(capsys, *argv)[1] == out  # reproducible
+
+
+def test_deeply_nested_json_line_is_one_error_and_the_batch_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 9/11: thousands of nested arrays end neither the process nor the batch."""
+    ok = Path(__file__).resolve().parent.parent.joinpath("examples", "anchor-v3.jsonl").read_text().splitlines()[0]
+    deep_policy = {"id": "p", "document": "[" * 20000 + "]" * 20000}
+    lines = [
+        "[" * 100000 + "]" * 100000,
+        json.dumps({"identity_policies": [deep_policy], "requests": [{"action": "s3:GetObject", "resource": "*"}]}),
+        ok,
+    ]
+    f = tmp_path / "cases.jsonl"
+    f.write_text("\n".join(lines) + "\n")
+    code, out, err = run(capsys, "evaluate", "--cases", str(f))
+    assert code == 2
+    answers = [json.loads(line) for line in out.splitlines()]
+    assert [a.get("error", {}).get("code") for a in answers] == ["malformed-json", "malformed-json", None]
+    assert answers[2]["results"][0]["decision"] == "allowed"
+    assert len(err.splitlines()) == 2 and "nested more than" in err
+    assert "Traceback" not in err

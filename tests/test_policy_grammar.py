@@ -90,11 +90,6 @@ def test_anchor_policy_statement_positions() -> None:
         (policy_text(OK_STMT, {**OK_STMT, "Sid": "A"}, {**OK_STMT, "Sid": "A"}), "duplicate-sid", "$.Statement[2].Sid"),
         (policy_text({**OK_STMT, "Condition": []}), "invalid-condition", "$.Statement[0].Condition"),
         (
-            policy_text({**OK_STMT, "Condition": {"StringEquals": {"aws:username": []}}}),
-            "invalid-condition-value",
-            "$.Statement[0].Condition.StringEquals.aws:username",
-        ),
-        (
             policy_text({**OK_STMT, "Condition": {"StringEquals": {"aws:username": None}}}),
             "invalid-condition-value",
             "$.Statement[0].Condition.StringEquals.aws:username",

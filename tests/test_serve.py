@@ -507,3 +507,21 @@ def test_serve_main_runs_until_sigterm() -> None:
             process.wait(timeout=5)
         if process.stderr is not None:
             process.stderr.close()
+
+
+def test_short_resource_arn_is_accepted_and_matches_past_colons(iam: Any) -> None:
+    """Issue 11: ``"Resource": "arn:aws:logs:*"`` is a policy IAM accepts (moto's CreatePolicy records
+    take ``arn:aws:fdsasf``); its segment-final ``*`` covers a log stream in any region."""
+    policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": {"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "arn:aws:logs:*"},
+        }
+    )
+    streams = [f"arn:aws:logs:{r}:111122223333:log-group:g:log-stream:s" for r in ("us-east-1", "eu-west-1")]
+    response = iam.simulate_custom_policy(
+        PolicyInputList=[policy], ActionNames=["logs:PutLogEvents"], ResourceArns=streams
+    )
+    (result,) = response["EvaluationResults"]
+    assert result["EvalDecision"] == "allowed"
+    assert [r["EvalResourceDecision"] for r in result["ResourceSpecificResults"]] == ["allowed", "allowed"]

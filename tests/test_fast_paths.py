@@ -1,0 +1,163 @@
+"""The fast paths of issue 11 give exactly what the slow ones give.
+
+- statement positions from the token scanner (``reference.document._statement_spans``) equal
+  ``json-source-map``'s;
+- the text of a policy embedded as an object, written by msgspec, equals ``json.dumps(value, indent=2)``;
+- patterns matched without a regular expression (literal, ``prefix*``, ``*``-only globs) agree with the
+  regular expressions of ``reference.patterns``.
+"""
+
+from __future__ import annotations
+
+import json
+import lzma
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from hypothesis import given
+from hypothesis import strategies as st
+from json_source_map import calculate
+
+from reference.compiled import ActionMatcher, ConstantResources, StarGlob
+from reference.document import ParsedDocument, _statement_spans, parse_document
+from reference.model import Case, Policy
+from reference.patterns import glob, resource
+
+BASELINE = Path(__file__).parent / "fixtures" / "baseline"
+
+
+def _source_map_spans(text: str, value: Any) -> dict[tuple[Any, ...], tuple[tuple[int, int], tuple[int, int]]]:
+    smap = calculate(text)
+    statements = value["Statement"]
+    paths: list[tuple[Any, ...]] = (
+        [("Statement",)] if isinstance(statements, dict) else [("Statement", i) for i in range(len(statements))]
+    )
+    out = {}
+    for path in paths:
+        e = smap["/" + "/".join(str(p) for p in path)]
+        out[path] = ((e.value_start.line + 1, e.value_start.column + 1), (e.value_end.line + 1, e.value_end.column + 1))
+    return out
+
+
+def _scanner_spans(text: str) -> dict[tuple[Any, ...], tuple[tuple[int, int], tuple[int, int]]]:
+    doc = parse_document(text)
+    spans = _statement_spans(text, doc.value)
+    assert spans is not None
+    out = {}
+    for path in spans:
+        start, end = doc.span(path)
+        out[path] = ((start.line, start.column), (end.line, end.column))
+    return out
+
+
+def _policy_texts(limit: int) -> list[str]:
+    texts: list[str] = []
+    for name in ("shipped", "generated"):
+        for line in lzma.decompress((BASELINE / f"{name}.cases.jsonl.xz").read_bytes()).splitlines()[:limit]:
+            case = msgspec.json.decode(line, type=Case)
+            for p in (*case.identity_policies, case.resource_policy, case.permissions_boundary):
+                if isinstance(p, Policy):
+                    texts.append(p.text())
+    return texts
+
+
+EDGE_TEXTS = [
+    '{"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}',
+    '{"Version":"2012-10-17","Statement":[{"Sid":"a{b}[c]\\"","Effect":"Allow","Action":"*","Resource":"*"},'
+    '\n\t{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"StringLike":{"k":["{","}"]}}}]}',
+    '{"Id": "x", "Statement": [\n  {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": '
+    '{"StringEquals": {"Statement": "1"}}}\n]}',
+    '  {\n\n"Statement"  :  [ {"Effect":"Allow","Action":"a:b","Resource":"*"} , {"Effect":"Allow",'
+    '"Action":"a:c","Resource":"\\u00e9*"} ] , "Version" : "2012-10-17" }  ',
+]
+
+
+def test_scanner_positions_equal_the_source_map_on_shipped_generated_and_edge_policies() -> None:
+    texts = [*_policy_texts(400), *EDGE_TEXTS]
+    assert len(texts) > 400
+    for text in texts:
+        assert _scanner_spans(text) == _source_map_spans(text, json.loads(text)), text[:200]
+
+
+def test_carriage_returns_fall_back_to_the_source_map() -> None:
+    text = '{\r\n"Statement": [\r\n{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
+    doc = parse_document(text)
+    start, end = doc.span(("Statement", 0))
+    expected = _source_map_spans(text, json.loads(text))[("Statement", 0)]
+    assert ((start.line, start.column), (end.line, end.column)) == expected
+
+
+def test_the_position_check_sees_a_wrong_span() -> None:
+    text = EDGE_TEXTS[1]
+    doc = ParsedDocument(text, json.loads(text))
+    doc._scanned = True
+    doc._spans = {("Statement", 0): (1, 5)}  # wrong on purpose
+    start, _ = doc.span(("Statement", 0))
+    assert (start.line, start.column) != _source_map_spans(text, json.loads(text))[("Statement", 0)][0]
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**20), max_value=10**20)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(st.characters(max_codepoint=300), max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(st.text(max_size=5), json_values, max_size=4))
+def test_object_policy_text_is_json_dumps_with_indent_2(value: dict[str, Any]) -> None:
+    for raw in (json.dumps(value).encode(), json.dumps(value, ensure_ascii=False).encode("utf-8")):
+        policy = Policy(id="p", document=msgspec.Raw(raw))
+        assert policy.text() == json.dumps(msgspec.json.decode(raw), indent=2)
+
+
+patterns = st.text(st.sampled_from("ab:/*?A"), max_size=8)
+texts = st.text(st.sampled_from("ab:/AB"), max_size=10)
+
+
+@given(patterns, texts)
+def test_resource_shapes_agree_with_the_regular_expression(pattern: str, text: str) -> None:
+    fast = ConstantResources.of([pattern]).matches(text)
+    assert fast == bool(resource(pattern).fullmatch(text))
+
+
+@given(st.text(st.sampled_from("ab:*Ä"), max_size=6), st.text(st.sampled_from("abAB:ä"), max_size=8))
+def test_action_shapes_agree_with_the_regular_expression(pattern: str, action: str) -> None:
+    fast = ActionMatcher.of(("s:" + pattern,), False).matches(("s:" + action).lower())
+    assert fast == bool(glob("s:" + pattern, ignore_case=True).fullmatch(("s:" + action).lower()))
+
+
+def test_star_glob_is_not_a_substring_search() -> None:
+    g = StarGlob.of("ab*b", ignore_case=False)
+    assert not g.matches("ab") and g.matches("abb") and g.matches("abxb") and not g.matches("abxbx")
+
+
+@given(st.binary(max_size=40).map(lambda b: b.replace(b"x", b"\n").replace(b"y", b"\r")))
+def test_streamed_lines_split_like_a_whole_file(data: bytes) -> None:
+    import io
+
+    from reference.caseio import stream_lines
+
+    assert list(stream_lines(io.BytesIO(data))) == data.splitlines()
+
+
+@given(st.text(st.sampled_from("ab:/*?"), max_size=7), st.text(st.sampled_from("ab:/"), max_size=9))
+def test_the_automaton_agrees_with_both_regular_expressions(pattern: str, text: str) -> None:
+    from reference.patterns import nfa_match
+
+    assert nfa_match(pattern, text, segmented=True) == bool(resource(pattern).fullmatch(text))
+    assert nfa_match(pattern, text, segmented=False) == bool(glob(pattern).fullmatch(text))
+
+
+def test_resources_switch_to_expressions_when_hot_and_agree() -> None:
+    c = ConstantResources.of(["arn:aws:s3:::a?c*/x", "arn:aws:s3:::*:*"])
+    texts = ["arn:aws:s3:::abc/x", "arn:aws:s3:::abcd/x", "arn:aws:s3:::a:c/x", "arn:aws:s3:::q:r"] * 10
+    answers = [c.matches(t) for t in texts]
+    assert c.uses >= 16
+    assert answers == [
+        any(resource(p).fullmatch(t) for p in ("arn:aws:s3:::a?c*/x", "arn:aws:s3:::*:*")) for t in texts
+    ]
