@@ -76,8 +76,6 @@ def _pointer_to_column(line: str, path: Iterable[Any]) -> int | None:
     return None if entry is None else int(entry.value_start.column) + 1
 
 
-
-
 def _schema_error(text: str, value: Any) -> CaseError:
     best = jsonschema.exceptions.best_match(_validator().iter_errors(value))
     if best is None:  # msgspec refused something the schema accepts: report msgspec's reason
