@@ -31,6 +31,7 @@ from reference.model import (
     Request,
     RequestResult,
 )
+from reports.progress import progress
 
 
 class UsageError(Exception):
@@ -78,11 +79,13 @@ def _evaluate_cases(path: str) -> int:
             raise UsageError(f"{path}: cannot read: {e.strerror or e.__class__.__name__}") from None
     status = 0
     out = sys.stdout.buffer
-    for answer in answer_lines(lines):
-        out.write(answer.output + b"\n")
-        if answer.error is not None:
-            status = 2
-            print(answer.error.one_line(source), file=sys.stderr)
+    with progress(sum(1 for line in lines if line.strip()), "evaluating cases") as tracker:
+        for answer in answer_lines(lines):
+            tracker.emit(answer.output + b"\n", sys.stdout)
+            tracker.advance()
+            if answer.error is not None:
+                status = 2
+                tracker.emit(answer.error.one_line(source) + "\n", sys.stderr)
     out.flush()
     return status
 
@@ -116,10 +119,15 @@ def _evaluate_one(args: argparse.Namespace) -> int:
         print(f"{where}{loc}: error [{pe.code}] {pe.path}: {pe.message}", file=sys.stderr)
         return 2
     result: RequestResult = decide(prepared, case.requests[0])
+    from reports.names import find_unknown  # names neither the catalog nor the global keys know
+
+    warnings = [f"warning: {u.text()}" for u in find_unknown(prepared)]
     if args.json:
         sys.stdout.buffer.write(encode(CaseResult(id="cli", results=[result])) + b"\n")
+        for w in warnings:
+            print(f"iamconf: {w}", file=sys.stderr)
     else:
-        print("\n".join(explain(prepared, case.requests[0], result)))
+        print("\n".join(explain(prepared, case.requests[0], result) + warnings))
     return 0
 
 
@@ -137,17 +145,19 @@ def _generate(args: argparse.Namespace) -> int:
     if args.count < 0:
         raise UsageError("generate: --count must be >= 0")
     texts = [_read_text(p) for p in args.policy]
+    cases: list[Case] = []
     try:
-        cases = list(
-            generate_cases(
+        with progress(args.count, "generating cases") as tracker:
+            for case in generate_cases(
                 count=args.count,
                 seed=args.seed,
                 policies=texts or None,
                 simulator_safe=args.simulator_safe,
                 max_requests=args.max_requests,
                 contexts_per_case=args.contexts_per_case,
-            )
-        )
+            ):
+                cases.append(case)
+                tracker.advance()
     except InvalidArgument as e:
         raise UsageError(f"generate: {e}") from None
     write_cases(cases, sys.stdout.buffer)
@@ -255,6 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--target", action="append", default=[], help=f"target (repeatable; default {', '.join(DEFAULT_TARGETS)})"
     )
     rp.add_argument("--recordings", metavar="DIR", help="recordings directory of the replay target")
+
+    from reports.cli import add_subparsers as add_report_subparsers  # diff, check
+
+    add_report_subparsers(sub)
     return parser
 
 
@@ -298,6 +312,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     raise UsageError(f"unknown target {name!r} (known: {', '.join(ALL_TARGETS)})")
             options = TargetOptions(explicitly_requested=tuple(args.target), recordings_dir=args.recordings)
             return replay_main(args.case_files, targets, options)
+        if args.command in ("diff", "check"):
+            from reports.cli import COMMANDS
+
+            return COMMANDS[args.command](args)
         if args.command == "evaluate":
             if args.cases:
                 return _evaluate_cases(args.cases)

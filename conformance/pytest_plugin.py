@@ -16,24 +16,35 @@ ask for the ``conformance_target`` fixture and call :func:`check_case`.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
 
 import msgspec
 import pytest
 from hypothesis import event
 
 from conformance import corpus
-from conformance.features import features_of
+from conformance.events import (
+    EVENTS_FILE,
+    CheckEvent,
+    DivergenceEvent,
+    Event,
+    EventWriter,
+    MismatchRecord,
+    RunEnded,
+    RunStarted,
+    TargetSkipped,
+    TargetStarted,
+)
+from conformance.features import deciding_feature, features_of
 from conformance.harness import Outcome, check_cases
 from conformance.registry import DEFAULT_TARGETS, TargetOptions, make_target
 from conformance.targets.base import Target, TargetUnavailable
 from reference.compiled import PolicyCache
+from reference.evaluator import CaseInputError, evaluate_case
 from reference.model import Case
 from strategies.profiles import load_profile
 
@@ -61,16 +72,16 @@ class HarnessState:
     names: list[str]
     options: TargetOptions
     corpus_dir: Path
-    events: IO[str] | None
-    seed: object
+    events: EventWriter | None
+    seed: int | None
     started: dict[str, Target] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)
     last_divergence: dict[str, Divergence] = field(default_factory=dict)
     cache: PolicyCache = field(default_factory=PolicyCache)
 
-    def emit(self, kind: str, **data: Any) -> None:
+    def emit(self, event: Event) -> None:
         if self.events is not None:
-            self.events.write(json.dumps({"event": kind, **data}, default=str) + "\n")
+            self.events.write(event)
 
     def target(self, name: str) -> Target:
         if name in self.unavailable:
@@ -81,24 +92,34 @@ class HarnessState:
                 t.start()
             except TargetUnavailable as e:
                 self.unavailable[name] = e.reason
-                self.emit("target-skipped", target=name, reason=e.reason)
+                self.emit(TargetSkipped(target=name, reason=e.reason))
                 pytest.skip(f"{name}: {e.reason}")
             self.started[name] = t
-            self.emit("target-started", target=name, checks=sorted(t.capabilities.checks))
+            self.emit(
+                TargetStarted(
+                    target=name, checks=sorted(t.capabilities.checks), features=sorted(t.capabilities.features)
+                )
+            )
         return self.started[name]
 
 
 _STATE = pytest.StashKey[HarnessState]()
 
 
+def _seed(config: pytest.Config) -> int | None:
+    """The ``--hypothesis-seed`` Hypothesis forces on every test, as an int (None when not given)."""
+    raw = config.getoption("hypothesis_seed", default=None)
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
 def pytest_configure(config: pytest.Config) -> None:
     load_profile()  # HYPOTHESIS_PROFILE (also when run from an installed copy, without the project's conftest)
     names = config.getoption("iamconf_target") or list(DEFAULT_TARGETS)
     report_dir = config.getoption("iamconf_report_dir")
-    events: IO[str] | None = None
-    if report_dir:
-        Path(report_dir).mkdir(parents=True, exist_ok=True)
-        events = (Path(report_dir) / "events.ndjson").open("w", encoding="utf-8")
+    events = EventWriter(Path(report_dir) / EVENTS_FILE) if report_dir else None
     corpus_dir = config.getoption("iamconf_corpus_dir")
     state = HarnessState(
         names=names,
@@ -109,10 +130,10 @@ def pytest_configure(config: pytest.Config) -> None:
         ),
         corpus_dir=Path(corpus_dir) if corpus_dir else corpus.CORPUS_DIR,
         events=events,
-        seed=config.getoption("hypothesis_seed", default=None),
+        seed=_seed(config),
     )
     config.stash[_STATE] = state
-    state.emit("run-start", targets=names, seed=state.seed, profile=os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+    state.emit(RunStarted(targets=names, seed=state.seed, profile=os.environ.get("HYPOTHESIS_PROFILE", "dev")))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -121,7 +142,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         return
     for t in state.started.values():
         t.stop()
-    state.emit("run-end", skipped_targets=state.unavailable)
+    state.emit(RunEnded(skipped_targets=state.unavailable))
     if state.events is not None:
         state.events.close()
 
@@ -156,20 +177,36 @@ def check_case(harness: HarnessState, target: Target, case: Case, nodeid: str, s
         event(f"{o.target}: {o.status}")
         if o.known is not None:
             event(f"known divergence: {o.known.id}")
-        harness.emit(
-            "check",
-            suite=suite,
-            target=o.target,
-            status=o.status.value,
-            features=features,
-            known=o.known.id if o.known else None,
-            reason=o.reason or None,
-        )
+        harness.emit(check_event(o, suite, features, harness.cache))
     failures = [o for o in outcomes if o.is_failure]
     if failures:
         harness.last_divergence[nodeid] = Divergence(nodeid, target.name, case, failures)
         raise AssertionError("\n".join(o.describe() for o in failures))
     return outcomes
+
+
+def check_event(o: Outcome, suite: str, features: list[str], cache: PolicyCache) -> CheckEvent:
+    """The ``check`` event of one outcome, with the family that decided the request."""
+    deciding = None
+    if o.request_index is not None:
+        expected = o.expected
+        if expected is None:  # a request-level outcome without the reference's answer kept on it
+            try:
+                expected = evaluate_case(o.case, cache).results[o.request_index]
+            except CaseInputError:
+                expected = None
+        if expected is not None:
+            deciding = deciding_feature(o.case, o.case.requests[o.request_index], expected, cache)
+    return CheckEvent(
+        suite=suite,
+        target=o.target,
+        status=o.status.value,
+        features=features,
+        deciding=deciding,
+        known=o.known.id if o.known else None,
+        reason=o.reason or None,
+        requests=1 if o.request_index is not None else len(o.case.requests),
+    )
 
 
 def example_snippet(case: Case) -> str:
@@ -195,21 +232,22 @@ def pytest_runtest_makereport(
     replay = f"iamconf replay {path} --target {found.target}"
     for o in found.outcomes:
         state.emit(
-            "divergence",
-            nodeid=item.nodeid,
-            target=found.target,
-            status=o.status.value,
-            request_index=o.request_index,
-            expected=msgspec.to_builtins(o.expected) if o.expected else None,
-            observed=msgspec.to_builtins(o.observed) if o.observed else None,
-            mismatches=[{"check": m.check.value, "expected": m.expected, "observed": m.observed} for m in o.mismatches],
-            reason=o.reason or None,
-            description=o.describe(),
-            case=json.loads(msgspec.json.encode(found.case)),
-            seed=state.seed,
-            corpus=str(path),
-            replay=replay,
-            example=example_snippet(found.case),
+            DivergenceEvent(
+                nodeid=item.nodeid,
+                target=found.target,
+                status=o.status.value,
+                request_index=o.request_index,
+                expected=o.expected,
+                observed=o.observed,
+                mismatches=[MismatchRecord(m.check.value, m.expected, m.observed) for m in o.mismatches],
+                reason=o.reason or None,
+                description=o.describe(),
+                case=found.case,
+                seed=state.seed,
+                corpus=str(path),
+                replay=replay,
+                example=example_snippet(found.case),
+            )
         )
     report.sections.append(
         (

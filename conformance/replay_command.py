@@ -19,6 +19,7 @@ from conformance.targets.base import TargetUnavailable
 from reference.caseio import decode_case
 from reference.evaluator import CaseInputError
 from reference.model import Case
+from reports.progress import progress
 
 
 def read_cases(path: str, err: TextIO) -> tuple[list[Case], bool]:
@@ -73,19 +74,23 @@ def replay_main(paths: Sequence[str], targets: Sequence[str], options: TargetOpt
         cases += found
         valid = valid and ok
     failed = False
-    for name in targets:
-        target = make_target(name, options)
-        try:
-            target.start()
-        except TargetUnavailable as e:
-            print(f"[{name}]: skipped: {e.reason}", file=out)
-            continue
-        try:
-            for outcome in check_cases(target, cases):
-                print(verdict(outcome), file=out)
-                failed = failed or outcome.is_failure
-        finally:
-            target.stop()
+    with progress(len(targets), f"replaying {len(cases)} case(s)") as tracker:
+        for name in targets:
+            tracker.describe(f"replaying {len(cases)} case(s) against {name}")
+            target = make_target(name, options)
+            try:
+                target.start()
+            except TargetUnavailable as e:
+                tracker.emit(f"[{name}]: skipped: {e.reason}\n", out)
+                tracker.advance()
+                continue
+            try:
+                for outcome in check_cases(target, cases):
+                    tracker.emit(verdict(outcome) + "\n", out)
+                    failed = failed or outcome.is_failure
+            finally:
+                target.stop()
+            tracker.advance()
     if not valid:
         return 2
     return 1 if failed else 0

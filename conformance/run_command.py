@@ -14,49 +14,63 @@ target that could run at all.
 from __future__ import annotations
 
 import collections
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import pytest
 from rich.console import Console
 from rich.table import Table
 
+from conformance.events import (
+    EVENTS_FILE,
+    CheckEvent,
+    DivergenceEvent,
+    RunStarted,
+    TargetSkipped,
+    TargetStarted,
+    iter_events,
+)
 from conformance.features import FEATURES
+from reports.matrix_report import write_matrix_reports
+from reports.progress import progress
 
 SUITES_DIR = Path(__file__).parent / "suites"
 
 
+# The matrix row of a case a target answered as a whole (refused, failed): no one request decided it.
+WHOLE_CASE = "(whole case)"
+
+
 @dataclass
 class RunSummary:
+    # target -> requests by status
     counts: dict[str, collections.Counter[str]] = field(default_factory=dict)
-    # (feature, target) -> statuses of the requests whose case exercised the feature
+    # (feature, target) -> statuses of the requests that feature family decided
     matrix: dict[tuple[str, str], collections.Counter[str]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     started: list[str] = field(default_factory=list)
-    divergences: list[dict[str, Any]] = field(default_factory=list)
+    divergences: list[DivergenceEvent] = field(default_factory=list)
+    header: RunStarted | None = None
 
     @classmethod
     def read(cls, path: Path) -> RunSummary:
         summary = cls()
-        if not path.is_file():
-            return summary
-        for line in path.read_text(encoding="utf-8").splitlines():
-            e = json.loads(line)
-            kind = e.get("event")
-            if kind == "check":
-                summary.counts.setdefault(e["target"], collections.Counter())[e["status"]] += 1
-                for feature in e.get("features") or ():
-                    summary.matrix.setdefault((feature, e["target"]), collections.Counter())[e["status"]] += 1
-            elif kind == "target-skipped":
-                summary.skipped[e["target"]] = e["reason"]
-            elif kind == "target-started":
-                summary.started.append(e["target"])
-            elif kind == "divergence":
+        for e in iter_events(path):
+            if isinstance(e, CheckEvent):
+                summary.counts.setdefault(e.target, collections.Counter())[e.status] += e.requests
+                row = e.deciding or WHOLE_CASE
+                summary.matrix.setdefault((row, e.target), collections.Counter())[e.status] += e.requests
+            elif isinstance(e, TargetSkipped):
+                summary.skipped[e.target] = e.reason
+            elif isinstance(e, TargetStarted):
+                summary.started.append(e.target)
+            elif isinstance(e, DivergenceEvent):
                 summary.divergences.append(e)
+            elif isinstance(e, RunStarted):
+                summary.header = e
         return summary
 
 
@@ -101,11 +115,11 @@ def print_summary(summary: RunSummary, out: TextIO) -> None:
     console.print(table)
     targets = sorted(summary.counts)
     if summary.matrix:
-        grid = Table(title="conformance matrix: requests by feature family (agree / known / unexpected)")
+        grid = Table(title="requests by deciding feature family\n(agree / known / unexpected)")
         grid.add_column("feature")
         for target in targets:
             grid.add_column(target, justify="right")
-        for feature in FEATURES:
+        for feature in (*FEATURES, WHOLE_CASE):
             cells = []
             for target in targets:
                 c = summary.matrix.get((feature, target))
@@ -124,7 +138,7 @@ def print_summary(summary: RunSummary, out: TextIO) -> None:
     for target, reason in sorted(summary.skipped.items()):
         console.print(f"skipped {target}: {reason} (not counted as conforming)")
     for d in summary.divergences:
-        console.print(f"DIVERGENCE {d['description']}\n  reproduce: {d['replay']}\n  seed: {d['seed']}")
+        console.print(f"DIVERGENCE {d.description}\n  reproduce: {d.replay}\n  seed: {d.seed}")
 
 
 def run_main(
@@ -144,9 +158,12 @@ def run_main(
         os.environ["IAMCONF_SUITE_EXAMPLES"] = str(max_examples)
     report_dir.mkdir(parents=True, exist_ok=True)
     code = pytest.main(pytest_arguments(targets, explicit, report_dir, seed, recordings))
-    summary = RunSummary.read(report_dir / "events.ndjson")
+    with progress(None, "summarising the run and writing the conformance matrix"):
+        summary = RunSummary.read(report_dir / EVENTS_FILE)
+        reports = write_matrix_reports(report_dir)
     print_summary(summary, out)
-    print(f"report: {report_dir / 'events.ndjson'}, {report_dir / 'junit.xml'}", file=out)
+    written = [report_dir / EVENTS_FILE, report_dir / "junit.xml", *reports]
+    print(f"report: {', '.join(str(p) for p in written)}", file=out)
     not_started = [t for t in explicit if t in summary.skipped]
     if not_started:
         print(f"iamconf run: error: requested target(s) could not start: {', '.join(not_started)}", file=out)

@@ -1,0 +1,162 @@
+"""SARIF 2.1.0 for ``diff`` and ``check``, so a code-scanning tab shows results on the policy.
+
+Each result sits at the file, line and column of the statement that decides
+it (for a newly denied request that no statement of the new version decides,
+the old version's statement).  Rule ids are fixed strings, the same in every
+run; ``partialFingerprints`` identify a result by what it is about (action and
+direction, claim id), not by where it was found.  The output is checked against
+the OASIS SARIF 2.1.0 schema shipped in ``reports/schema/`` (tests/test_reports_diff.py).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import urllib.parse
+from typing import Any
+
+from reports.model import Change, CheckReport, DiffReport, NameWarning, StatementRef
+from reports.render import request_json, where
+
+SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+INFORMATION_URI = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html"
+
+RULES: dict[str, tuple[str, str]] = {
+    # id: (short description, default level)
+    "IAMCONF-DIFF-NEWLY-ALLOWED": ("The new version allows requests the old version did not", "error"),
+    "IAMCONF-DIFF-NEWLY-DENIED": ("The new version denies requests the old version allowed", "warning"),
+    "IAMCONF-CHECK-CLAIM-BROKEN": ("A claim of the spec does not hold for the policy set", "error"),
+    "IAMCONF-UNKNOWN-SERVICE": ("A service prefix the IAM catalog does not know", "warning"),
+    "IAMCONF-UNKNOWN-ACTION": ("An action the IAM catalog does not know: it grants or denies nothing", "warning"),
+    "IAMCONF-UNKNOWN-RESOURCE-TYPE": ("A resource the service's resource types do not fit", "warning"),
+    "IAMCONF-UNKNOWN-CONDITION-KEY": ("A condition key neither the catalog nor the global keys know", "warning"),
+}
+_RULE_IDS = list(RULES)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("iam-conformance")
+    except importlib.metadata.PackageNotFoundError:  # running from a checkout
+        return "0.1.0"
+
+
+def _uri(path: str) -> str:
+    if path in ("-", "<stdin>"):
+        return "stdin"
+    if path.startswith("/"):
+        return "file://" + urllib.parse.quote(path)
+    return urllib.parse.quote(path)
+
+
+def _location(file: str, line: int, column: int) -> dict[str, Any]:
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": _uri(file)},
+            "region": {"startLine": max(line, 1), "startColumn": max(column, 1)},
+        }
+    }
+
+
+def _result(
+    rule: str, text: str, locations: list[dict[str, Any]], fingerprint: str, props: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "ruleId": rule,
+        "ruleIndex": _RULE_IDS.index(rule),
+        "level": RULES[rule][1],
+        "message": {"text": text},
+        "locations": locations,
+        "partialFingerprints": {"iamconf/v1": fingerprint},
+        "properties": props,
+    }
+
+
+def _statement_location(ref: StatementRef) -> dict[str, Any]:
+    return _location(ref.file, ref.line, ref.column)
+
+
+def _change_result(direction: str, c: Change) -> dict[str, Any]:
+    rule = "IAMCONF-DIFF-NEWLY-ALLOWED" if direction == "newly_allowed" else "IAMCONF-DIFF-NEWLY-DENIED"
+    ref = c.new_statement or c.old_statement
+    locations = [_statement_location(ref)] if ref is not None else []
+    verb = "newly allowed" if direction == "newly_allowed" else "newly denied"
+    text = (
+        f"{c.action} is {verb} ({c.count} request(s) searched changed). Smallest request: {request_json(c.request())}. "
+        f"Old: {c.old} ({where(c.old_statement)}); new: {c.new} ({where(c.new_statement)})."
+    )
+    props = {"action": c.action, "resource": c.resource, "count": c.count, "old": c.old, "new": c.new}
+    return _result(rule, text, locations, f"{direction}:{c.action.lower()}", props)
+
+
+def _warning_result(w: NameWarning) -> dict[str, Any]:
+    rule = "IAMCONF-UNKNOWN-" + w.kind.upper()
+    return _result(
+        rule,
+        f"{w.version}: {w.text()}",
+        [_location(w.file, w.line, w.column)],
+        f"{w.kind}:{w.name.lower()}",
+        {"name": w.name, "nearest": w.nearest},
+    )
+
+
+def _log(results: list[dict[str, Any]]) -> dict[str, Any]:
+    rules = [
+        {
+            "id": rule,
+            "name": rule.title().replace("-", ""),
+            "shortDescription": {"text": text},
+            "defaultConfiguration": {"level": level},
+        }
+        for rule, (text, level) in RULES.items()
+    ]
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "iamconf",
+                        "version": _version(),
+                        "informationUri": INFORMATION_URI,
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+
+
+def diff_sarif(report: DiffReport) -> dict[str, Any]:
+    results = [_change_result("newly_allowed", c) for c in report.newly_allowed]
+    results += [_change_result("newly_denied", c) for c in report.newly_denied]
+    results += [_warning_result(w) for w in report.warnings]
+    return _log(results)
+
+
+def check_sarif(report: CheckReport) -> dict[str, Any]:
+    results = []
+    for r in report.broken:
+        claim = r.claim
+        ex = r.counterexamples[0]
+        if ex.statement is not None:
+            locations = [_statement_location(ex.statement)]
+        else:
+            locations = [_location(report.spec, claim.line, claim.column)]
+        scope = f"{claim.expect} {', '.join(claim.actions)} on {', '.join(claim.resources)}"
+        shown = f"{request_json(ex.request)} is {ex.decision} ({where(ex.statement)})"
+        text = f"Claim {claim.id!r} ({scope}) is broken: {shown}."
+        if claim.source:
+            text += f" Documentation: {claim.source}"
+        results.append(
+            _result(
+                "IAMCONF-CHECK-CLAIM-BROKEN",
+                text,
+                locations,
+                f"claim:{claim.id}",
+                {"claim": claim.id, "counterexamples": len(r.counterexamples)},
+            )
+        )
+    results += [_warning_result(w) for w in report.warnings]
+    return _log(results)
