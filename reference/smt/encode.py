@@ -90,6 +90,9 @@ class RequestSpace:
 
     prepared: list[PreparedCase]
     universe: Sequence[str]
+    # Actions that get a class of their own (lower case), so that a question can name them: a proof that
+    # leaves out the actions a report already lists, a claim about some actions.
+    distinguished: frozenset[str] = frozenset()
     action: z3.ArithRef = field(init=False)
     resource: z3.SeqRef = field(init=False)
     keys: dict[str, KeyVars] = field(init=False)
@@ -100,7 +103,7 @@ class RequestSpace:
     templates: dict[int, tuple[Template, ...]] = field(init=False)  # id(statement) -> its Resource values
     clause_variables: dict[int, bool] = field(init=False)  # id(clause) -> policy variables enabled
     variable_keys: set[str] = field(init=False)  # keys read by policy variables (lower case)
-    _class_of_signature: dict[tuple[bool, ...], int] = field(init=False)
+    _class_of_signature: dict[tuple[tuple[bool, ...], str], int] = field(init=False)
 
     def __post_init__(self) -> None:
         statements = [st for p in self.prepared for slot in p.slots for st in slot.compiled.statements]
@@ -162,19 +165,35 @@ class RequestSpace:
             sig += (low.split(":", 1)[0] in get_catalog().rcp_supported_services(),)
         return sig
 
+    def _class_key(self, action: str) -> tuple[tuple[bool, ...], str]:
+        low = action.lower()
+        return self.signature(action), (low if low in self.distinguished else "")
+
     def _classes(self, universe: Sequence[str]) -> None:
         self.classes, self.members, self._class_of_signature = [], [], {}
         for action in universe:
-            sig = self.signature(action)
-            k = self._class_of_signature.get(sig)
+            key = self._class_key(action)
+            k = self._class_of_signature.get(key)
             if k is None:
-                k = self._class_of_signature[sig] = len(self.classes)
-                self.classes.append(sig)
+                k = self._class_of_signature[key] = len(self.classes)
+                self.classes.append(key[0])
                 self.members.append([])
             self.members[k].append(action)
 
     def class_of(self, action: str) -> int | None:
-        return self._class_of_signature.get(self.signature(action))
+        return self._class_of_signature.get(self._class_key(action))
+
+    def is_action(self, actions: Iterable[str]) -> z3.BoolRef:
+        """The request's action is one of these (each must be distinguished or the only one of its class)."""
+        ks: set[int] = set()
+        for a in actions:
+            k = self.class_of(a)
+            if k is None:
+                continue
+            if len(self.members[k]) > 1 and a.lower() not in self.distinguished:
+                raise ValueError(f"{a} shares its action class: distinguish it in space_for")
+            ks.add(k)
+        return _one_of(self.action, sorted(ks))
 
     def action_matches(self, matcher: ActionMatcher) -> z3.BoolRef:
         at = self.matchers[matcher]
@@ -206,7 +225,9 @@ class RequestSpace:
                     n = read_number(v)
                     exponent = n.as_tuple().exponent if n is not None else 0
                     decimals = max(decimals, -exponent if isinstance(exponent, int) and exponent < 0 else 0)
-        self.numeric_scale = 10**decimals
+        # One digit finer than the finest policy value: between two different bounds there is always a
+        # value of the encoding (x > 1 and x >= 2 differ only at non-integers such as 1.5).
+        self.numeric_scale = 10 ** (decimals + 1)
         self.variable_keys = set()
         for st in statements:
             templates = [*self.templates[id(st)], *(t for c in _clauses([st]) for t in self.clause_templates(c))]
@@ -465,11 +486,18 @@ def catalog_actions() -> list[str]:
     return [a.full_name for s in catalog.services() for a in catalog.actions(s)]
 
 
-def space_for(cases: Sequence[Case], universe: Sequence[str] | None = None) -> RequestSpace:
-    """The request space of these policy sets (cases whose requests are ignored)."""
+def space_for(
+    cases: Sequence[Case], universe: Sequence[str] | None = None, distinguished: Iterable[str] = ()
+) -> RequestSpace:
+    """The request space of these policy sets (cases whose requests are ignored); each ``distinguished``
+    action gets a class of its own (``RequestSpace.is_action``)."""
     cache = PolicyCache()
     prepared = [prepare(c, cache) for c in cases]
-    return RequestSpace(prepared, list(universe) if universe is not None else catalog_actions())
+    return RequestSpace(
+        prepared,
+        list(universe) if universe is not None else catalog_actions(),
+        frozenset(a.lower() for a in distinguished),
+    )
 
 
 def assignment(space: RequestSpace, request: Request) -> list[tuple[z3.ExprRef, z3.ExprRef]] | None:
@@ -503,6 +531,26 @@ def assignment(space: RequestSpace, request: Request) -> list[tuple[z3.ExprRef, 
 
 
 _PRINTABLE = frozenset(chr(c) for c in range(0x20, 0x7F)) - {"\\"}
+
+
+def entry_constraint(space: RequestSpace, entry: ContextEntry) -> z3.BoolRef | None:
+    """The key carries exactly this entry's values (True when no policy reads the key); None when the entry
+    lies outside the encoding's domain (as in ``assignment``)."""
+    k = space.keys.get(entry.key.lower())
+    if k is None:
+        return z3.BoolVal(True)
+    values = list(entry.values)
+    if len(values) > k.slots:
+        return None
+    if entry.key.lower() in space.variable_keys and entry.type.endswith("List") and k.slots == 1:
+        return None
+    parts: list[z3.BoolRef] = [k.present == bool(values), k.count == len(values)]
+    for i, raw in enumerate(values):
+        value = _value_of(space, k, raw)
+        if value is None:
+            return None
+        parts.append(k.values[i] == value)
+    return z3.And(*parts)
 
 
 def _value_of(space: RequestSpace, k: KeyVars, raw: str | None) -> z3.ExprRef | None:
