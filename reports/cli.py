@@ -77,7 +77,7 @@ def _prove_options(p: argparse.ArgumentParser, what: str) -> None:
         "--prove",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help=f"prove {what} with an SMT solver (default on; the report says when the policies are outside the encoding)",
+        help=f"prove {what} with an SMT solver (default on; the report names what lies outside the encoding)",
     )
     p.add_argument(
         "--prove-timeout",
@@ -120,7 +120,12 @@ def run_diff_command(args: argparse.Namespace) -> int:
                 tracker.describe(f"iamconf diff: {done}/{total} requests evaluated, then Hypothesis")
 
             report = run_diff(
-                old, new, seed_value=args.seed, explore=max(args.explore, 0), progress=update, search=args.search == "full"
+                old,
+                new,
+                seed_value=args.seed,
+                explore=max(args.explore, 0),
+                progress=update,
+                search=args.search == "full",
             )
             if args.prove:
                 from reports.prove import prove_diff

@@ -108,7 +108,9 @@ class _Direction:
 def _changes_this_way(direction: Direction, old: PolicySet, new: PolicySet, request: Request) -> Change | None:
     a, b = decide(old.prepared, request), decide(new.prepared, request)
     was, now = a.decision == Decision.ALLOWED, b.decision == Decision.ALLOWED
-    if (direction == "newly_allowed" and not (now and not was)) or (direction == "newly_denied" and not (was and not now)):
+    if (direction == "newly_allowed" and not (now and not was)) or (
+        direction == "newly_denied" and not (was and not now)
+    ):
         return None
     return Change(
         service=request.action.split(":", 1)[0].lower(),
@@ -125,6 +127,16 @@ def _changes_this_way(direction: Direction, old: PolicySet, new: PolicySet, requ
     )
 
 
+def smaller(request: Request, keeps: Callable[[Request], bool]) -> Request:
+    """The request without each context entry it does not need (greedy, in order): a model sets every key
+    the policies read, a witness should carry only what its decision depends on."""
+    for entry in list(request.context):
+        trial = msgspec.structs.replace(request, context=[e for e in request.context if e is not entry])
+        if keeps(trial):
+            request = trial
+    return request
+
+
 @dataclass(slots=True)
 class _Answer:
     action_class: int
@@ -133,9 +145,7 @@ class _Answer:
     reason: str | None  # unknown: why
 
 
-def _per_class(
-    space: RequestSpace, formula: z3.BoolRef, classes: Iterable[int], timeout: float
-) -> Iterator[_Answer]:
+def _per_class(space: RequestSpace, formula: z3.BoolRef, classes: Iterable[int], timeout: float) -> Iterator[_Answer]:
     """The formula asked once per action class (the action fixed and the formula simplified first: most
     classes fall away without a query, and each query is small).  Classes whose formula simplifies to
     false are unsat without a query and are not yielded."""
@@ -169,6 +179,7 @@ def _prove_direction(
         if answer.model is None:
             continue
         base = request_of(space, answer.model)
+        base = smaller(base, lambda r: _changes_this_way(d.direction, old, new, r) is not None)
         for action in space.members[answer.action_class]:
             request = msgspec.structs.replace(base, action=action)
             change = _changes_this_way(d.direction, old, new, request)
@@ -217,14 +228,14 @@ def prove_diff(
             DirectionProof(direction=d, status="not_proved", reason=f"uses {e.reason}", new_actions=[], queries=0)
             for d in ("newly_allowed", "newly_denied")
         ]
-        proof = DiffProof(
+        unproved = DiffProof(
             covered=COVERED,
             scope="(the policies are outside the encoding)",
             timeout_seconds=timeout,
             newly_allowed=outside[0],
             newly_denied=outside[1],
         )
-        return msgspec.structs.replace(report, proved=proof)
+        return msgspec.structs.replace(report, proved=unproved)
     directions = [
         _Direction("newly_allowed", z3.And(f_new, z3.Not(f_old)), reported["newly_allowed"]),
         _Direction("newly_denied", z3.And(f_old, z3.Not(f_new)), reported["newly_denied"]),
@@ -269,12 +280,15 @@ def _claim_scope(space: RequestSpace, claim: Claim, actions: list[str]) -> z3.Bo
     for entry in claim.context:
         constraint = entry_constraint(space, entry)
         if constraint is None:
-            raise NotEncodable(f"the claim's context entry {entry.key} (more values, or values the encoding cannot hold)")
+            raise NotEncodable(
+                f"the claim's context entry {entry.key} (more values, or values the encoding cannot hold)"
+            )
         parts.append(constraint)
-    for key in claim.absent:
-        k = space.keys.get(key.lower())
-        if k is not None:
-            parts.append(z3.Not(k.present))
+    # As the search reads a claim (reports.check.claim_requests): an allow claim's requests carry exactly its
+    # context; a deny claim's may carry any values of the other keys, except the absent ones.
+    given = {e.key.lower() for e in claim.context}
+    absent = {k.lower() for k in claim.absent} if claim.expect == "deny" else set(space.keys) - given
+    parts += [z3.Not(space.keys[key].present) for key in sorted(absent) if key in space.keys]
     return z3.And(*parts)
 
 
@@ -311,9 +325,15 @@ def _prove_claim(
         if unknown is not None:
             return ClaimProof(claim=claim.id, status="not_proved", reason=unknown), result
         return ClaimProof(claim=claim.id, status="proved", reason=None), result
+
+    def breaks_claim(r: Request) -> bool:
+        return (decide(policy_set.prepared, r).decision == Decision.ALLOWED) != (claim.expect == "allow")
+
+    fixed = {e.key.lower() for e in claim.context}
     request = _claim_request(space, claim, model, actions)
+    request = smaller(request, lambda r: breaks_claim(r) and {e.key.lower() for e in r.context} >= fixed)
     decided = decide(policy_set.prepared, request)
-    breaks = (decided.decision == Decision.ALLOWED) != (claim.expect == "allow")
+    breaks = breaks_claim(request)
     in_scope = request.action in actions and _covers(claim.resources, request.resource)
     in_scope = in_scope and not (claim.not_resources and _covers(claim.not_resources, request.resource))
     if not (breaks and in_scope):
@@ -339,8 +359,8 @@ def prove_check(report: CheckReport, policy_set: PolicySet, *, timeout: float = 
         formula = allowed(space, space.prepared[0])
     except NotEncodable as e:
         claims = [ClaimProof(claim=r.claim.id, status="not_proved", reason=f"uses {e.reason}") for r in report.results]
-        proof = CheckProof(scope="(the policies are outside the encoding)", timeout_seconds=timeout, claims=claims)
-        return msgspec.structs.replace(report, proved=proof)
+        unproved = CheckProof(scope="(the policies are outside the encoding)", timeout_seconds=timeout, claims=claims)
+        return msgspec.structs.replace(report, proved=unproved)
     proofs: list[ClaimProof] = []
     results: list[ClaimResult] = []
     for r in report.results:
