@@ -67,9 +67,11 @@ COVERED = (
 )
 
 
-def check_sat(solver: z3.Solver) -> z3.CheckSatResult:
-    """One solver query (tests replace it to force a timeout)."""
-    return solver.check()
+def check_sat(solver: z3.Solver) -> tuple[z3.CheckSatResult, str | None]:
+    """One solver query: the verdict, and z3's reason when it is unknown ("timeout", "canceled", ...).
+    Tests replace it to force a timeout."""
+    verdict = solver.check()
+    return verdict, (solver.reason_unknown() if verdict == z3.unknown else None)
 
 
 def scope_of(space: RequestSpace) -> str:
@@ -82,8 +84,7 @@ def scope_of(space: RequestSpace) -> str:
     )
 
 
-def _unknown_reason(solver: z3.Solver, timeout: float) -> str:
-    why = solver.reason_unknown()
+def _unknown_reason(why: str | None, timeout: float) -> str:
     if why in ("timeout", "canceled"):
         return f"timeout after {timeout:g} s"
     return f"the solver gave up ({why})"
@@ -156,9 +157,9 @@ def _per_class(space: RequestSpace, formula: z3.BoolRef, classes: Iterable[int],
             continue
         solver = _solver(timeout)
         solver.add(domain, space.action == k, fixed)
-        verdict = check_sat(solver)
+        verdict, why = check_sat(solver)
         model = solver.model() if verdict == z3.sat else None
-        reason = _unknown_reason(solver, timeout) if verdict not in (z3.sat, z3.unsat) else None
+        reason = _unknown_reason(why, timeout) if verdict not in (z3.sat, z3.unsat) else None
         yield _Answer(k, verdict, model, reason)
 
 
