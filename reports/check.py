@@ -38,7 +38,7 @@ from reference.compiled import PolicyCache, ResourceMatcher
 from reference.context import RequestContext
 from reference.evaluator import decide
 from reference.model import Case, ContextEntry, Decision, Request
-from reports.diff import _version_info, deciding, statement_ref
+from reports.diff import deciding, statement_ref, version_info
 from reports.inputs import InputError, PolicySet, PolicySource, load_policy_set
 from reports.model import CheckReport, Claim, ClaimResult, Counterexample
 from reports.names import unknown_names
@@ -290,7 +290,7 @@ def run_check(policy_set: PolicySet, spec: Spec, *, seed_value: int = 0) -> Chec
     return CheckReport(
         spec=spec.path,
         title=spec.title,
-        policies=_version_info(policy_set),
+        policies=version_info(policy_set),
         results=results,
         warnings=unknown_names(policy_set.label, policy_set),
     )

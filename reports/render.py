@@ -12,15 +12,13 @@ import json
 from typing import Any, Literal
 
 import jinja2
-import msgspec
 
-from reference.model import Request
-from reports.model import CheckReport, DiffReport, StatementRef, to_json
+from reports.model import CheckReport, DiffReport, to_json
+from reports.sarif import check_sarif, diff_sarif
+from reports.wording import VERB, request_json, where
 
 Format = Literal["text", "md", "html", "json", "sarif"]
 FORMATS: tuple[Format, ...] = ("text", "md", "html", "json", "sarif")
-
-_VERB = {"allowed": "allowed", "explicitDeny": "explicitly denied", "implicitDeny": "implicitly denied"}
 
 
 @functools.cache
@@ -34,23 +32,10 @@ def _env(autoescape: bool) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["where"] = where
-    env.filters["verb"] = lambda d: _VERB.get(d, d)
+    env.filters["verb"] = lambda d: VERB.get(d, d)
     env.filters["request_json"] = request_json
     env.filters["md"] = _md_cell
     return env
-
-
-def where(ref: StatementRef | None) -> str:
-    """``v3.json statement 28 (Sid "X") at v3.json:359:5``; no statement: the implicit deny."""
-    if ref is None:
-        return "no statement applies"
-    sid = f' (Sid "{ref.sid}")' if ref.sid else ""
-    return f"{ref.policy} statement {ref.index}{sid} at {ref.file}:{ref.line}:{ref.column}"
-
-
-def request_json(request: Request) -> str:
-    """The request as a case-format v1 request entry."""
-    return json.dumps(msgspec.to_builtins(request), separators=(", ", ": "))
 
 
 def _md_cell(text: str) -> str:
@@ -61,8 +46,6 @@ def render_diff(report: DiffReport, fmt: Format, *, title: str = "") -> str:
     if fmt == "json":
         return json.dumps(to_json(report), indent=2) + "\n"
     if fmt == "sarif":
-        from reports.sarif import diff_sarif
-
         return json.dumps(diff_sarif(report), indent=2) + "\n"
     template = {"text": "diff.txt.j2", "md": "diff.md.j2", "html": "diff.html.j2"}[fmt]
     return _env(fmt == "html").get_template(template).render(r=report, title=title or _title(report))
@@ -72,8 +55,6 @@ def render_check(report: CheckReport, fmt: Format, *, title: str = "") -> str:
     if fmt == "json":
         return json.dumps(to_json(report), indent=2) + "\n"
     if fmt == "sarif":
-        from reports.sarif import check_sarif
-
         return json.dumps(check_sarif(report), indent=2) + "\n"
     template = {"text": "check.txt.j2", "md": "check.md.j2", "html": "check.html.j2"}[fmt]
     return _env(fmt == "html").get_template(template).render(r=report, title=title or f"iamconf check: {report.spec}")

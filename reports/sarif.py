@@ -15,7 +15,7 @@ import urllib.parse
 from typing import Any
 
 from reports.model import Change, CheckReport, DiffReport, NameWarning, StatementRef
-from reports.render import request_json, where
+from reports.wording import request_json, where
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html"

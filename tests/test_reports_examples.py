@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import shutil
 from pathlib import Path
 
@@ -19,7 +20,10 @@ def test_examples_are_up_to_date() -> None:
     made = examples()
     assert sorted(made) == sorted(p.name for p in EXAMPLES.iterdir())
     wrong = [name for name, text in made.items() if (EXAMPLES / name).read_text(encoding="utf-8") != text]
-    assert wrong == [], "run: python -m reports.examples"
+    if wrong:
+        old = (EXAMPLES / wrong[0]).read_text(encoding="utf-8").splitlines(keepends=True)
+        shown = "".join(list(difflib.unified_diff(old, made[wrong[0]].splitlines(keepends=True)))[:40])
+        pytest.fail(f"out of date: {wrong}; run: python -m reports.examples\n{shown}")
 
 
 def test_a_stale_example_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
