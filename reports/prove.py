@@ -55,8 +55,8 @@ from reports.model import (
     DirectionProof,
     ProofStatus,
 )
-from reports.render import request_json
 from reports.search import resource_type_of
+from reports.wording import request_json
 
 DEFAULT_TIMEOUT = 10.0  # seconds per solver query
 MAX_NEW_ACTIONS = 500  # per direction: changes the proof adds to the report
