@@ -76,11 +76,14 @@ def check_sat(solver: z3.Solver) -> tuple[z3.CheckSatResult, str | None]:
 
 def scope_of(space: RequestSpace) -> str:
     step = 1 / space.numeric_scale
+    sets = "sets of values as large as the clauses that read them can tell apart"
+    if space.capped_keys:
+        sets = f"sets of up to {SET_VALUES} values for {', '.join(space.capped_keys)} (their clauses could need more)"
     return (
         f"requests for any of {len(space.universe)} actions (the IAM catalog's), any resource, and any values of the "
         f"{len(space.keys)} condition key(s) the policies read: strings of printable ASCII without backslash, "
-        f"numbers in steps of {step:g}, IPv4 addresses, dates from 1970 to 9999 to the microsecond, up to "
-        f"{SET_VALUES} values for keys read by ForAllValues/ForAnyValue; the caller of the policy set"
+        f"numbers in steps of {step:g}, IPv4 addresses, dates from 1970 to 9999 to the microsecond, "
+        f"{sets}; the caller of the policy set"
     )
 
 

@@ -135,6 +135,10 @@ def _value(change: Change, key: str) -> str:
     return entry.values[0]
 
 
+def _three_tags(values: list[str]) -> bool:
+    return "a" in values and any(v.startswith("b") for v in values) and any(v.lower() == "c" for v in values)
+
+
 HIDDEN: list[tuple[str, str, str, str, Any]] = [
     # (name, old, new, direction, what the witness must hold)
     (
@@ -181,6 +185,21 @@ HIDDEN: list[tuple[str, str, str, str, Any]] = [
         lambda c: _value(c, "aws:SourceIp").startswith(("192.168.6.", "192.168.7.")),
     ),
     (
+        "a set of three tag keys",
+        _policy({"Effect": "Deny", "Action": "s3:PutObject", "Resource": "*"}),
+        _policy(
+            _allow(
+                **{
+                    "ForAnyValue:StringEquals": {"aws:TagKeys": "a"},
+                    "ForAnyValue:StringLike": {"aws:TagKeys": "b*"},
+                    "ForAnyValue:StringEqualsIgnoreCase": {"aws:TagKeys": "C"},
+                }
+            )
+        ),
+        "newly_allowed",
+        lambda c: _three_tags(next(e.values for e in c.context if e.key == "aws:TagKeys")),
+    ),
+    (
         "resource wildcard one character wider",
         _policy(_allow("arn:aws:s3:::bucket/report-1")),
         _policy(_allow("arn:aws:s3:::bucket/report-?")),
@@ -195,6 +214,10 @@ HIDDEN: list[tuple[str, str, str, str, Any]] = [
         lambda c: len(_value(c, "s3:prefix")) == 6 and _value(c, "s3:prefix") != "home/a",
     ),
 ]
+
+
+def _hidden(name: str) -> tuple[str, str, str, str, Any]:
+    return next(h for h in HIDDEN if h[0] == name)
 
 
 @pytest.mark.parametrize(("name", "old", "new", "direction", "holds"), HIDDEN, ids=[h[0] for h in HIDDEN])
@@ -222,7 +245,7 @@ def _broken(space: RequestSpace, i: int) -> z3.BoolRef:
 
 def test_a_wrong_encoding_misses_the_hidden_change_the_real_one_finds(tmp_path: Path) -> None:
     """What the hidden-value tests above rely on: a wrong proof ("proved" while a change exists) shows."""
-    _, old, new, _, _ = HIDDEN[0]
+    _, old, new, _, _ = _hidden("numeric edge")
     wrong = _proved_diff(tmp_path, old, new, encode=_broken)
     assert wrong.proved is not None and wrong.proved.newly_allowed.status == "proved"  # wrongly
     right = _proved_diff(tmp_path, old, new)
@@ -232,7 +255,7 @@ def test_a_wrong_encoding_misses_the_hidden_change_the_real_one_finds(tmp_path: 
 def test_models_the_reference_rejects_are_not_reported_as_changes(tmp_path: Path) -> None:
     """An encoding that says the new version allows everything: its models do not change under the reference,
     so the proof is "not proved" (naming the request), and no change is invented."""
-    old = HIDDEN[0][1]
+    old = _hidden("numeric edge")[1]
 
     def everything_new(space: RequestSpace, i: int) -> z3.BoolRef:
         return allowed(space, space.prepared[0]) if i == 0 else z3.BoolVal(True)
@@ -247,7 +270,7 @@ def test_models_the_reference_rejects_are_not_reported_as_changes(tmp_path: Path
 
 def test_the_search_and_the_proof_agree_on_what_they_both_see(tmp_path: Path) -> None:
     """With the search on, a change it reports is covered: the proof adds nothing and proves the rest."""
-    _, old, new, _, _ = HIDDEN[5]
+    _, old, new, _, _ = _hidden("resource wildcard one character wider")
     report = _proved_diff(tmp_path, old, new, search=True)
     assert [c.found_by for c in report.newly_allowed] == ["enumeration"]
     assert report.proved is not None and report.proved.newly_allowed.status == "proved"
@@ -255,7 +278,7 @@ def test_the_search_and_the_proof_agree_on_what_they_both_see(tmp_path: Path) ->
 
 def test_a_timeout_is_reported_as_not_proved_in_every_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reports.prove, "check_sat", lambda solver: (z3.unknown, "timeout"))
-    _, old, new, _, _ = HIDDEN[0]
+    _, old, new, _, _ = _hidden("numeric edge")
     report = _proved_diff(tmp_path, old, new, timeout=0.25)
     assert report.proved is not None
     proof = report.proved.newly_allowed
@@ -277,7 +300,7 @@ def test_a_timeout_is_reported_as_not_proved_in_every_format(tmp_path: Path, mon
 
 def test_a_real_tiny_timeout_is_not_reported_as_proved(tmp_path: Path) -> None:
     """A query z3 cannot finish in a microsecond-sized limit: whatever it answers, never a false proof."""
-    _, old, new, _, _ = HIDDEN[1]
+    _, old, new, _, _ = _hidden("numeric gap between integers")
     report = _proved_diff(tmp_path, old, new, timeout=1e-6)
     assert report.proved is not None
     proof = report.proved.newly_denied
@@ -395,3 +418,20 @@ def test_check_timeout_is_not_proved(tmp_path: Path, monkeypatch: pytest.MonkeyP
     unproved = [p for p in report.proved.claims if p.status != "proved"]
     assert unproved and {(p.status, p.reason) for p in unproved} == {("not_proved", "timeout after 3 s")}
     assert [r.held for r in report.results] == [r.held for r in searched.results]
+
+
+def test_search_none_from_the_cli_leaves_the_changes_to_the_proof(tmp_path: Path) -> None:
+    _, old, new, _, _ = _hidden("date edge")
+    a, b, out = tmp_path / "old.json", tmp_path / "new.json", tmp_path / "report.json"
+    a.write_text(old, encoding="utf-8")
+    b.write_text(new, encoding="utf-8")
+    assert main(["diff", str(a), str(b), "--search", "none", "--format", "json", "--out", str(out)]) == 1
+    data = json.loads(out.read_text(encoding="utf-8"))
+    _schema("diff.schema.json").validate(data)
+    assert data["searched"]["requests"] == 0
+    assert [(c["action"], c["found_by"]) for c in data["newly_allowed"]] == [("s3:GetObject", "proof")]
+    assert data["newly_allowed"][0]["context"] == [
+        {"key": "aws:CurrentTime", "type": "date", "values": ["1704067200.000000"]}
+    ]
+    assert data["proved"]["newly_allowed"]["status"] == "new_witnesses"
+    assert data["proved"]["newly_denied"]["status"] == "proved"

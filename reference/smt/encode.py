@@ -9,10 +9,10 @@ cited there) over a symbolic request:
   one symbolic value and a model names a real action of it;
 - the resource is a string (z3's string theory) matched by regular expressions built rule for rule beside
   ``reference.patterns`` (``reference.smt.regex``);
-- each condition key read by a statement is: present or not; a number of values (one, or up to
-  ``SET_VALUES`` for keys read by ForAllValues/ForAnyValue); each value typed by the operator family that
-  reads it: strings, exact decimals (integers over a common scale), instants (integer microseconds),
-  booleans, IPv4 addresses (32-bit vectors).
+- each condition key read by a statement is: present or not; a number of values (one, or for keys read
+  by ForAllValues/ForAnyValue as many as their clauses need, up to ``SET_VALUES``); each value typed by the
+  operator family that reads it: strings, exact decimals (integers over a common scale), instants
+  (integer microseconds), booleans, IPv4 addresses (32-bit vectors).
 
 What the encoding does not cover raises ``NotEncodable`` naming it (policy variables, Binary operators, a
 key read by two incompatible operator families); a proof is then reported "not proved: uses X".
@@ -40,7 +40,13 @@ from reference.principals import PrincipalMatch
 from reference.smt import regex
 from reference.variables import Literal, Template, Variable, parse_template
 
-SET_VALUES = 2  # values a key read by ForAllValues/ForAnyValue may hold in the encoding
+# Values a key read by ForAllValues/ForAnyValue may hold: one per distinct clause reading it, plus one (the
+# non-empty value that ``KeyVars.all_empty`` may need), at most ``SET_VALUES``.  That many is enough for every
+# request: from any set of values, keep one value that decides each clause (the value that makes a
+# ForAnyValue clause hold, the one that makes a ForAllValues clause fail) and a non-empty one; every clause
+# reads the same on the smaller set.  Past the cap the proof covers sets of up to SET_VALUES values
+# (``RequestSpace.capped_keys`` names them).
+SET_VALUES = 4
 _MAX_INSTANT = (dt.datetime(9999, 12, 31, tzinfo=dt.UTC) - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(
     microseconds=1
 )
@@ -103,6 +109,7 @@ class RequestSpace:
     templates: dict[int, tuple[Template, ...]] = field(init=False)  # id(statement) -> its Resource values
     clause_variables: dict[int, bool] = field(init=False)  # id(clause) -> policy variables enabled
     variable_keys: set[str] = field(init=False)  # keys read by policy variables (lower case)
+    capped_keys: list[str] = field(init=False)  # multi-valued keys held to SET_VALUES values (fewer than needed)
     _class_of_signature: dict[tuple[tuple[bool, ...], str], int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -208,6 +215,7 @@ class RequestSpace:
         families: dict[str, set[str]] = {}
         written: dict[str, str] = {}
         multi: set[str] = set()
+        distinct: dict[str, set[tuple[str, tuple[str, ...]]]] = {}
         decimals = 0
         for clause in _clauses(statements):
             key = clause.key.lower()
@@ -220,6 +228,7 @@ class RequestSpace:
                 raise NotEncodable(f"policy variables under {clause.operator.written} ({clause.key})")
             if clause.operator.qualifier is not None:
                 multi.add(key)
+            distinct.setdefault(key, set()).add((clause.operator.written, tuple(clause.values)))
             if family == "Numeric":
                 for v in clause.values:
                     n = read_number(v)
@@ -237,12 +246,16 @@ class RequestSpace:
                     written.setdefault(name.lower(), name)
                     families.setdefault(name.lower(), set()).add("String")
         self.keys = {}
+        self.capped_keys = []
         for key, name in written.items():
             fams = families.get(key, {"String"})  # a key only tested by Null: any value will do
             if len(fams) > 1:
                 raise NotEncodable(f"condition key {name} read by {' and '.join(sorted(fams))} operators")
             (key_family,) = tuple(fams)
-            slots = SET_VALUES if key in multi else 1
+            needed = len(distinct.get(key, ())) + 1
+            slots = min(needed, SET_VALUES) if key in multi else 1
+            if key in multi and needed > SET_VALUES:
+                self.capped_keys.append(name)
             make = _VARIABLE_OF[key_family]
             self.keys[key] = KeyVars(
                 written=name,
