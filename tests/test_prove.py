@@ -163,6 +163,13 @@ HIDDEN: list[tuple[str, str, str, str, Any]] = [
         lambda c: float(_value(c, "aws:CurrentTime")) == 1704067200,
     ),
     (
+        "date edge before 1970",
+        _policy(_allow(DateGreaterThan={"aws:EpochTime": "1960-01-01T00:00:00.5Z"})),
+        _policy(_allow(DateGreaterThanEquals={"aws:EpochTime": "1960-01-01T00:00:00.5Z"})),
+        "newly_allowed",
+        lambda c: _value(c, "aws:EpochTime") == "-315619199.500000",
+    ),
+    (
         "one address cut out of a range",
         _policy(_allow(IpAddress={"aws:SourceIp": "10.0.0.0/24"})),
         _policy(

@@ -47,9 +47,11 @@ from reference.variables import Literal, Template, Variable, parse_template
 # reads the same on the smaller set.  Past the cap the proof covers sets of up to SET_VALUES values
 # (``RequestSpace.capped_keys`` names them).
 SET_VALUES = 4
-_MAX_INSTANT = (dt.datetime(9999, 12, 31, tzinfo=dt.UTC) - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(
-    microseconds=1
-)
+# Instants a request may carry, in microseconds from 1970 (negative before): the W3C dates the reference
+# reads, years 0001 to 9999 (reference.conditions.read_instant).
+_EPOCH_START = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MIN_INSTANT = (dt.datetime(1, 1, 1, tzinfo=dt.UTC) - _EPOCH_START) // dt.timedelta(microseconds=1)
+_MAX_INSTANT = (dt.datetime(9999, 12, 31, tzinfo=dt.UTC) - _EPOCH_START) // dt.timedelta(microseconds=1)
 
 
 class NotEncodable(Exception):
@@ -280,7 +282,7 @@ class RequestSpace:
                 if k.family in ("String", "Binary"):
                     out.append(z3.InRe(v, regex.ANY))
                 elif k.family == "Date":
-                    out.append(z3.And(v >= 0, v <= _MAX_INSTANT))
+                    out.append(z3.And(v >= _MIN_INSTANT, v <= _MAX_INSTANT))
         return z3.And(*out)
 
 
@@ -587,7 +589,7 @@ def _value_of(space: RequestSpace, k: KeyVars, raw: str | None) -> z3.ExprRef | 
         scaled = n * space.numeric_scale
         return z3.IntVal(int(scaled)) if scaled == scaled.to_integral_value() else None
     instant = read_instant(raw) if raw is not None else 0
-    return None if instant is None or not 0 <= instant <= _MAX_INSTANT else z3.IntVal(instant)
+    return None if instant is None or not _MIN_INSTANT <= instant <= _MAX_INSTANT else z3.IntVal(instant)
 
 
 def holds_on(space: RequestSpace, formula: z3.BoolRef, request: Request) -> bool | None:
@@ -644,5 +646,6 @@ def _render(space: RequestSpace, k: KeyVars, value: z3.ExprRef) -> str:
     n = value.as_long()
     if k.family == "Numeric":
         return f"{Decimal(n) / space.numeric_scale:f}"
-    seconds, micro = divmod(n, 1_000_000)
-    return f"{seconds}.{micro:06d}"
+    # epoch seconds, as read_instant reads them: the sign applies to the whole number
+    seconds, micro = divmod(abs(n), 1_000_000)
+    return f"{'-' if n < 0 else ''}{seconds}.{micro:06d}"
