@@ -80,7 +80,8 @@ def scope_of(space: RequestSpace) -> str:
     if space.capped_keys:
         sets = f"sets of up to {SET_VALUES} values for {', '.join(space.capped_keys)} (their clauses could need more)"
     return (
-        f"requests for any of {len(space.universe)} actions (the IAM catalog's), any resource, and any values of the "
+        f"requests for any of {len(space.universe)} actions (the IAM catalog's and those the policies name), any "
+        f"resource, and any values of the "
         f"{len(space.keys)} condition key(s) the policies read: strings of printable ASCII without backslash, "
         f"numbers in steps of {step:g}, IPv4 addresses, dates from year 1 to 9999 to the microsecond, "
         f"{sets}; the caller of the policy set"
@@ -100,6 +101,26 @@ def _solver(timeout: float) -> z3.Solver:
 
 
 # --------------------------------------------------------------------------- diff
+
+
+def with_named_actions(universe: list[str], policy_sets: Iterable[PolicySet], extra: Iterable[str]) -> list[str]:
+    """The catalog's actions, plus every action a policy names without a wildcard and ``extra`` that the
+    catalog does not know (the reference decides them like any other: a misspelt name is still a name)."""
+    known = {a.lower() for a in universe}
+    named = [
+        a
+        for ps in policy_sets
+        for slot in ps.prepared.slots
+        for st in slot.compiled.statements
+        for a in st.statement.actions
+        if "*" not in a and "?" not in a
+    ]
+    out = list(universe)
+    for a in [*named, *extra]:
+        if a.lower() not in known:
+            known.add(a.lower())
+            out.append(a)
+    return out
 
 
 @dataclass(slots=True)
@@ -223,6 +244,8 @@ def prove_diff(
         "newly_denied": {c.action for c in report.newly_denied},
     }
     distinguished = reported["newly_allowed"] | reported["newly_denied"]
+    if universe is None:
+        universe = with_named_actions(catalog_actions(), [old, new], distinguished)
     try:
         space = space_for([old.case, new.case], universe=universe, distinguished=distinguished)
         formula = encode or (lambda s, i: allowed(s, s.prepared[i]))
@@ -355,9 +378,7 @@ def prove_check(report: CheckReport, policy_set: PolicySet, *, timeout: float = 
     """The report with ``proved`` filled; a claim the search let hold and the proof refutes is broken, with
     the proof's request (checked by the reference) as its counterexample."""
     claim_actions = {a for r in report.results for a in _claim_actions(r.claim)}
-    universe = catalog_actions()
-    known = {a.lower() for a in universe}
-    universe += sorted(a for a in claim_actions if a.lower() not in known)
+    universe = with_named_actions(catalog_actions(), [policy_set], sorted(claim_actions))
     try:
         space = space_for([policy_set.case], universe=universe, distinguished=claim_actions)
         formula = allowed(space, space.prepared[0])

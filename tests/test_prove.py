@@ -442,3 +442,19 @@ def test_search_none_from_the_cli_leaves_the_changes_to_the_proof(tmp_path: Path
     ]
     assert data["proved"]["newly_allowed"]["status"] == "new_witnesses"
     assert data["proved"]["newly_denied"]["status"] == "proved"
+
+
+def test_an_action_the_catalog_does_not_know_is_proved_over_too(tmp_path: Path) -> None:
+    """A misspelt action is still a name the reference matches: the proof covers the actions the policies name."""
+    old = _policy({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+    new = _policy({"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjekt"], "Resource": "*"})
+    a, b = tmp_path / "old.json", tmp_path / "new.json"
+    a.write_text(old, encoding="utf-8")
+    b.write_text(new, encoding="utf-8")
+    old_set, new_set = load_policy_set(str(a)), load_policy_set(str(b))
+    report = prove_diff(run_diff(old_set, new_set, explore=0, search=False), old_set, new_set)
+    assert report.proved is not None and report.proved.newly_allowed.new_actions == ["s3:GetObjekt"]
+    searched = run_diff(old_set, new_set, explore=0)
+    assert [c.action for c in searched.newly_allowed] == ["s3:GetObjekt"]
+    proved = prove_diff(searched, old_set, new_set)
+    assert proved.proved is not None and proved.proved.newly_allowed.status == "proved"
