@@ -24,7 +24,7 @@ from reference.policy import PolicyKind
 from reports.inputs import PolicySet
 from reports.model import Change, DiffReport, KeyNote, Searched, StatementRef, VersionInfo
 from reports.names import unknown_names
-from reports.search import UNTYPED, Space, build_space, resource_type_of, statements_of
+from reports.search import UNTYPED, Space, StatementInfo, build_space, resource_type_of, statements_of
 from strategies.aimed import aimed_requests
 
 DEFAULT_EXPLORE = 200
@@ -122,7 +122,10 @@ def version_info(policy_set: PolicySet) -> VersionInfo:
     digest = hashlib.sha256()
     for pid in sorted(policy_set.texts):
         digest.update(pid.encode() + b"\0" + policy_set.texts[pid].encode() + b"\0")
-    return VersionInfo(source=policy_set.label, policies=sorted(policy_set.texts), sha256=digest.hexdigest())
+    files = sorted({s.path for s in policy_set.sources.values()})
+    return VersionInfo(
+        source=policy_set.label, policies=sorted(policy_set.texts), files=files, sha256=digest.hexdigest()
+    )
 
 
 @contextlib.contextmanager
@@ -189,12 +192,9 @@ def _texts_and_kinds(policy_set: PolicySet) -> list[tuple[str, PolicyKind]]:
     return [(policy_set.texts[placed.policy.id], placed.kind) for placed in policy_set.placed()]
 
 
-def _partly_searched(statements: list[object]) -> list[KeyNote]:
-    from reports.search import StatementInfo
-
+def _partly_searched(statements: list[StatementInfo]) -> list[KeyNote]:
     notes: dict[str, str] = {}
     for info in statements:
-        assert isinstance(info, StatementInfo)
         for clause in info.clauses:
             if any("${" in v for v in clause.values):
                 notes.setdefault(clause.key, "its values hold policy variables: searched with sampled values only")
@@ -266,7 +266,7 @@ def run_diff(
         contexts_cut=space.context_cut,
         patterns_not_matched=space.patterns_not_matched,
         condition_keys=keys,
-        keys_partly_searched=_partly_searched(list(statements)),
+        keys_partly_searched=_partly_searched(statements),
     )
     return DiffReport(
         newly_allowed=changes["newly_allowed"],

@@ -25,7 +25,7 @@ from typing import Any
 import msgspec
 from json_source_map import calculate
 
-from reference.compiled import PolicyCache
+from reference.compiled import PolicyCache, compile_text
 from reference.errors import PolicyError
 from reference.evaluator import CaseInputError, PlacedPolicy, PreparedCase, case_policies, prepare
 from reference.model import Case, Policy, PolicyType, Request
@@ -141,8 +141,6 @@ def load_policy_set(arg: str, *, stdin_text: str | None = None, cache: PolicyCac
 
 
 def _compile_plain(where: str, text: str) -> None:
-    from reference.compiled import compile_text
-
     try:
         compile_text(text, "identity")
     except PolicyError as e:
@@ -218,8 +216,6 @@ def _from_policy_version(
         pid = f"{pid}@{vid}"
     source = PolicySource(artifact, line_offset=line_offset, exact=False)
     try:
-        from reference.compiled import compile_text
-
         compile_text(policy_text, "identity")
     except PolicyError as e:
         raise _located(f"{where} (PolicyVersion.Document)", e, exact=False) from None

@@ -46,7 +46,7 @@ class Change(Struct, frozen=True, kw_only=True):
     old_statement: StatementRef | None  # None: no statement decides (implicit deny)
     new_statement: StatementRef | None
     count: int  # requests of this action searched whose decision changed this way
-    resource_types: list[str]  # catalog resource types of the changed requests ("(none)": no template matched)
+    resource_types: list[str]  # catalog resource types of the changed requests ("(no ARN template)": none matched)
     found_by: str  # "enumeration", "hypothesis", or "proof" (a model of the SMT query, checked by the reference)
 
     def request(self) -> Request:
@@ -98,6 +98,7 @@ class NameWarning(Struct, frozen=True, kw_only=True):
 class VersionInfo(Struct, frozen=True, kw_only=True):
     source: str
     policies: list[str]
+    files: list[str]  # where the policies are shown (for REV:PATH, the PATH)
     sha256: str
 
 

@@ -24,6 +24,7 @@ from conformance.events import (
     TargetStarted,
     decode_event,
 )
+from conformance.features import deciding_feature
 
 # The matrix row of a case a target answered as a whole: no one request decided it.
 WHOLE_CASE = "(whole case)"
@@ -55,7 +56,7 @@ class CheckRecord:
 class DivergenceRecord:
     target: str
     status: str
-    family: str  # the family of the last failing check of its target before it (the shrunk example's)
+    family: str  # the family that decided the diverging request, or WHOLE_CASE
     description: str
     replay: str
     corpus: str
@@ -80,7 +81,14 @@ class RunRecord:
     finished: bool = False
 
 
-def _add(run: RunRecord, e: object, last_failure: dict[str, str]) -> None:
+def _divergence_family(e: DivergenceEvent) -> str:
+    """The family that decided the diverging request (as its ``check`` event has it), or WHOLE_CASE."""
+    if e.request_index is None or e.expected is None or not 0 <= e.request_index < len(e.case.requests):
+        return WHOLE_CASE
+    return deciding_feature(e.case, e.case.requests[e.request_index], e.expected)
+
+
+def _add(run: RunRecord, e: object) -> None:
     if isinstance(e, RunStarted):
         run.targets = list(e.targets)
         run.seed, run.profile, run.derandomized = e.seed, e.profile, e.derandomized
@@ -93,15 +101,12 @@ def _add(run: RunRecord, e: object, last_failure: dict[str, str]) -> None:
     elif isinstance(e, CheckEvent):
         record = CheckRecord(e.target, e.suite, e.status, e.deciding or WHOLE_CASE, e.requests, e.known, e.reason)
         run.checks.append(record)
-        if record.status in (UNEXPECTED, FAILURE):
-            last_failure[record.target] = record.family
     elif isinstance(e, DivergenceEvent):
-        # Hypothesis replays the shrunk example last: the last failing check of the target is the minimal case's.
         run.divergences.append(
             DivergenceRecord(
                 target=e.target,
                 status=e.status,
-                family=last_failure.get(e.target, WHOLE_CASE),
+                family=_divergence_family(e),
                 description=e.description,
                 replay=e.replay,
                 corpus=e.corpus,
@@ -121,7 +126,6 @@ def read_run(path: Path) -> RunRecord:
     run = RunRecord()
     if not path.is_file():
         return run
-    last_failure: dict[str, str] = {}
     with path.open("rb") as f:
         for number, line in enumerate(f, start=1):
             if not line.strip():
@@ -130,5 +134,5 @@ def read_run(path: Path) -> RunRecord:
                 event = decode_event(line)
             except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
                 raise EventsError(f"{path}:{number}: unreadable event: {exc}") from None
-            _add(run, event, last_failure)
+            _add(run, event)
     return run

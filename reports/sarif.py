@@ -83,10 +83,19 @@ def _statement_location(ref: StatementRef) -> dict[str, Any]:
     return _location(ref.file, ref.line, ref.column)
 
 
-def _change_result(direction: str, c: Change) -> dict[str, Any]:
+def _change_result(direction: str, c: Change, new_files: list[str]) -> dict[str, Any]:
+    """On the new version's deciding statement; when no statement of the new version decides (a grant
+    taken away), on the old version's statement -- unless that file is also the new version's (``REV:PATH``
+    against PATH), whose lines have moved: then on the new file's first line."""
     rule = "IAMCONF-DIFF-NEWLY-ALLOWED" if direction == "newly_allowed" else "IAMCONF-DIFF-NEWLY-DENIED"
-    ref = c.new_statement or c.old_statement
-    locations = [_statement_location(ref)] if ref is not None else []
+    if c.new_statement is not None:
+        locations = [_statement_location(c.new_statement)]
+    elif c.old_statement is not None and c.old_statement.file not in new_files:
+        locations = [_statement_location(c.old_statement)]
+    elif new_files:
+        locations = [_location(new_files[0], 1, 1)]
+    else:
+        locations = []
     verb = "newly allowed" if direction == "newly_allowed" else "newly denied"
     text = (
         f"{c.action} is {verb} ({c.count} request(s) searched changed). Smallest request: {request_json(c.request())}. "
@@ -137,8 +146,9 @@ def _log(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def diff_sarif(report: DiffReport) -> dict[str, Any]:
-    results = [_change_result("newly_allowed", c) for c in report.newly_allowed]
-    results += [_change_result("newly_denied", c) for c in report.newly_denied]
+    new_files = report.versions["new"].files
+    results = [_change_result("newly_allowed", c, new_files) for c in report.newly_allowed]
+    results += [_change_result("newly_denied", c, new_files) for c in report.newly_denied]
     results += [_warning_result(w) for w in report.warnings]
     if report.proved is not None:
         for p in report.proved.directions:

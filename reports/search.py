@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from reference.catalog import get_catalog
-from reference.compiled import CompiledStatement
+from reference.compiled import CompiledStatement, ResourceMatcher
 from reference.context import RequestContext
 from reference.model import ContextEntry, Request
 from reference.policy import PolicyKind
@@ -223,11 +223,11 @@ def template_instances(action: str, account: str) -> list[tuple[str, str]]:
     return out
 
 
-UNTYPED = "(none)"
+UNTYPED = "(no ARN template)"
 
 
 def resource_type_of(action: str, arn: str) -> str:
-    """The catalog resource type of the action whose template makes ``arn``; ``(none)`` if none does."""
+    """The catalog resource type of the action whose template makes ``arn``; ``(no ARN template)`` if none does."""
     cat = get_catalog()
     found = cat.action(action)
     if found is None:
@@ -359,10 +359,9 @@ def build_space(statements: list[StatementInfo], account: str, seed: int) -> Spa
                 key = (info.version, info.policy_id, s.index, pattern)
                 if key in matched_patterns:
                     continue
-                matcher = info.compiled.resources
                 # A pattern counts as searched when some resource of the action matches it (NotResource:
                 # matching the pattern is what the negation turns around).
-                if any(_pattern_hits(pattern, r, matcher.negated, empty, info) for r in resources):
+                if any(_pattern_hits(pattern, r, empty, info) for r in resources):
                     matched_patterns.add(key)
         reqs = [Request(action=action, resource=r, context=ctx) for r in resources for ctx in contexts]
         requests[action] = reqs
@@ -392,11 +391,8 @@ def _has_types(action: str) -> bool:
     return found is not None and bool(found.resource_types)
 
 
-def _pattern_hits(pattern: str, resource: str, negated: bool, ctx: RequestContext, info: StatementInfo) -> bool:
-    from reference.compiled import ResourceMatcher
-
-    single = ResourceMatcher.of((pattern,), False, info.variables)
-    return single.matches(resource, ctx)
+def _pattern_hits(pattern: str, resource: str, ctx: RequestContext, info: StatementInfo) -> bool:
+    return ResourceMatcher.of((pattern,), False, info.variables).matches(resource, ctx)
 
 
 def iter_requests(space: Space) -> Iterator[Request]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from conformance.cli import main
@@ -18,15 +20,36 @@ from conformance.events import (
     TargetSkipped,
     TargetStarted,
 )
-from reference.model import Case, Request
+from reference.compiled import PolicyCache
+from reference.evaluator import evaluate_case
+from reference.model import Case, ContextEntry, Decision, Policy, Request
 from reports.matrix import Verdict, build_matrix
 from reports.matrix_report import render_html, render_markdown, write_matrix_reports
 from reports.run_events import WHOLE_CASE, EventsError, read_run
 from tests.browser_support import open_page
 
 REPLAY = "iamconf replay corpus/emu/case-abc.json --target emu"
-CASE = Case(id="case-abc", requests=[Request(action="s3:GetObject", resource="*")])
 CLAIMS = ["actions", "conditions:string"]
+# Request 1 is allowed by a StringEquals statement: decided by conditions:string.
+STATEMENT = {
+    "Effect": "Allow",
+    "Action": "s3:GetObject",
+    "Resource": "*",
+    "Condition": {"StringEquals": {"aws:username": "alice"}},
+}
+CASE = Case(
+    id="case-abc",
+    identity_policies=[Policy.of("p", json.dumps({"Version": "2012-10-17", "Statement": STATEMENT}), "user")],
+    requests=[
+        Request(action="s3:ListBucket", resource="*"),
+        Request(
+            action="s3:GetObject",
+            resource="arn:aws:s3:::b/k",
+            context=[ContextEntry(key="aws:username", type="string", values=["alice"])],
+        ),
+    ],
+)
+EXPECTED = evaluate_case(CASE, PolicyCache()).results[1]
 
 
 def check(target: str, status: str, deciding: str | None, **extra: object) -> CheckEvent:
@@ -38,9 +61,9 @@ def divergence(target: str = "emu") -> DivergenceEvent:
         nodeid="suites/test_features.py::test_x[emu]",
         target=target,
         status="unexpected divergence",
-        request_index=0,
-        expected=None,
-        observed=None,
+        request_index=1,
+        expected=EXPECTED,
+        observed=msgspec.structs.replace(EXPECTED, decision=Decision.IMPLICIT_DENY),
         mismatches=[],
         reason=None,
         description="emu: case-abc request 0 (s3:GetObject on *): unexpected divergence: decision: expected "
@@ -166,17 +189,27 @@ def test_a_request_counts_under_its_deciding_family_only(tmp_path: Path) -> None
     assert matrix.cell("resources", "emu").agree == 0
 
 
-def test_the_minimal_case_belongs_to_the_family_of_its_last_failing_check(tmp_path: Path) -> None:
+def test_the_minimal_case_sits_in_the_family_that_decided_its_request(tmp_path: Path) -> None:
+    assert EXPECTED.decision == Decision.ALLOWED
     events: list[Event] = [
-        check("emu", "unexpected divergence", "actions"),
-        check("other", "unexpected divergence", "conditions:ip"),
-        check("emu", "unexpected divergence", "conditions:date"),
+        check("emu", "agree", "actions"),
+        check("emu", "unexpected divergence", "conditions:string"),
         divergence(),
     ]
     matrix = build_matrix(read_run(write_events(tmp_path, events)))
-    assert [(c.target, c.family) for c in matrix.cases] == [("emu", "conditions:date")]
-    assert matrix.cell("conditions:date", "emu").case_anchors == ["case-1"]
+    assert [(c.target, c.family) for c in matrix.cases] == [("emu", "conditions:string")]
+    assert matrix.cell("conditions:string", "emu").case_anchors == ["case-1"]
     assert matrix.cell("actions", "emu").case_anchors == []
+
+
+def test_a_case_level_divergence_sits_in_the_whole_case_row(tmp_path: Path) -> None:
+    events: list[Event] = [
+        check("emu", "target failure", None),
+        msgspec.structs.replace(divergence(), status="target failure", request_index=None),
+    ]
+    matrix = build_matrix(read_run(write_events(tmp_path, events)))
+    assert matrix.cell(WHOLE_CASE, "emu").verdict == Verdict.UNEXPECTED
+    assert matrix.cell(WHOLE_CASE, "emu").case_anchors == ["case-1"]
 
 
 def test_one_case_with_several_failing_requests_is_listed_once(tmp_path: Path) -> None:
@@ -184,7 +217,7 @@ def test_one_case_with_several_failing_requests_is_listed_once(tmp_path: Path) -
     matrix = build_matrix(read_run(write_events(tmp_path, events)))
     assert [c.anchor for c in matrix.cases] == ["case-1"]
     assert len(matrix.cases[0].descriptions) == 2
-    assert '"action": "s3:GetObject"' in matrix.cases[0].case_json
+    assert '"action": "s3:GetObject"' in matrix.cases[0].case_json and '"id": "case-abc"' in matrix.cases[0].case_json
 
 
 def test_an_unreadable_event_names_file_and_line(tmp_path: Path) -> None:
@@ -269,3 +302,17 @@ def test_a_real_divergent_run_shows_unexpected_cells_with_replay(
     assert "**unexpected**" in md and matrix.cases[0].replay in md
     anchored = [f for f in matrix.families if matrix.cell(f, "iam-simulate").case_anchors]
     assert anchored and all(verdicts[f] == Verdict.UNEXPECTED for f in anchored)
+
+
+def test_the_templates_are_package_data() -> None:
+    """``pip install .`` ships every template (a missing pattern breaks the installed ``iamconf run``)."""
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    patterns = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"
+    ]["reports"]
+    templates = sorted(p.relative_to(root / "reports").as_posix() for p in (root / "reports/templates").iterdir())
+    assert {"templates/index.html.j2", "templates/matrix.md.j2"} <= set(templates)
+    assert all(any(fnmatch.fnmatch(t, pattern) for pattern in patterns) for t in templates)

@@ -178,3 +178,14 @@ def test_the_shipped_spec_validates_against_its_schema() -> None:
     from reference.fixtures import anchor_services
 
     assert services == set(anchor_services("v3"))
+
+
+def test_check_warns_about_unknown_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = anchor_policy("v3").replace('"states:UpdateStateMachine"', '"states:UpdateStateMachin"')
+    report = check_text(text, tmp_path)
+    assert [(w.kind, w.name, w.nearest) for w in report.warnings] == [
+        ("action", "states:UpdateStateMachin", "states:UpdateStateMachine")
+    ]
+    assert "unknown action 'states:UpdateStateMachin'" in render_check(report, "md")
+    main(["check", str(tmp_path / "policy.json"), "--spec", str(SPEC), "--out", str(tmp_path / "r.txt")])
+    assert "nearest known: states:UpdateStateMachine" in capsys.readouterr().err

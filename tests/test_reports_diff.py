@@ -445,3 +445,48 @@ def test_reports_never_import_a_target() -> None:
 def test_to_json_round_trips_the_model() -> None:
     report = anchor_diff("v2", "v3")
     assert to_json(report)["versions"]["new"]["policies"] == ["v3.json"]
+
+
+def test_stdin_and_out_file_on_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(anchor_policy("v2")))
+    out = tmp_path / "report.json"
+    args = ["diff", "-", str(ANCHOR / "v3.json"), "--format", "json", "--out", str(out), "--explore", "0"]
+    assert main(args) == 1
+    document = json.loads(out.read_text(encoding="utf-8"))
+    diff_validator().validate(document)
+    assert {c["action"] for c in document["newly_allowed"]} == IMAGE_ACTIONS
+    assert document["versions"]["old"]["source"] == "-"
+
+
+def test_action_letter_case_does_not_split_a_group(tmp_path: Path) -> None:
+    old = policy({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+    new = policy({"Effect": "Allow", "Action": ["s3:GetObject", "S3:PUTOBJECT"], "Resource": "*"})
+    report = diff_texts(old, new, tmp_path, explore=100)
+    assert [c.action for c in report.newly_allowed] == ["s3:PutObject"]
+
+
+def test_sarif_of_a_grant_taken_away_in_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """REV:PATH against PATH: a removed statement's old line is not a line of the new file."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (repo / "policy.json").write_text(anchor_policy("v3"), encoding="utf-8")
+    subprocess.run([*git, "add", "policy.json"], check=True)
+    subprocess.run([*git, "commit", "-qm", "v3"], check=True)
+    (repo / "policy.json").write_text(anchor_policy("v2"), encoding="utf-8")
+    monkeypatch.chdir(repo)
+    report = run_diff(load_policy_set("HEAD:policy.json"), load_policy_set("policy.json"), explore=0)
+    assert actions(report.newly_denied) == IMAGE_ACTIONS
+    sarif = json.loads(render_diff(report, "sarif"))
+    sarif_validator().validate(sarif)
+    for result in sarif["runs"][0]["results"]:
+        location = result["locations"][0]["physicalLocation"]
+        assert location["artifactLocation"]["uri"] == "policy.json"
+        assert location["region"]["startLine"] == 1
+    # between two files, the old file's statement is where it was
+    other = run_diff(load_policy_set(str(ANCHOR / "v3.json")), load_policy_set(str(ANCHOR / "v2.json")), explore=0)
+    located = json.loads(render_diff(other, "sarif"))["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert located["artifactLocation"]["uri"].endswith("anchor/v3.json") and located["region"]["startLine"] == 359
