@@ -374,14 +374,21 @@ def _prove_claim(
     return ClaimProof(claim=claim.id, status="refuted", reason=None), result
 
 
-def prove_check(report: CheckReport, policy_set: PolicySet, *, timeout: float = DEFAULT_TIMEOUT) -> CheckReport:
+def prove_check(
+    report: CheckReport,
+    policy_set: PolicySet,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    encode: Callable[[RequestSpace, int], z3.BoolRef] | None = None,
+) -> CheckReport:
     """The report with ``proved`` filled; a claim the search let hold and the proof refutes is broken, with
-    the proof's request (checked by the reference) as its counterexample."""
+    the proof's request (checked by the reference) as its counterexample.  ``encode`` replaces
+    ``reference.smt.encode.allowed`` (tests give a broken one)."""
     claim_actions = {a for r in report.results for a in _claim_actions(r.claim)}
     universe = with_named_actions(catalog_actions(), [policy_set], sorted(claim_actions))
     try:
         space = space_for([policy_set.case], universe=universe, distinguished=claim_actions)
-        formula = allowed(space, space.prepared[0])
+        formula = encode(space, 0) if encode is not None else allowed(space, space.prepared[0])
     except NotEncodable as e:
         claims = [ClaimProof(claim=r.claim.id, status="not_proved", reason=f"uses {e.reason}") for r in report.results]
         unproved = CheckProof(scope="(the policies are outside the encoding)", timeout_seconds=timeout, claims=claims)

@@ -458,3 +458,32 @@ def test_an_action_the_catalog_does_not_know_is_proved_over_too(tmp_path: Path) 
     assert [c.action for c in searched.newly_allowed] == ["s3:GetObjekt"]
     proved = prove_diff(searched, old_set, new_set)
     assert proved.proved is not None and proved.proved.newly_allowed.status == "proved"
+
+
+def test_check_never_refutes_with_a_request_the_reference_rejects() -> None:
+    """An encoding that says the policy allows everything: its models for must-not-allow claims are denied by
+    the reference, so those claims are "not proved" (naming the request), never refuted or broken."""
+    from reports.check import load_policies
+
+    searched, _ = _anchor_check()
+    policies = load_policies([str(ANCHOR / "v3.json")])
+    report = prove_check(searched, policies, encode=lambda space, i: z3.BoolVal(True))
+    assert report.proved is not None
+    status = {p.claim: p for p in report.proved.claims}
+    held_denies = [r.claim.id for r in searched.results if r.held and r.claim.expect == "deny"]
+    assert held_denies
+    for claim in held_denies:
+        assert status[claim].status == "not_proved", claim
+        reason = status[claim].reason
+        assert reason is not None and reason.startswith("the encoding and the reference disagree on {")
+    assert [r.held for r in report.results] == [r.held for r in searched.results]
+
+
+def test_check_cli_proves_by_default_and_no_prove_switches_it_off(tmp_path: Path) -> None:
+    on, off = tmp_path / "on.json", tmp_path / "off.json"
+    v3 = str(ANCHOR / "v3.json")
+    assert main(["check", v3, "--spec", str(SPEC), "--format", "json", "--out", str(on)]) == 1
+    assert main(["check", v3, "--spec", str(SPEC), "--format", "json", "--no-prove", "--out", str(off)]) == 1
+    proved = json.loads(on.read_text(encoding="utf-8"))["proved"]
+    assert len(proved["claims"]) == 27 and {c["status"] for c in proved["claims"]} == {"proved", "refuted"}
+    assert json.loads(off.read_text(encoding="utf-8"))["proved"] is None
