@@ -20,17 +20,21 @@ import jsonschema
 import msgspec
 import pytest
 import z3
+from hypothesis import Phase, event, given, note, settings
 
 import reports.prove
 from conformance.cli import main
+from reference.compiled import PolicyCache
 from reference.evaluator import decide
-from reference.model import Decision
-from reference.smt.encode import RequestSpace, allowed
+from reference.model import Case, Decision
+from reference.smt.encode import NotEncodable, RequestSpace, allowed, assignment, space_for
 from reports.check import load_spec, run_check
 from reports.diff import run_diff
-from reports.inputs import load_policy_set
-from reports.model import Change, DiffReport
+from reports.inputs import PolicySet, PolicySource, load_policy_set
+from reports.model import Change, DiffReport, Searched
 from reports.prove import prove_check, prove_diff
+from strategies import cases
+from tests.test_smt import _with_variants
 
 ROOT = Path(__file__).resolve().parent.parent
 ANCHOR = ROOT / "reference" / "fixtures" / "anchor"
@@ -487,3 +491,98 @@ def test_check_cli_proves_by_default_and_no_prove_switches_it_off(tmp_path: Path
     proved = json.loads(on.read_text(encoding="utf-8"))["proved"]
     assert len(proved["claims"]) == 27 and {c["status"] for c in proved["claims"]} == {"proved", "refuted"}
     assert json.loads(off.read_text(encoding="utf-8"))["proved"] is None
+
+
+# --------------------------------------------------------------------------- a proof never contradicts the reference
+
+
+def _policy_set(label: str, case: Case) -> PolicySet:
+    from reference.evaluator import case_policies, prepare
+
+    placed = list(case_policies(case))
+    return PolicySet(
+        label=label,
+        case=case,
+        sources={p.policy.id: PolicySource(label) for p in placed},
+        prepared=prepare(case, PolicyCache()),
+        texts={p.policy.id: p.policy.text() for p in placed},
+    )
+
+
+_NOTHING_SEARCHED = Searched(
+    actions=0,
+    services=[],
+    resource_types=0,
+    resources=0,
+    contexts=0,
+    requests=0,
+    hypothesis_examples=0,
+    seed=0,
+    every_action=False,
+    every_resource_pattern=False,
+    actions_sampled=[],
+    contexts_cut=[],
+    patterns_not_matched=[],
+    condition_keys=[],
+    keys_partly_searched=[],
+)
+
+
+_CHANGED_CHECKED = [0]
+
+
+def _proof_agrees_with_the_reference(first: Case, second: Case, encode: Any = None) -> None:
+    """Old: a generated case's policy set; new: the same with another case's identity policies.  With nothing
+    reported, every generated request (and its key-absent variants) inside the encoding's domain whose
+    decision the reference changes must have its action among the proof's new actions, whenever the proof
+    says proved or new_witnesses."""
+    new_case = msgspec.structs.replace(first, identity_policies=second.identity_policies)
+    requests = _with_variants([*first.requests, *second.requests])
+    universe = sorted({r.action for r in requests})
+    old, new = _policy_set("old", first), _policy_set("new", new_case)
+    empty = DiffReport(newly_allowed=[], newly_denied=[], searched=_NOTHING_SEARCHED, versions={}, warnings=[])
+    report = prove_diff(empty, old, new, universe=universe, timeout=5, encode=encode)
+    assert report.proved is not None
+    try:
+        space = space_for([first, new_case], universe=universe)
+    except NotEncodable:
+        event("not encodable")
+        return
+    for proof in report.proved.directions:
+        event(f"{proof.direction}: {proof.status}")
+        if proof.status == "not_proved":
+            continue
+        for request in requests:
+            if assignment(space, request) is None:
+                continue
+            a = decide(old.prepared, request).decision == Decision.ALLOWED
+            b = decide(new.prepared, request).decision == Decision.ALLOWED
+            changed = (b and not a) if proof.direction == "newly_allowed" else (a and not b)
+            if changed:
+                _CHANGED_CHECKED[0] += 1
+                note(f"request: {request}")
+                assert request.action in proof.new_actions, proof
+
+
+def test_a_proof_never_contradicts_the_reference_on_generated_requests() -> None:
+    _CHANGED_CHECKED[0] = 0
+
+    def right(first: Case, second: Case) -> None:
+        _proof_agrees_with_the_reference(first, second)
+
+    settings(max_examples=25, deadline=None)(given(cases(), cases())(right))()
+    assert _CHANGED_CHECKED[0] >= 5, "too few generated requests changed their decision to test the proofs"
+
+
+def test_the_proof_property_fails_on_a_wrong_encoding() -> None:
+    """The same property with both versions encoded as the old one: it proves "no change" where the reference
+    sees one, and the property fails."""
+
+    def wrong(first: Case, second: Case) -> None:
+        _proof_agrees_with_the_reference(first, second, encode=_broken)
+
+    run = settings(max_examples=50, deadline=None, phases=[Phase.generate], database=None)(
+        given(cases(), cases())(wrong)
+    )
+    with pytest.raises(AssertionError):
+        run()
