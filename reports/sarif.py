@@ -97,11 +97,13 @@ def _change_result(direction: str, c: Change, new_files: list[str]) -> dict[str,
     else:
         locations = []
     verb = "newly allowed" if direction == "newly_allowed" else "newly denied"
+    how = "found by the SMT proof" if c.found_by == "proof" else f"{c.count} request(s) searched changed"
     text = (
-        f"{c.action} is {verb} ({c.count} request(s) searched changed). Smallest request: {request_json(c.request())}. "
+        f"{c.action} is {verb} ({how}). Smallest request: {request_json(c.request())}. "
         f"Old: {c.old} ({where(c.old_statement)}); new: {c.new} ({where(c.new_statement)})."
     )
     props = {"action": c.action, "resource": c.resource, "count": c.count, "old": c.old, "new": c.new}
+    props["found_by"] = c.found_by
     return _result(rule, text, locations, f"{direction}:{c.action.lower()}", props)
 
 

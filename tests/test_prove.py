@@ -446,6 +446,11 @@ def test_search_none_from_the_cli_leaves_the_changes_to_the_proof(tmp_path: Path
     ]
     assert data["proved"]["newly_allowed"]["status"] == "new_witnesses"
     assert data["proved"]["newly_denied"]["status"] == "proved"
+    sarif = tmp_path / "report.sarif"
+    main(["diff", str(a), str(b), "--search", "none", "--format", "sarif", "--out", str(sarif)])
+    results = json.loads(sarif.read_text(encoding="utf-8"))["runs"][0]["results"]
+    (change,) = [r for r in results if r["ruleId"] == "IAMCONF-DIFF-NEWLY-ALLOWED"]
+    assert "found by the SMT proof" in change["message"]["text"] and change["properties"]["found_by"] == "proof"
 
 
 def test_an_action_the_catalog_does_not_know_is_proved_over_too(tmp_path: Path) -> None:
