@@ -83,7 +83,8 @@ def scope_of(space: RequestSpace) -> str:
         f"requests for any of {len(space.universe)} actions (the IAM catalog's and those the policies name), any "
         f"resource, and any values of the "
         f"{len(space.keys)} condition key(s) the policies read: strings of printable ASCII without backslash, "
-        f"numbers in steps of {step:g} (finer than any policy value, so every gap between two is reached), IPv4 addresses, dates from year 1 to 9999 to the microsecond, "
+        f"numbers in steps of {step:g} (finer than any policy value, so every gap between two is reached), "
+        f"IPv4 addresses, dates from year 1 to 9999 to the microsecond, "
         f"{sets}; the caller of the policy set"
     )
 
