@@ -40,6 +40,13 @@ def add_subparsers(sub: argparse._SubParsersAction[Any]) -> None:
     df.add_argument(
         "--explore", type=int, default=200, metavar="N", help="Hypothesis examples after the enumeration (default 200)"
     )
+    df.add_argument(
+        "--search",
+        choices=("full", "none"),
+        default="full",
+        help="none: evaluate no generated request (only the proof finds changes)",
+    )
+    _prove_options(df, "that no request beyond the reported changes changes its decision")
 
     ck = sub.add_parser(
         "check",
@@ -50,6 +57,35 @@ def add_subparsers(sub: argparse._SubParsersAction[Any]) -> None:
     ck.add_argument("--spec", required=True, metavar="SPEC", help="spec file (YAML or JSON)")
     _common(ck)
     ck.add_argument("--seed", type=int, default=0)
+    _prove_options(ck, "each claim for every request in its scope, or refute it with a request")
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
+def _prove_options(p: argparse.ArgumentParser, what: str) -> None:
+    from reports.prove import DEFAULT_TIMEOUT
+
+    p.add_argument(
+        "--prove",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=f"prove {what} with an SMT solver (default on; the report names what lies outside the encoding)",
+    )
+    p.add_argument(
+        "--prove-timeout",
+        type=_positive_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"time limit of each solver query (default {DEFAULT_TIMEOUT:g}); a query that reaches it is 'not proved'",
+    )
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -83,7 +119,19 @@ def run_diff_command(args: argparse.Namespace) -> int:
             def update(done: int, total: int) -> None:
                 tracker.describe(f"iamconf diff: {done}/{total} requests evaluated, then Hypothesis")
 
-            report = run_diff(old, new, seed_value=args.seed, explore=max(args.explore, 0), progress=update)
+            report = run_diff(
+                old,
+                new,
+                seed_value=args.seed,
+                explore=max(args.explore, 0),
+                progress=update,
+                search=args.search == "full",
+            )
+            if args.prove:
+                from reports.prove import prove_diff
+
+                tracker.describe("iamconf diff: proving")
+                report = prove_diff(report, old, new, timeout=args.prove_timeout)
         if args.mask_accounts:
             report = mask_accounts(report)
         with _output(args.out) as out:
@@ -108,6 +156,10 @@ def run_check_command(args: argparse.Namespace) -> int:
         policies = load_policies(args.policies)
         with progress(None, "iamconf check: testing claims"):
             report = run_check(policies, spec, seed_value=args.seed)
+            if args.prove:
+                from reports.prove import prove_check
+
+                report = prove_check(report, policies, timeout=args.prove_timeout)
         if args.mask_accounts:
             report = mask_accounts(report)
         with _output(args.out) as out:

@@ -216,20 +216,22 @@ def run_diff(
     seed_value: int = DEFAULT_SEED,
     explore: int = DEFAULT_EXPLORE,
     progress: Callable[[int, int], None] | None = None,
+    search: bool = True,
 ) -> DiffReport:
+    """``search=False`` evaluates no request (``--search none``: only a proof, ``reports.prove``, finds changes)."""
     statements = statements_of("old", old) + statements_of("new", new)
     account = old.prepared.caller.account or "111122223333"
     space: Space = build_space(statements, account, seed_value)
     collector = _Collector(old, new, dict(space.actions.actions))
     total = sum(len(v) for v in space.requests.values())
     done = 0
-    for reqs in space.requests.values():
+    for reqs in space.requests.values() if search else []:
         for r in reqs:
             collector.evaluate(r, "enumeration")
         done += len(reqs)
         if progress is not None:
             progress(done, total)
-    hypothesis_examples = _explore(collector, explore, seed_value)
+    hypothesis_examples = _explore(collector, explore if search else 0, seed_value)
     changes: dict[str, list[Change]] = {"newly_allowed": [], "newly_denied": []}
     for (direction, action), g in sorted(collector.groups.items(), key=lambda kv: (kv[0][0], kv[0][1].lower())):
         assert g.witness is not None and g.old is not None and g.new is not None
@@ -258,9 +260,9 @@ def run_diff(
         requests=collector.evaluated,
         hypothesis_examples=hypothesis_examples,
         seed=seed_value,
-        every_action=not space.actions.sampled,
-        every_resource_pattern=not space.patterns_not_matched,
-        actions_sampled=space.actions.sampled,
+        every_action=search and not space.actions.sampled,
+        every_resource_pattern=search and not space.patterns_not_matched,
+        actions_sampled=space.actions.sampled if search else ["the search was switched off (--search none)"],
         contexts_cut=space.context_cut,
         patterns_not_matched=space.patterns_not_matched,
         condition_keys=keys,

@@ -22,6 +22,7 @@ from reference.compiled import PolicyCache
 from reports.check import load_policies, load_spec, run_check
 from reports.diff import run_diff
 from reports.inputs import load_policy_set
+from reports.prove import prove_check, prove_diff
 from reports.render import render_check, render_diff
 
 ANCHOR = "reference/fixtures/anchor"
@@ -48,13 +49,13 @@ def generate() -> dict[str, str]:
     with _at_root():
         cache = PolicyCache()
         for old, new in DIFFS:
-            report = run_diff(
-                load_policy_set(f"{ANCHOR}/{old}.json", cache=cache),
-                load_policy_set(f"{ANCHOR}/{new}.json", cache=cache),
-            )
+            old_set = load_policy_set(f"{ANCHOR}/{old}.json", cache=cache)
+            new_set = load_policy_set(f"{ANCHOR}/{new}.json", cache=cache)
+            report = prove_diff(run_diff(old_set, new_set), old_set, new_set)
             for fmt, ext in FORMATS:
                 out[f"anchor-{old}-{new}.{ext}"] = render_diff(report, fmt)  # type: ignore[arg-type]
-        check = run_check(load_policies([f"{ANCHOR}/v3.json"]), load_spec(SPEC))
+        policies = load_policies([f"{ANCHOR}/v3.json"])
+        check = prove_check(run_check(policies, load_spec(SPEC)), policies)
         for fmt, ext in FORMATS:
             out[f"anchor-v3-check.{ext}"] = render_check(check, fmt)  # type: ignore[arg-type]
     return out

@@ -47,7 +47,7 @@ class Change(Struct, frozen=True, kw_only=True):
     new_statement: StatementRef | None
     count: int  # requests of this action searched whose decision changed this way
     resource_types: list[str]  # catalog resource types of the changed requests ("(no ARN template)": none matched)
-    found_by: str  # "enumeration" or "hypothesis"
+    found_by: str  # "enumeration", "hypothesis", or "proof" (a model of the SMT query, checked by the reference)
 
     def request(self) -> Request:
         return Request(action=self.action, resource=self.resource, context=self.context)
@@ -102,13 +102,50 @@ class VersionInfo(Struct, frozen=True, kw_only=True):
     sha256: str
 
 
+ProofStatus = Literal["proved", "new_witnesses", "not_proved"]
+
+
+class DirectionProof(Struct, frozen=True, kw_only=True):
+    """The SMT proof of one direction (``reports.prove``)."""
+
+    direction: Direction
+    status: ProofStatus  # new_witnesses: the proof found changes the search had not, and then proved the rest
+    reason: str | None  # not_proved: why (a timeout, an element outside the encoding, a disagreement)
+    new_actions: list[str]  # actions the proof added to the report (their changes say found_by "proof")
+    queries: int  # solver queries made
+
+    def summary(self) -> str:
+        if self.status == "proved":
+            return "proved: no other change"
+        found = f"{len(self.new_actions)} more action(s) found by the proof ({', '.join(self.new_actions)})"
+        if self.status == "new_witnesses":
+            return f"{found}; with them, proved: no other change"
+        before = f"; {found}" if self.new_actions else ""
+        return f"not proved: {self.reason}{before}"
+
+
+class DiffProof(Struct, frozen=True, kw_only=True):
+    """What the SMT proof says beyond the search: per direction, whether any request outside the reported
+    changes changes its decision."""
+
+    covered: str  # what "covered by a reported change" means
+    scope: str  # the requests the proof ranges over
+    timeout_seconds: float  # per solver query
+    newly_allowed: DirectionProof
+    newly_denied: DirectionProof
+
+    @property
+    def directions(self) -> list[DirectionProof]:
+        return [self.newly_allowed, self.newly_denied]
+
+
 class DiffReport(Struct, frozen=True, kw_only=True):
     newly_allowed: list[Change]
     newly_denied: list[Change]
     searched: Searched
     versions: dict[str, VersionInfo]
     warnings: list[NameWarning]
-    proved: dict[str, Any] | None = None  # issue 12 (SMT proof) fills this; None: nothing proved
+    proved: DiffProof | None = None  # None: no proof asked for (--no-prove)
 
     @property
     def changes(self) -> list[Change]:
@@ -136,6 +173,7 @@ class Counterexample(Struct, frozen=True, kw_only=True):
     request: Request
     decision: str
     statement: StatementRef | None
+    found_by: str = "search"  # or "proof": a model of the SMT query, checked by the reference
 
 
 class ClaimResult(Struct, frozen=True, kw_only=True):
@@ -145,13 +183,35 @@ class ClaimResult(Struct, frozen=True, kw_only=True):
     counterexamples: list[Counterexample]
 
 
+class ClaimProof(Struct, frozen=True, kw_only=True):
+    """The SMT proof of one claim: no request in its scope gets the other decision (proved), or one does
+    (refuted: its counterexample says found_by "proof"), or neither was shown (not_proved, with the reason)."""
+
+    claim: str  # the claim's id
+    status: Literal["proved", "refuted", "not_proved"]
+    reason: str | None
+
+    def summary(self) -> str:
+        if self.status == "proved":
+            return "proved: no request in its scope breaks it"
+        if self.status == "refuted":
+            return "refuted: the proof found a request that breaks it (checked by the reference)"
+        return f"not proved: {self.reason}"
+
+
+class CheckProof(Struct, frozen=True, kw_only=True):
+    scope: str
+    timeout_seconds: float
+    claims: list[ClaimProof]
+
+
 class CheckReport(Struct, frozen=True, kw_only=True):
     spec: str
     title: str
     policies: VersionInfo
     results: list[ClaimResult]
     warnings: list[NameWarning]
-    proved: dict[str, Any] | None = None
+    proved: CheckProof | None = None  # None: no proof asked for (--no-prove)
 
     @property
     def broken(self) -> list[ClaimResult]:

@@ -25,6 +25,9 @@ RULES: dict[str, tuple[str, str]] = {
     "IAMCONF-DIFF-NEWLY-ALLOWED": ("The new version allows requests the old version did not", "error"),
     "IAMCONF-DIFF-NEWLY-DENIED": ("The new version denies requests the old version allowed", "warning"),
     "IAMCONF-CHECK-CLAIM-BROKEN": ("A claim of the spec does not hold for the policy set", "error"),
+    # The SMT proof (reports/prove.py): a note when proved, a warning when not proved (with the reason).
+    "IAMCONF-DIFF-PROOF": ("Whether any request beyond the reported changes changes its decision", "note"),
+    "IAMCONF-CHECK-PROOF": ("Whether a claim holds for every request in its scope", "note"),
     "IAMCONF-UNKNOWN-SERVICE": ("A service prefix the IAM catalog does not know", "warning"),
     "IAMCONF-UNKNOWN-ACTION": ("An action the IAM catalog does not know: it grants or denies nothing", "warning"),
     "IAMCONF-UNKNOWN-RESOURCE-TYPE": ("A resource the service's resource types do not fit", "warning"),
@@ -58,12 +61,17 @@ def _location(file: str, line: int, column: int) -> dict[str, Any]:
 
 
 def _result(
-    rule: str, text: str, locations: list[dict[str, Any]], fingerprint: str, props: dict[str, Any]
+    rule: str,
+    text: str,
+    locations: list[dict[str, Any]],
+    fingerprint: str,
+    props: dict[str, Any],
+    level: str | None = None,
 ) -> dict[str, Any]:
     return {
         "ruleId": rule,
         "ruleIndex": _RULE_IDS.index(rule),
-        "level": RULES[rule][1],
+        "level": level or RULES[rule][1],
         "message": {"text": text},
         "locations": locations,
         "partialFingerprints": {"iamconf/v1": fingerprint},
@@ -89,11 +97,13 @@ def _change_result(direction: str, c: Change, new_files: list[str]) -> dict[str,
     else:
         locations = []
     verb = "newly allowed" if direction == "newly_allowed" else "newly denied"
+    how = "found by the SMT proof" if c.found_by == "proof" else f"{c.count} request(s) searched changed"
     text = (
-        f"{c.action} is {verb} ({c.count} request(s) searched changed). Smallest request: {request_json(c.request())}. "
+        f"{c.action} is {verb} ({how}). Smallest request: {request_json(c.request())}. "
         f"Old: {c.old} ({where(c.old_statement)}); new: {c.new} ({where(c.new_statement)})."
     )
     props = {"action": c.action, "resource": c.resource, "count": c.count, "old": c.old, "new": c.new}
+    props["found_by"] = c.found_by
     return _result(rule, text, locations, f"{direction}:{c.action.lower()}", props)
 
 
@@ -142,6 +152,19 @@ def diff_sarif(report: DiffReport) -> dict[str, Any]:
     results = [_change_result("newly_allowed", c, new_files) for c in report.newly_allowed]
     results += [_change_result("newly_denied", c, new_files) for c in report.newly_denied]
     results += [_warning_result(w) for w in report.warnings]
+    if report.proved is not None:
+        for p in report.proved.directions:
+            verb = p.direction.replace("_", " ")
+            results.append(
+                _result(
+                    "IAMCONF-DIFF-PROOF",
+                    f"{verb}: {p.summary()} (covered: {report.proved.covered}; over {report.proved.scope})",
+                    [],
+                    f"proof:{p.direction}",
+                    {"direction": p.direction, "status": p.status, "reason": p.reason, "new_actions": p.new_actions},
+                    level="warning" if p.status == "not_proved" else "note",
+                )
+            )
     return _log(results)
 
 
@@ -169,4 +192,16 @@ def check_sarif(report: CheckReport) -> dict[str, Any]:
             )
         )
     results += [_warning_result(w) for w in report.warnings]
+    if report.proved is not None:
+        for cp in report.proved.claims:
+            results.append(
+                _result(
+                    "IAMCONF-CHECK-PROOF",
+                    f"Claim {cp.claim!r}: {cp.summary()} (over {report.proved.scope})",
+                    [],
+                    f"proof:{cp.claim}",
+                    {"claim": cp.claim, "status": cp.status, "reason": cp.reason},
+                    level={"proved": "note", "refuted": "error"}.get(cp.status, "warning"),
+                )
+            )
     return _log(results)
