@@ -646,6 +646,5 @@ def _render(space: RequestSpace, k: KeyVars, value: z3.ExprRef) -> str:
     n = value.as_long()
     if k.family == "Numeric":
         return f"{Decimal(n) / space.numeric_scale:f}"
-    # epoch seconds, as read_instant reads them: the sign applies to the whole number
-    seconds, micro = divmod(abs(n), 1_000_000)
-    return f"{'-' if n < 0 else ''}{seconds}.{micro:06d}"
+    # ISO 8601 with microseconds (epoch time is whole seconds in the reference: read_instant)
+    return (_EPOCH_START + dt.timedelta(microseconds=n)).isoformat(timespec="microseconds")
