@@ -1,0 +1,131 @@
+"""``iamconf merge``: the events of several runs (the nightly job's shards) as one report and one matrix.
+
+Each argument is an ``events.ndjson`` file or a directory searched for them
+(a downloaded artifact per shard).  The merged ``events.ndjson`` holds every
+event of every shard, in argument order, each tagged with ``"shard"`` (the
+file's folder), after one ``merge`` event listing the shards and their seeds;
+the summary table and the conformance matrix of ``iamconf run`` are printed
+from it and written to ``summary.txt``.  AWS call figures of ``batch-end``
+events are added up (decisions per call over all shards).
+
+Exit codes: 0 nothing failed; 1 an unexpected divergence or a target failure
+in any shard; 2 an unreadable input (one line each: file, line, column; the
+other lines are still merged) or no events at all.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from conformance.run_command import RunSummary, print_summary
+
+EVENTS_FILE = "events.ndjson"
+FAILED = frozenset({"unexpected divergence", "target failure"})
+
+
+@dataclass
+class Shard:
+    name: str
+    path: Path
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def event_files(inputs: Sequence[str]) -> Iterator[Path]:
+    for raw in inputs:
+        path = Path(raw)
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob(EVENTS_FILE) if p.is_file())
+        else:
+            yield path
+
+
+def read_shard(path: Path, name: str, errors: list[str]) -> Shard:
+    """Every JSON object line of ``path``; each bad line is one error and is left out."""
+    shard = Shard(name, path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        errors.append(f"{path}: cannot read: {getattr(e, 'strerror', None) or e.__class__.__name__}")
+        return shard
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError as e:
+            errors.append(f"{path}:{number}:{e.colno}: error [malformed-json] {e.msg}")
+            continue
+        if not isinstance(event, dict) or not isinstance(event.get("event"), str):
+            errors.append(f'{path}:{number}:1: error [not-an-event] $: expected an object with "event"')
+            continue
+        shard.events.append(event)
+    return shard
+
+
+def _shard_name(path: Path, taken: set[str]) -> str:
+    base = path.parent.name or path.stem
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}-{n}"
+    taken.add(name)
+    return name
+
+
+def merge_main(inputs: Sequence[str], report_dir: Path, out: TextIO) -> int:
+    errors: list[str] = []
+    taken: set[str] = set()
+    shards = []
+    for path in event_files(inputs):
+        if not path.exists():
+            errors.append(f"{path}: no such file")
+            continue
+        shards.append(read_shard(path, _shard_name(path, taken), errors))
+    for e in errors:
+        print(e, file=sys.stderr)
+    if not any(s.events for s in shards):
+        print("iamconf merge: error: no events to merge", file=sys.stderr)
+        return 2
+    report_dir.mkdir(parents=True, exist_ok=True)
+    merged = report_dir / EVENTS_FILE
+    totals = {"calls": 0, "requests": 0, "cases": 0, "retries": 0}
+    failed = 0
+    with merged.open("w", encoding="utf-8") as f:
+        header = {
+            "event": "merge",
+            "shards": [
+                {"shard": s.name, "source": str(s.path), "seeds": [e.get("seed") for e in s.events if e["event"] == "run-start"]}
+                for s in shards
+            ],
+        }
+        f.write(json.dumps(header) + "\n")
+        for s in shards:
+            for e in s.events:
+                if e["event"] == "check" and e.get("status") in FAILED:
+                    failed += 1
+                if e["event"] == "batch-end":
+                    for k in totals:
+                        totals[k] += int(e.get(k) or 0)
+                f.write(json.dumps({**e, "shard": s.name}, default=str) + "\n")
+    text = io.StringIO()
+    print(f"merged {len(shards)} shard(s): {', '.join(s.name for s in shards)}", file=text)
+    print_summary(RunSummary.read(merged), text)
+    if totals["calls"]:
+        print(
+            f"aws-simulator over all shards: {totals['calls']} calls, {totals['requests']} requests in "
+            f"{totals['cases']} cases, {totals['requests'] / totals['calls']:.1f} decisions per call, "
+            f"{totals['retries']} retries",
+            file=text,
+        )
+    print(f"report: {merged}", file=text)
+    (report_dir / "summary.txt").write_text(text.getvalue(), encoding="utf-8")
+    out.write(text.getvalue())
+    if errors:
+        return 2
+    return 1 if failed else 0
