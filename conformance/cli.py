@@ -273,6 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
     rn.add_argument("--max-examples", type=int, help="examples per suite and target")
     rn.add_argument("--report-dir", default="iamconf-report", help="where events.ndjson and junit.xml go")
     rn.add_argument("--recordings", metavar="DIR", help="recordings directory (aws-simulator writes, replay reads)")
+    rn.add_argument("-k", dest="select", metavar="EXPR", help="only the suites matching EXPR (pytest -k)")
+    rn.add_argument("--workers", type=int, default=1, help="pytest-xdist worker processes (default 1)")
+    rn.add_argument("--max-calls", type=int, help="aws-simulator: SimulateCustomPolicy calls, at most")
+    rn.add_argument("--endpoint-url", metavar="URL", help="aws-simulator: another endpoint (iamconf serve)")
 
     rp = sub.add_parser(
         "replay",
@@ -329,6 +333,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name in args.target:
                 if name not in ALL_TARGETS:
                     raise UsageError(f"unknown target {name!r} (known: {', '.join(ALL_TARGETS)})")
+            if args.workers < 1 or (args.max_calls is not None and args.max_calls < 1):
+                raise UsageError("run: --workers and --max-calls must be >= 1")
             if args.max_examples is not None and args.max_examples < 1:
                 raise UsageError("run: --max-examples must be >= 1")
             return run_main(
@@ -340,6 +346,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 report_dir=Path(args.report_dir),
                 recordings=args.recordings,
                 out=sys.stdout,
+                select=args.select,
+                workers=args.workers,
+                max_calls=args.max_calls,
+                endpoint_url=args.endpoint_url,
             )
         if args.command == "replay":
             from conformance.replay_command import replay_main

@@ -68,6 +68,10 @@ def read_shard(path: Path, name: str, errors: list[str]) -> Shard:
     return shard
 
 
+def _seeds(shard: Shard) -> list[Any]:
+    return [e.get("seed") for e in shard.events if e["event"] == "run-start"]
+
+
 def _shard_name(path: Path, taken: set[str]) -> str:
     base = path.parent.name or path.stem
     name, n = base, 1
@@ -99,10 +103,7 @@ def merge_main(inputs: Sequence[str], report_dir: Path, out: TextIO) -> int:
     with merged.open("w", encoding="utf-8") as f:
         header = {
             "event": "merge",
-            "shards": [
-                {"shard": s.name, "source": str(s.path), "seeds": [e.get("seed") for e in s.events if e["event"] == "run-start"]}
-                for s in shards
-            ],
+            "shards": [{"shard": s.name, "source": str(s.path), "seeds": _seeds(s)} for s in shards],
         }
         f.write(json.dumps(header) + "\n")
         for s in shards:

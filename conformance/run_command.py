@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from conformance.features import FEATURES
+from conformance.versions import target_versions, versions_line
 
 SUITES_DIR = Path(__file__).parent / "suites"
 
@@ -66,6 +67,9 @@ def pytest_arguments(
     report_dir: Path,
     seed: int | None,
     recordings: str | None,
+    select: str | None = None,
+    workers: int = 1,
+    endpoint_url: str | None = None,
 ) -> list[str]:
     args = [
         str(SUITES_DIR),
@@ -84,7 +88,21 @@ def pytest_arguments(
         args.append(f"--hypothesis-seed={seed}")
     if recordings:
         args.append(f"--iamconf-recordings={recordings}")
+    if select:
+        args += ["-k", select]
+    if endpoint_url:
+        args.append(f"--iamconf-aws-endpoint={endpoint_url}")
+    if workers > 1:
+        args += ["-p", "xdist", "-n", str(workers)]
     return args
+
+
+def gather_worker_events(report_dir: Path) -> None:
+    """Append each pytest-xdist worker's ``events-<worker>.ndjson`` to the run's ``events.ndjson``."""
+    with (report_dir / "events.ndjson").open("a", encoding="utf-8") as merged:
+        for part in sorted(report_dir.glob("events-*.ndjson")):
+            merged.write(part.read_text(encoding="utf-8"))
+            part.unlink()
 
 
 def print_summary(summary: RunSummary, out: TextIO) -> None:
@@ -137,13 +155,22 @@ def run_main(
     report_dir: Path,
     recordings: str | None,
     out: TextIO,
+    select: str | None = None,
+    workers: int = 1,
+    max_calls: int | None = None,
+    endpoint_url: str | None = None,
 ) -> int:
     if profile is not None:
         os.environ["HYPOTHESIS_PROFILE"] = profile
     if max_examples is not None:
         os.environ["IAMCONF_SUITE_EXAMPLES"] = str(max_examples)
+    if max_calls is not None:  # the aws-simulator target's budget, shared out among the workers
+        os.environ["IAMCONF_AWS_MAX_CALLS"] = str(max(1, max_calls // max(1, workers)))
     report_dir.mkdir(parents=True, exist_ok=True)
-    code = pytest.main(pytest_arguments(targets, explicit, report_dir, seed, recordings))
+    print(f"iamconf run: {versions_line(seed, target_versions(targets, endpoint_url))}", file=out, flush=True)
+    code = pytest.main(pytest_arguments(targets, explicit, report_dir, seed, recordings, select, workers, endpoint_url))
+    if workers > 1:
+        gather_worker_events(report_dir)
     summary = RunSummary.read(report_dir / "events.ndjson")
     print_summary(summary, out)
     print(f"report: {report_dir / 'events.ndjson'}, {report_dir / 'junit.xml'}", file=out)

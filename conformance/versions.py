@@ -8,6 +8,7 @@ report" can be checked from the report alone.
 from __future__ import annotations
 
 import platform
+from collections.abc import Iterable
 from typing import Any
 
 from conformance import __version__
@@ -46,3 +47,22 @@ def versions_line(seed: object, targets: dict[str, str]) -> str:
     parts = [f"seed {seed}"] + [f"{k} {v}" for k, v in suite_versions().items()]
     parts += [f"{name}: {version}" for name, version in targets.items()]
     return "; ".join(parts)
+
+
+def target_versions(names: Iterable[str], endpoint_url: str | None = None) -> dict[str, str]:
+    """Each named target's version without starting it; a target that cannot say why is "not available"."""
+    from conformance.registry import TargetOptions, make_target
+    from conformance.targets.base import TargetUnavailable
+
+    out: dict[str, str] = {}
+    for name in names:
+        try:
+            target = make_target(name, TargetOptions(aws_endpoint_url=endpoint_url))
+            if name == "iam-simulate":
+                from conformance.targets.iam_simulate import installed_version
+
+                target.version = installed_version()  # type: ignore[attr-defined]
+            out[name] = target_version(target)
+        except TargetUnavailable as e:
+            out[name] = f"not available ({e.reason})"
+    return out
