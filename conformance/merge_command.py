@@ -91,8 +91,8 @@ def merge_main(inputs: Sequence[str], report_dir: Path, out: TextIO) -> int:
             errors.append(f"{path}: no such file")
             continue
         shards.append(read_shard(path, _shard_name(path, taken), errors))
-    for e in errors:
-        print(e, file=sys.stderr)
+    for line in errors:
+        print(line, file=sys.stderr)
     if not any(s.events for s in shards):
         print("iamconf merge: error: no events to merge", file=sys.stderr)
         return 2
