@@ -29,7 +29,7 @@ from conformance.targets.replay import DOC_ACCOUNTS, PLACEHOLDERS
 
 ACCESS_KEY = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}(?![A-Z0-9])")
 # A whole value (between quotes, spaces or the line's ends), not a segment of an ARN or a path.
-SECRET_KEY = re.compile(r"(?:(?<=^)|(?<=[\s\"'=]))[A-Za-z0-9/+]{40}(?=$|[\s\"',])")
+SECRET_KEY = re.compile(r"(?:(?<=^)|(?<=[\s\"'=>(|,]))[A-Za-z0-9/+]{40}(?=$|[\s\"',<)|])")
 SECRET_AFTER_KEYWORD = re.compile(r"(?i)secret[A-Za-z_]*[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])")
 SESSION_TOKEN = re.compile(r"(?:FwoGZXIvYXdz|IQoJb3JpZ2lu)[A-Za-z0-9/+=]{20,}")
 ACCOUNT_IN_ARN = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:(\d{12}):")

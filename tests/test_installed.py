@@ -35,7 +35,7 @@ from conformance.secret_scan import scan_paths, scan_text
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 600
 # Credentials of the right shapes, planted in the environment of the nightly run: none may reach an output.
-PLANTED_KEY_ID = "AKIAQ7PLANTEDZ3X9W2Y4"
+PLANTED_KEY_ID = "AKIAQ7PLANTEDZ3X9W2Y"
 PLANTED_SECRET = "pLaNt3d/S3cr3tK3y+Th4tMu5tN0tB3L0gg3d9Q7"
 
 
