@@ -3,7 +3,7 @@
 Each argument is an ``events.ndjson`` file or a directory searched for them
 (a downloaded artifact per shard).  The merged ``events.ndjson`` holds every
 event of every shard, in argument order, each tagged with ``"shard"`` (the
-file's folder), after one ``merge`` event listing the shards and their seeds;
+file's folder inside the folder given), after one ``merge`` event listing the shards and their seeds;
 the summary table and the conformance matrix of ``iamconf run`` are printed
 from it and written to ``summary.txt``.  AWS call figures of ``batch-end``
 events are added up (decisions per call over all shards).
@@ -36,13 +36,17 @@ class Shard:
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
-def event_files(inputs: Sequence[str]) -> Iterator[Path]:
+def event_files(inputs: Sequence[str]) -> Iterator[tuple[Path, str]]:
+    """Each events file with its shard's name: its folder's path inside the folder given (a shard's
+    artifact holds ``batch/`` and ``suites/``), or its own folder's name for a file given as such."""
     for raw in inputs:
         path = Path(raw)
         if path.is_dir():
-            yield from sorted(p for p in path.rglob(EVENTS_FILE) if p.is_file())
+            for found in sorted(p for p in path.rglob(EVENTS_FILE) if p.is_file()):
+                inner = found.parent.relative_to(path).as_posix()
+                yield found, inner if inner != "." else path.name
         else:
-            yield path
+            yield path, path.parent.name or path.stem
 
 
 def read_shard(path: Path, name: str, errors: list[str]) -> Shard:
@@ -72,8 +76,7 @@ def _seeds(shard: Shard) -> list[Any]:
     return [e.get("seed") for e in shard.events if e["event"] == "run-start"]
 
 
-def _shard_name(path: Path, taken: set[str]) -> str:
-    base = path.parent.name or path.stem
+def _shard_name(base: str, taken: set[str]) -> str:
     name, n = base, 1
     while name in taken:
         n += 1
@@ -86,11 +89,11 @@ def merge_main(inputs: Sequence[str], report_dir: Path, out: TextIO) -> int:
     errors: list[str] = []
     taken: set[str] = set()
     shards = []
-    for path in event_files(inputs):
+    for path, base in event_files(inputs):
         if not path.exists():
             errors.append(f"{path}: no such file")
             continue
-        shards.append(read_shard(path, _shard_name(path, taken), errors))
+        shards.append(read_shard(path, _shard_name(base, taken), errors))
     for line in errors:
         print(line, file=sys.stderr)
     if not any(s.events for s in shards):

@@ -64,11 +64,23 @@ def verdict(outcome: Outcome) -> str:
     return f"{head}: unexpected divergence ({details})"
 
 
+def _case_files(paths: Sequence[str]) -> list[str]:
+    """The paths given, a folder standing for its ``.json`` and ``.jsonl`` files (a corpus), sorted."""
+    out: list[str] = []
+    for path in paths:
+        p = Path(path)
+        if p.is_dir():
+            out += sorted(str(f) for f in p.rglob("*") if f.suffix in (".json", ".jsonl") and f.is_file())
+        else:
+            out.append(path)
+    return out
+
+
 def replay_main(paths: Sequence[str], targets: Sequence[str], options: TargetOptions, out: TextIO | None = None) -> int:
     out = out if out is not None else sys.stdout
     cases: list[Case] = []
     valid = True
-    for path in paths:
+    for path in _case_files(paths):
         found, ok = read_cases(path, sys.stderr)
         cases += found
         valid = valid and ok
