@@ -99,7 +99,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if report_dir:
         Path(report_dir).mkdir(parents=True, exist_ok=True)
         # Under pytest-xdist each worker writes its own file; `iamconf run` appends them to the run's.
-        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        worker = getattr(config, "workerinput", {}).get("workerid")  # set on pytest-xdist workers only
         name = f"events-{worker}.ndjson" if worker else "events.ndjson"
         events = (Path(report_dir) / name).open("w", encoding="utf-8")
     corpus_dir = config.getoption("iamconf_corpus_dir")

@@ -54,7 +54,9 @@ def _run(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout: int = TIMEO
 
 
 def _user_env(venv: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "AWS_", "IAMCONF_", "HYPOTHESIS_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PYTEST", "AWS_", "IAMCONF_", "HYPOTHESIS_"))
+    }
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["HYPOTHESIS_PROFILE"] = "ci"
     # Where `npm ci --prefix DIR` installed iam-simulate (tox gives each env's; else the checkout's).
