@@ -118,7 +118,8 @@ def merge_main(inputs: Sequence[str], report_dir: Path, out: TextIO) -> int:
                         totals[k] += int(e.get(k) or 0)
                 f.write(json.dumps({**e, "shard": s.name}, default=str) + "\n")
     text = io.StringIO()
-    print(f"merged {len(shards)} shard(s): {', '.join(s.name for s in shards)}", file=text)
+    described = ", ".join(f"{s.name} (seed {', '.join(str(x) for x in _seeds(s)) or 'unknown'})" for s in shards)
+    print(f"merged {len(shards)} shard(s): {described}", file=text)
     print_summary(RunSummary.read(merged), text)
     if totals["calls"]:
         print(

@@ -115,7 +115,15 @@ def pytest_configure(config: pytest.Config) -> None:
         seed=config.getoption("hypothesis_seed", default=None),
     )
     config.stash[_STATE] = state
-    state.emit("run-start", targets=names, seed=state.seed, profile=os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+    from conformance.versions import suite_versions
+
+    state.emit(
+        "run-start",
+        targets=names,
+        seed=state.seed,
+        profile=os.environ.get("HYPOTHESIS_PROFILE", "dev"),
+        versions=suite_versions(),
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -85,6 +85,9 @@ def replay_main(paths: Sequence[str], targets: Sequence[str], options: TargetOpt
         cases += found
         valid = valid and ok
     failed = False
+    from conformance.versions import target_versions, versions_line
+
+    print(f"iamconf replay: {versions_line('none (replayed cases)', target_versions(targets))}", file=out)
     for name in targets:
         target = make_target(name, options)
         try:

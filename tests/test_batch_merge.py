@@ -142,6 +142,7 @@ def test_merge_adds_up_the_shards(shards: Path, tmp_path: Path, capsys: pytest.C
     assert sum(1 for e in merged if e["event"] == "check") == checks
     calls = sum(e["calls"] for v in per_shard.values() for e in v if e["event"] == "batch-end")
     assert f"{calls} calls" in out and "conformance matrix" in out
+    assert "shard-actions (seed 1), shard-conditions (seed 2)" in out
     assert (tmp_path / "summary.txt").read_text() == out
 
 

