@@ -7,9 +7,9 @@ which the ``aws-simulator`` target sends as one policy set with many actions
 and resources per call, and it stops before a case could take it past
 ``--max-calls``.  ``--feature`` keeps the cases exercising the given feature
 families (a shard of the nightly matrix).  Every compared request is a
-``check`` event in ``events.ndjson`` (the format of ``iamconf run``, so that
-``iamconf merge`` and the reports read both), and the run ends with a
-``batch-end`` event: calls, requests, decisions per call, retries.
+``check`` event in ``events.ndjson`` (``conformance.events``, as ``iamconf run``
+writes them, so that ``iamconf merge`` and the reports read both), and the run
+ends with a ``batch-end`` event: calls, requests, decisions per call, retries.
 
 Exit codes: 0 no unexpected divergence or target failure; 1 at least one;
 2 the target could not start, or nothing was compared.
@@ -17,15 +17,26 @@ Exit codes: 0 no unexpected divergence or target failure; 1 at least one;
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import TextIO
 
 import msgspec
 
+from conformance.events import (
+    EVENTS_FILE,
+    BatchEnded,
+    DivergenceEvent,
+    EventWriter,
+    MismatchRecord,
+    RunEnded,
+    RunStarted,
+    TargetSkipped,
+    TargetStarted,
+)
 from conformance.features import FEATURES, features_of
 from conformance.harness import Status, check_cases
+from conformance.pytest_plugin import check_event, example_snippet
 from conformance.run_command import RunSummary, print_summary
 from conformance.targets.aws_simulator import AwsSimulatorTarget, make_aws_simulator_target
 from conformance.targets.base import TargetUnavailable
@@ -33,6 +44,8 @@ from conformance.versions import suite_versions, target_version, versions_line
 from reference.compiled import PolicyCache
 from reference.model import Case
 from strategies import generate_cases
+
+COMPARED = (Status.AGREE, Status.KNOWN, Status.UNEXPECTED)
 
 
 def select_features(names: Sequence[str]) -> frozenset[str]:
@@ -44,15 +57,6 @@ def select_features(names: Sequence[str]) -> frozenset[str]:
             raise ValueError(f"unknown feature family {name!r} (known: {', '.join(FEATURES)})")
         out |= chosen
     return frozenset(out)
-
-
-class _Events:
-    def __init__(self, stream: IO[str]):
-        self.stream = stream
-
-    def emit(self, kind: str, **data: Any) -> None:
-        self.stream.write(json.dumps({"event": kind, **data}, default=str) + "\n")
-        self.stream.flush()
 
 
 def batch_main(
@@ -72,32 +76,20 @@ def batch_main(
     target: AwsSimulatorTarget = make_aws_simulator_target(
         explicitly_requested=True, recordings_dir=recordings, endpoint_url=endpoint_url, max_calls=max_calls
     )
-    report_dir.mkdir(parents=True, exist_ok=True)
     cases_dir = report_dir / "cases"
-    with (report_dir / "events.ndjson").open("w", encoding="utf-8") as stream:
-        events = _Events(stream)
-        versions = {target.name: target_version(target)}
-        print(f"iamconf batch: {versions_line(seed, versions)}", file=out)
-        events.emit(
-            "run-start",
-            mode="batch",
-            targets=[target.name],
-            seed=seed,
-            versions=suite_versions(),
-            target_versions=versions,
-            features=sorted(wanted),
-            max_calls=max_calls,
-            contexts_per_case=contexts_per_case,
-            max_requests=max_requests,
-        )
+    with EventWriter(report_dir / EVENTS_FILE) as events:
+        print(f"iamconf batch: {versions_line(seed, {target.name: target_version(target)})}", file=out)
+        events.write(RunStarted(targets=[target.name], profile="batch", seed=seed, versions=suite_versions()))
         try:
             target.start()
         except TargetUnavailable as e:
-            events.emit("target-skipped", target=target.name, reason=e.reason)
-            events.emit("run-end", skipped_targets={target.name: e.reason})
+            events.write(TargetSkipped(target=target.name, reason=e.reason))
+            events.write(RunEnded(skipped_targets={target.name: e.reason}))
             print(f"skipped {target.name}: {e.reason} (not counted as conforming)", file=out)
             return 2
-        events.emit("target-started", target=target.name, checks=sorted(target.capabilities.checks))
+        events.write(
+            TargetStarted(target=target.name, checks=sorted(target.capabilities.checks), version=target_version(target))
+        )
         cache = PolicyCache()
         compared = failed = 0
         budget_reached = False
@@ -117,49 +109,50 @@ def batch_main(
                     budget_reached = True
                     break
                 for o in check_cases(target, [case], cache=cache):
-                    compared += o.status in (Status.AGREE, Status.KNOWN, Status.UNEXPECTED)
-                    events.emit(
-                        "check",
-                        suite="batch",
-                        target=o.target,
-                        case=case.id,
-                        status=o.status.value,
-                        features=sorted(case_features),
-                        known=o.known.id if o.known else None,
-                        reason=o.reason or None,
-                    )
+                    compared += o.status in COMPARED
+                    events.write(check_event(o, "batch", sorted(case_features), cache))
                     if o.is_failure:
                         failed += 1
                         path = _save_case(cases_dir, case)
-                        events.emit(
-                            "divergence",
-                            target=o.target,
-                            status=o.status.value,
-                            request_index=o.request_index,
-                            description=o.describe(),
-                            case=json.loads(msgspec.json.encode(case)),
-                            seed=seed,
-                            corpus=str(path),
-                            replay=f"iamconf replay {path} --target {o.target}",
+                        events.write(
+                            DivergenceEvent(
+                                nodeid="iamconf batch",
+                                target=o.target,
+                                status=o.status.value,
+                                request_index=o.request_index,
+                                expected=o.expected,
+                                observed=o.observed,
+                                mismatches=[
+                                    MismatchRecord(m.check.value, m.expected, m.observed) for m in o.mismatches
+                                ],
+                                reason=o.reason or None,
+                                description=o.describe(),
+                                case=case,
+                                seed=seed,
+                                corpus=str(path),
+                                replay=f"iamconf replay {path} --target {o.target}",
+                                example=example_snippet(case),
+                            )
                         )
         finally:
             target.stop()
         stats = target.stats
         per_call = target.decisions_per_call
-        events.emit(
-            "batch-end",
-            target=target.name,
-            cases=stats.cases,
-            requests=stats.requests,
-            calls=stats.calls,
-            decisions=stats.extra.get("decisions", 0),
-            retries=stats.extra.get("retries", 0),
-            decisions_per_call=round(per_call, 2),
-            max_calls=max_calls,
-            budget_reached=budget_reached,
+        events.write(
+            BatchEnded(
+                target=target.name,
+                cases=stats.cases,
+                requests=stats.requests,
+                calls=stats.calls,
+                decisions=stats.extra.get("decisions", 0),
+                retries=stats.extra.get("retries", 0),
+                decisions_per_call=round(per_call, 2),
+                max_calls=max_calls,
+                budget_reached=budget_reached,
+            )
         )
-        events.emit("run-end", skipped_targets={})
-    print_summary(RunSummary.read(report_dir / "events.ndjson"), out)
+        events.write(RunEnded())
+    print_summary(RunSummary.read(report_dir / EVENTS_FILE), out)
     budget = f" of a budget of {max_calls}" if max_calls is not None else ""
     print(
         f"aws-simulator: {stats.calls} SimulateCustomPolicy calls{budget}, {stats.requests} requests in "
@@ -167,7 +160,7 @@ def batch_main(
         + ("; stopped at the call budget" if budget_reached else ""),
         file=out,
     )
-    print(f"report: {report_dir / 'events.ndjson'}", file=out)
+    print(f"report: {report_dir / EVENTS_FILE}", file=out)
     if compared == 0:
         print("iamconf batch: error: no request was compared (budget too small, or no case of the feature)", file=out)
         return 2

@@ -273,6 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
     rn.add_argument("--max-examples", type=int, help="examples per suite and target")
     rn.add_argument("--report-dir", default="iamconf-report", help="where events.ndjson and junit.xml go")
     rn.add_argument("--recordings", metavar="DIR", help="recordings directory (aws-simulator writes, replay reads)")
+    rn.add_argument(
+        "--corpus",
+        metavar="DIR",
+        help="where minimal divergent cases go (default: conformance/corpus of the checkout run from, "
+        "else corpus/ in the report directory)",
+    )
     rn.add_argument("-k", dest="select", metavar="EXPR", help="only the suites matching EXPR (pytest -k)")
     rn.add_argument("--workers", type=int, default=1, help="pytest-xdist worker processes (default 1)")
     rn.add_argument("--max-calls", type=int, help="aws-simulator: SimulateCustomPolicy calls, at most")
@@ -346,6 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 report_dir=Path(args.report_dir),
                 recordings=args.recordings,
                 out=sys.stdout,
+                corpus_dir=Path(args.corpus) if args.corpus else None,
                 select=args.select,
                 workers=args.workers,
                 max_calls=args.max_calls,

@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+import msgspec
+
+from conformance.events import EVENTS_FILE, MergeStarted, ShardSource, decode_event
 from conformance.run_command import RunSummary, print_summary
 
-EVENTS_FILE = "events.ndjson"
 FAILED = frozenset({"unexpected divergence", "target failure"})
 
 
@@ -68,6 +70,11 @@ def read_shard(path: Path, name: str, errors: list[str]) -> Shard:
         if not isinstance(event, dict) or not isinstance(event.get("event"), str):
             errors.append(f'{path}:{number}:1: error [not-an-event] $: expected an object with "event"')
             continue
+        try:
+            decode_event(line)  # the typed model of conformance.events: a field of the wrong type is named
+        except msgspec.ValidationError as e:
+            errors.append(f"{path}:{number}:1: error [not-an-event] {e}")
+            continue
         shard.events.append(event)
     return shard
 
@@ -104,11 +111,8 @@ def merge_main(inputs: Sequence[str], report_dir: Path, out: TextIO) -> int:
     totals = {"calls": 0, "requests": 0, "cases": 0, "retries": 0}
     failed = 0
     with merged.open("w", encoding="utf-8") as f:
-        header = {
-            "event": "merge",
-            "shards": [{"shard": s.name, "source": str(s.path), "seeds": _seeds(s)} for s in shards],
-        }
-        f.write(json.dumps(header) + "\n")
+        header = MergeStarted(shards=[ShardSource(s.name, str(s.path), _seeds(s)) for s in shards])
+        f.write(msgspec.json.encode(header).decode() + "\n")
         for s in shards:
             for e in s.events:
                 if e["event"] == "check" and e.get("status") in FAILED:

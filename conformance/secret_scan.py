@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance.targets.replay import DOC_ACCOUNTS, PLACEHOLDERS
+from conformance.targets.recordings import DOC_ACCOUNTS, PLACEHOLDERS
 
 ACCESS_KEY = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}(?![A-Z0-9])")
 # A whole value (between quotes, spaces or the line's ends), not a segment of an ARN or a path.

@@ -141,7 +141,7 @@ def test_merge_adds_up_the_shards(shards: Path, tmp_path: Path, capsys: pytest.C
     checks = sum(1 for v in per_shard.values() for e in v if e["event"] == "check")
     assert sum(1 for e in merged if e["event"] == "check") == checks
     calls = sum(e["calls"] for v in per_shard.values() for e in v if e["event"] == "batch-end")
-    assert f"{calls} calls" in out and "conformance matrix" in out
+    assert f"{calls} calls" in out and "by deciding feature family" in out
     assert "shard-actions (seed 1), shard-conditions (seed 2)" in out
     assert (tmp_path / "summary.txt").read_text() == out
 
@@ -150,7 +150,7 @@ def test_merge_fails_when_a_shard_diverged(shards: Path, tmp_path: Path) -> None
     bad = tmp_path / "shard-bad" / "events.ndjson"
     bad.parent.mkdir()
     bad.write_text(
-        json.dumps({"event": "check", "target": "aws-simulator", "status": "unexpected divergence", "features": []})
+        json.dumps({"event": "check", "suite": "batch", "target": "aws-simulator", "status": "unexpected divergence"})
         + "\n"
     )
     assert main(["merge", str(shards), str(bad), "--report-dir", str(tmp_path / "out")]) == 1
@@ -161,11 +161,14 @@ def test_merge_names_a_bad_line_and_merges_the_rest(
 ) -> None:
     bad = tmp_path / "shard-bad" / "events.ndjson"
     bad.parent.mkdir()
-    bad.write_text('{"event": "run-start"}\n{"event": \n[1]\n')
+    bad.write_text(
+        '{"event": "run-end"}\n{"event": \n[1]\n{"event": "check", "suite": 1, "target": "t", "status": "agree"}\n'
+    )
     assert main(["merge", str(shards), str(bad), "--report-dir", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0].startswith(f"{bad}:2:") and "malformed-json" in err[0]
     assert err[1].startswith(f"{bad}:3:1:") and "not-an-event" in err[1]
+    assert err[2].startswith(f"{bad}:4:1:") and "not-an-event" in err[2] and "$.suite" in err[2]
     merged = events(tmp_path / "out")
     assert sum(1 for e in merged if e.get("shard") == "shard-bad") == 1
 

@@ -4,7 +4,9 @@ Each suite steers the strategies at one part of IAM (the rows of the
 conformance matrix), asks the target and the reference, and fails on an
 unexpected divergence; Hypothesis then shrinks the case, and the plugin saves
 it to the corpus with a replay command (``conformance/pytest_plugin.py``).
-A target that does not claim a family is skipped for it, never passed.
+A target that does not claim a family is skipped for it, never passed; a suite
+whose requests the target mostly refused (below 80% compared) fails its health
+check (``conformance.health``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.pytest_plugin import HarnessState, check_case, require_feature
+from conformance.pytest_plugin import HarnessState, check_case, require_feature, run_suite
 from conformance.targets.base import Target
 from reference.fixtures import ANCHOR_VERSIONS, anchor_policy
 from reference.model import Case, Policy
@@ -106,7 +108,7 @@ def _run(
     def check(case: Case) -> None:
         check_case(harness, target, case, request.node.nodeid, suite)
 
-    check()
+    run_suite(harness, target, request.node.nodeid, check)
 
 
 def test_actions_and_resources(
