@@ -176,3 +176,14 @@ def test_merge_names_a_bad_line_and_merges_the_rest(
 def test_merge_of_nothing_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["merge", str(tmp_path), "--report-dir", str(tmp_path / "out")]) == 2
     assert "no events to merge" in capsys.readouterr().err
+
+
+def test_batch_against_aws_without_the_opt_in_is_skipped_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("IAMCONF_AWS", raising=False)
+    assert main(["batch", "--report-dir", str(tmp_path), "--max-calls", "1"]) == 2
+    out = capsys.readouterr().out
+    assert "skipped aws-simulator:" in out and "not counted as conforming" in out
+    kinds = [e["event"] for e in events(tmp_path)]
+    assert kinds == ["run-start", "target-skipped", "run-end"]
