@@ -26,7 +26,7 @@ RECORDING_FORMAT = '"format": "iamconf-recording/1"'
 def scan_session_outputs(base: Path) -> list[str]:
     out = []
     for f in files_under([base]):
-        if NOT_OUTPUTS.intersection(f.parts):
+        if NOT_OUTPUTS.intersection(f.relative_to(base).parts):
             continue
         text = f.read_text(encoding="utf-8", errors="replace")
         out += [finding.one_line() for finding in scan_text(text, f, accounts=RECORDING_FORMAT in text)]

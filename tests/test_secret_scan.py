@@ -102,7 +102,7 @@ def test_the_command_exits_1_on_a_planted_key_and_0_on_clean_outputs(
 
 def test_the_session_scan_fails_on_a_planted_report_and_skips_declared_plants(tmp_path: Path) -> None:
     """The end-of-session scan (tests/output_scan.py) over a folder like pytest's temporary one."""
-    base = tmp_path / "session"
+    base = tmp_path / PLANTED / "session"  # the real session scan leaves this test's plants out
     (base / "popen-gw1" / "test_x0" / "report").mkdir(parents=True)
     (base / "popen-gw1" / "test_x0" / "report" / "events.ndjson").write_text('{"event": "run-start"}\n')
     assert scan_session_outputs(base) == []
