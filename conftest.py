@@ -3,6 +3,7 @@ conformance harness's pytest plugin (targets as fixtures, events, corpus) is loa
 
 from strategies.profiles import load_profile
 
-pytest_plugins = ("conformance.pytest_plugin",)
+# tests.output_scan: every report and recording the run wrote is scanned for credentials at the end.
+pytest_plugins = ("conformance.pytest_plugin", "tests.output_scan")
 
 load_profile()

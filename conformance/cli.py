@@ -210,6 +210,35 @@ def _print_stats(stats: dict[str, Any]) -> None:
         print(f"{key.replace('_', ' ')}: {shares}", file=err)
 
 
+def _batch(args: argparse.Namespace) -> int:
+    from conformance.batch_command import batch_main, select_features
+
+    for name, value, low in (
+        ("--max-calls", args.max_calls, 1),
+        ("--contexts-per-case", args.contexts_per_case, 1),
+        ("--max-requests", args.max_requests, 1),
+        ("--max-cases", args.max_cases, 1),
+    ):
+        if value is not None and value < low:
+            raise UsageError(f"batch: {name} must be >= {low}")
+    try:
+        select_features(args.feature)
+    except ValueError as e:
+        raise UsageError(f"batch: {e}") from None
+    return batch_main(
+        seed=args.seed,
+        max_calls=args.max_calls,
+        contexts_per_case=args.contexts_per_case,
+        max_requests=args.max_requests,
+        max_cases=args.max_cases,
+        features=args.feature,
+        endpoint_url=args.endpoint_url,
+        report_dir=Path(args.report_dir),
+        recordings=args.recordings,
+        out=sys.stdout,
+    )
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n")
@@ -286,6 +315,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="where minimal divergent cases go (default: conformance/corpus of the checkout run from, "
         "else corpus/ in the report directory)",
     )
+    rn.add_argument("-k", dest="select", metavar="EXPR", help="only the suites matching EXPR (pytest -k)")
+    rn.add_argument("--workers", type=int, default=1, help="pytest-xdist worker processes (default 1)")
+    rn.add_argument("--max-calls", type=int, help="aws-simulator: SimulateCustomPolicy calls, at most")
+    rn.add_argument("--endpoint-url", metavar="URL", help="aws-simulator: another endpoint (iamconf serve)")
 
     rp = sub.add_parser(
         "replay",
@@ -297,6 +330,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--target", action="append", default=[], help=f"target (repeatable; default {', '.join(DEFAULT_TARGETS)})"
     )
     rp.add_argument("--recordings", metavar="DIR", help="recordings directory of the replay target")
+
+    bt = sub.add_parser(
+        "batch",
+        help="generated cases against the AWS policy simulator, batched, under a call budget (the nightly job)",
+        description="Simulator-safe generated cases, many requests per SimulateCustomPolicy call, at most --max-calls.",
+    )
+    bt.add_argument("--seed", type=int, default=0, help="generation seed (default 0; printed with the versions)")
+    bt.add_argument("--max-calls", type=int, help="SimulateCustomPolicy calls, at most (default: no limit)")
+    bt.add_argument("--contexts-per-case", type=int, default=2, metavar="K", help="contexts a case (default 2)")
+    bt.add_argument("--max-requests", type=int, default=200, help="requests a case, at most (default 200)")
+    bt.add_argument("--max-cases", type=int, default=10_000, help="cases generated, at most (default 10000)")
+    bt.add_argument("--feature", action="append", default=[], help="only cases of this feature family (repeatable)")
+    bt.add_argument("--endpoint-url", metavar="URL", help="another simulator endpoint (iamconf serve on loopback)")
+    bt.add_argument("--report-dir", default="iamconf-report", help="where events.ndjson goes")
+    bt.add_argument("--recordings", metavar="DIR", help="record the simulator's answers here (for replay)")
+
+    mg = sub.add_parser(
+        "merge",
+        help="merge the events of several runs (nightly shards) into one report and matrix",
+        description="Merge events.ndjson files (or folders holding them) and print one summary and matrix.",
+    )
+    mg.add_argument("inputs", metavar="EVENTS", nargs="+", help="events.ndjson files or folders holding them")
+    mg.add_argument("--report-dir", default="iamconf-report", help="where the merged events.ndjson goes")
 
     from reports.cli import add_subparsers as add_report_subparsers  # diff, check
 
@@ -323,6 +379,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name in args.target:
                 if name not in ALL_TARGETS:
                     raise UsageError(f"unknown target {name!r} (known: {', '.join(ALL_TARGETS)})")
+            if args.workers < 1 or (args.max_calls is not None and args.max_calls < 1):
+                raise UsageError("run: --workers and --max-calls must be >= 1")
             if args.max_examples is not None and args.max_examples < 1:
                 raise UsageError("run: --max-examples must be >= 1")
             return run_main(
@@ -335,6 +393,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 recordings=args.recordings,
                 out=sys.stdout,
                 corpus_dir=Path(args.corpus) if args.corpus else None,
+                select=args.select,
+                workers=args.workers,
+                max_calls=args.max_calls,
+                endpoint_url=args.endpoint_url,
             )
         if args.command == "replay":
             from conformance.replay_command import replay_main
@@ -349,6 +411,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from reports.cli import COMMANDS
 
             return COMMANDS[args.command](args)
+        if args.command == "batch":
+            return _batch(args)
+        if args.command == "merge":
+            from conformance.merge_command import merge_main
+
+            return merge_main(args.inputs, Path(args.report_dir), sys.stdout)
         if args.command == "evaluate":
             if args.cases:
                 return _evaluate_cases(args.cases, not args.no_service_rules)

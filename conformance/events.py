@@ -13,6 +13,8 @@ report directory, one JSON object a line, each tagged by its ``event`` kind:
 - ``suite-health``: per suite and target, how many requests were compared and
   how many the target refused (the health check fails below a share);
 - ``divergence``: the minimal case Hypothesis shrank to, with its reproduction;
+- ``batch-end``: the AWS calls of an ``iamconf batch`` run (calls, decisions per call, budget);
+- ``merge``: the header of ``iamconf merge``'s output, naming the shards that follow;
 - ``run-end``.
 
 :class:`EventWriter` is the one writer (it flushes every event, so a killed
@@ -122,7 +124,46 @@ class DivergenceEvent(_Event, tag="divergence"):
     example: str  # a ready-to-paste ``@example``
 
 
-Event = RunStarted | RunEnded | TargetStarted | TargetSkipped | CheckEvent | SuiteHealth | DivergenceEvent
+class BatchEnded(_Event, tag="batch-end"):
+    """``iamconf batch``: what the AWS policy simulator was asked, under the run's call budget.
+
+    A batch run's ``run-start`` says ``profile="batch"``: its cases come from the seeded
+    generator (``strategies.generate_cases``), not from a Hypothesis profile."""
+
+    target: str
+    cases: int
+    requests: int
+    calls: int
+    decisions: int
+    retries: int
+    decisions_per_call: float
+    max_calls: int | None = None
+    budget_reached: bool = False
+
+
+class ShardSource(msgspec.Struct):
+    shard: str
+    source: str
+    seeds: list[int | None] = []
+
+
+class MergeStarted(_Event, tag="merge"):
+    """``iamconf merge``: the shards whose events follow, each event tagged with its ``shard``."""
+
+    shards: list[ShardSource]
+
+
+Event = (
+    RunStarted
+    | RunEnded
+    | TargetStarted
+    | TargetSkipped
+    | CheckEvent
+    | SuiteHealth
+    | DivergenceEvent
+    | BatchEnded
+    | MergeStarted
+)
 
 _ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder(Event)

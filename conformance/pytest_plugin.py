@@ -119,13 +119,14 @@ class HarnessState:
                 self.emit(TargetSkipped(target=name, reason=e.reason))
                 pytest.skip(f"{name}: {e.reason}")
             self.started[name] = t
-            version = getattr(t, "version", None)
+            from conformance.versions import target_version
+
             self.emit(
                 TargetStarted(
                     target=name,
                     checks=sorted(t.capabilities.checks),
                     features=sorted(t.capabilities.features),
-                    version=version if isinstance(version, str) else None,
+                    version=target_version(t),
                 )
             )
         return self.started[name]
@@ -152,7 +153,11 @@ def pytest_configure(config: pytest.Config) -> None:
     derandomized = bool(settings.default.derandomize) if settings.default is not None else False
     names = config.getoption("iamconf_target") or list(DEFAULT_TARGETS)
     report_dir = config.getoption("iamconf_report_dir")
-    events = EventWriter(Path(report_dir) / EVENTS_FILE) if report_dir else None
+    events = None
+    if report_dir:
+        # Under pytest-xdist each worker writes its own file; `iamconf run` appends them to the run's.
+        worker = getattr(config, "workerinput", {}).get("workerid")  # set on pytest-xdist workers only
+        events = EventWriter(Path(report_dir) / (f"events-{worker}.ndjson" if worker else EVENTS_FILE))
     corpus_dir = config.getoption("iamconf_corpus_dir")
     shrink_seconds = config.getoption("iamconf_shrink_seconds")
     state = HarnessState(
@@ -171,6 +176,8 @@ def pytest_configure(config: pytest.Config) -> None:
         shrink=ShrinkBudget(shrink_seconds if shrink_seconds is not None else SHRINK_SECONDS.get(profile)),
     )
     config.stash[_STATE] = state
+    from conformance.versions import suite_versions
+
     ignored = config.getoption("iamconf_ignored_seed")
     state.emit(
         RunStarted(
@@ -181,6 +188,7 @@ def pytest_configure(config: pytest.Config) -> None:
             ignored_seed=ignored if ignored is not None else _seed(config) if derandomized else None,
             versions={
                 "iamconf": __version__,
+                "catalog": suite_versions()["catalog"],
                 "hypothesis": hypothesis.__version__,
                 "python": platform.python_version(),
             },
@@ -239,6 +247,11 @@ def check_case(harness: HarnessState, target: Target, case: Case, nodeid: str, s
             _fail(harness, failed_before)
         event("not checked: shrink budget spent")
         return []
+    within_budget = getattr(target, "within_budget", None)  # the aws-simulator target's --max-calls
+    if callable(within_budget) and not within_budget(case):
+        # Not sent, and not counted: the suite stops here as skipped (never passed); what it compared
+        # before is in the events.
+        pytest.skip(f"{target.name}: the call budget ({getattr(target, 'max_calls', '?')} calls) is spent")
     outcomes = check_cases(target, [case], cache=harness.cache)
     harness.tallies.setdefault((nodeid, target.name), SuiteTally()).add(outcomes)
     features = sorted(features_of(case))

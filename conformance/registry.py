@@ -7,6 +7,7 @@ others (boto3, a Node process).
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -42,6 +43,12 @@ def register_test_target(name: str, factory: Callable[[], Target]) -> None:
     _TEST_ONLY[name] = factory
 
 
+def _max_calls() -> int | None:
+    """``IAMCONF_AWS_MAX_CALLS``: the aws-simulator target's call budget (``iamconf run --max-calls``)."""
+    raw = os.environ.get("IAMCONF_AWS_MAX_CALLS", "")
+    return int(raw) if raw.isdigit() else None
+
+
 def make_target(name: str, options: TargetOptions | None = None) -> Target:
     options = options or TargetOptions()
     if name in _TEST_ONLY:
@@ -61,6 +68,7 @@ def make_target(name: str, options: TargetOptions | None = None) -> Target:
             explicitly_requested="aws-simulator" in options.explicitly_requested,
             recordings_dir=options.recordings_dir,
             endpoint_url=options.aws_endpoint_url,
+            max_calls=_max_calls(),
         )
     raise UnknownTarget(f"unknown target {name!r} (known: {', '.join(ALL_TARGETS)})")
 

@@ -65,15 +65,30 @@ def verdict(outcome: Outcome) -> str:
     return f"{head}: unexpected divergence ({details})"
 
 
+def _case_files(paths: Sequence[str]) -> list[str]:
+    """The paths given, a folder standing for its ``.json`` and ``.jsonl`` files (a corpus), sorted."""
+    out: list[str] = []
+    for path in paths:
+        p = Path(path)
+        if p.is_dir():
+            out += sorted(str(f) for f in p.rglob("*") if f.suffix in (".json", ".jsonl") and f.is_file())
+        else:
+            out.append(path)
+    return out
+
+
 def replay_main(paths: Sequence[str], targets: Sequence[str], options: TargetOptions, out: TextIO | None = None) -> int:
     out = out if out is not None else sys.stdout
     cases: list[Case] = []
     valid = True
-    for path in paths:
+    for path in _case_files(paths):
         found, ok = read_cases(path, sys.stderr)
         cases += found
         valid = valid and ok
     failed = False
+    from conformance.versions import target_versions, versions_line
+
+    print(f"iamconf replay: {versions_line('none (replayed cases)', target_versions(targets))}", file=out)
     with progress(len(targets), f"replaying {len(cases)} case(s)") as tracker:
         for name in targets:
             tracker.describe(f"replaying {len(cases)} case(s) against {name}")

@@ -49,6 +49,7 @@ from conformance.features import FEATURES
 from conformance.health import COMPARED, MIN_COMPARED_SHARE
 from reports.matrix_report import write_matrix_reports
 from reports.progress import progress
+from conformance.versions import target_versions, versions_line
 from strategies.profiles import DEFAULT_PROFILE, register_profiles
 
 SUITES_DIR = Path(__file__).parent / "suites"
@@ -106,6 +107,9 @@ def pytest_arguments(
     *,
     corpus_dir: Path | None = None,
     ignored_seed: int | None = None,
+    select: str | None = None,
+    workers: int = 1,
+    endpoint_url: str | None = None,
 ) -> list[str]:
     args = [
         str(SUITES_DIR),
@@ -128,7 +132,21 @@ def pytest_arguments(
         args.append(f"--iamconf-corpus-dir={corpus_dir}")
     if ignored_seed is not None:
         args.append(f"--iamconf-ignored-seed={ignored_seed}")
+    if select:
+        args += ["-k", select]
+    if endpoint_url:
+        args.append(f"--iamconf-aws-endpoint={endpoint_url}")
+    if workers > 1:
+        args += ["-p", "xdist", "-n", str(workers)]
     return args
+
+
+def gather_worker_events(report_dir: Path) -> None:
+    """Append each pytest-xdist worker's ``events-<worker>.ndjson`` to the run's ``events.ndjson``."""
+    with (report_dir / "events.ndjson").open("a", encoding="utf-8") as merged:
+        for part in sorted(report_dir.glob("events-*.ndjson")):
+            merged.write(part.read_text(encoding="utf-8"))
+            part.unlink()
 
 
 def print_summary(summary: RunSummary, out: TextIO) -> None:
@@ -211,29 +229,51 @@ def run_main(
     recordings: str | None,
     out: TextIO,
     corpus_dir: Path | None = None,
+    select: str | None = None,
+    workers: int = 1,
+    max_calls: int | None = None,
+    endpoint_url: str | None = None,
 ) -> int:
     if profile is not None:
         os.environ["HYPOTHESIS_PROFILE"] = profile
     if max_examples is not None:
         os.environ["IAMCONF_SUITE_EXAMPLES"] = str(max_examples)
+    if max_calls is not None:  # the aws-simulator target's budget, shared out among the workers
+        os.environ["IAMCONF_AWS_MAX_CALLS"] = str(max(1, max_calls // max(1, workers)))
     report_dir.mkdir(parents=True, exist_ok=True)
     register_profiles()
     chosen = os.environ.get("HYPOTHESIS_PROFILE") or DEFAULT_PROFILE
     ignored_seed = None
     if settings.get_profile(chosen).derandomize:
         seed, ignored_seed = None, seed  # Hypothesis would ignore it: say so rather than print it as the seed
+    shown_seed: object = seed
+    if seed is None:
+        derandomized = settings.get_profile(chosen).derandomize
+        shown_seed = f"none ({chosen} profile is derandomized)" if derandomized else "random (in the events)"
+    print(f"iamconf run: {versions_line(shown_seed, target_versions(targets, endpoint_url))}", file=out, flush=True)
     # The example database (when the profile keeps one) lives in the report directory, not the working one.
     own_home = not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY")
     if own_home:
         set_hypothesis_home_dir(report_dir.resolve() / ".hypothesis")
     try:
         args = pytest_arguments(
-            targets, explicit, report_dir, seed, recordings, corpus_dir=corpus_dir, ignored_seed=ignored_seed
+            targets,
+            explicit,
+            report_dir,
+            seed,
+            recordings,
+            corpus_dir=corpus_dir,
+            ignored_seed=ignored_seed,
+            select=select,
+            workers=workers,
+            endpoint_url=endpoint_url,
         )
         code = pytest.main(args)
     finally:
         if own_home:
             set_hypothesis_home_dir(None)
+    if workers > 1:
+        gather_worker_events(report_dir)
     with progress(None, "summarising the run and writing the conformance matrix"):
         summary = RunSummary.read(report_dir / EVENTS_FILE)
         reports = write_matrix_reports(report_dir)

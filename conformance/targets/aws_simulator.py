@@ -14,6 +14,7 @@ retry mode.  Given a ``recorder`` it stores what AWS answered, for the
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
@@ -105,6 +106,7 @@ class AwsSimulatorTarget:
         recorder: Recorder | None = None,
         page_size: int = PAGE_SIZE,
         environ: Mapping[str, str] | None = None,
+        max_calls: int | None = None,
     ):
         if not 1 <= page_size <= PAGE_SIZE:
             raise ValueError(f"page_size must be 1-{PAGE_SIZE} (MaxItems)")
@@ -117,6 +119,8 @@ class AwsSimulatorTarget:
         self._environ = os.environ if environ is None else environ
         self._given_client = client
         self._client: Any = None
+        # Call budget (``--max-calls``): a case whose calls could take the run past it is not sent.
+        self.max_calls = max_calls
 
     @property
     def endpoint_url_used(self) -> str | None:
@@ -181,10 +185,26 @@ class AwsSimulatorTarget:
     def answer(self, cases: Sequence[Case]) -> list[TargetAnswer]:
         return [self._answer_one(case) for case in cases]
 
+    def calls_needed(self, case: Case) -> int:
+        """The SimulateCustomPolicy pages that answer the case in the current result shape (one
+        ``EvaluationResult`` per action, its resources in ``ResourceSpecificResults``); 0 when it is
+        not expressible.  An endpoint answering one result per action and resource needs more pages:
+        ``_call`` stops at the budget all the same."""
+        calls = plan(case, self.page_size)
+        if isinstance(calls, Unsupported):
+            return 0
+        return sum(max(1, math.ceil(len(c.params["ActionNames"]) / self.page_size)) for c in calls)
+
+    def within_budget(self, case: Case) -> bool:
+        return self.max_calls is None or self.stats.calls + self.calls_needed(case) <= self.max_calls
+
     def _answer_one(self, case: Case) -> TargetAnswer:
         calls = plan(case, self.page_size)
         if isinstance(calls, Unsupported):
             return calls
+        if not self.within_budget(case):
+            # Not sent: never counted as agreement (the run reports the budget as spent).
+            return Unsupported(f"call budget spent ({self.stats.calls} of at most {self.max_calls} calls made)")
         self.stats.cases += 1
         self.stats.requests += len(case.requests)
         extra = self.stats.extra
@@ -220,6 +240,8 @@ class AwsSimulatorTarget:
                     len(r.get("ResourceSpecificResults") or ()) or 1 for r in page.get("EvaluationResults", ())
                 )
                 pages.append(page)
+                if page.get("IsTruncated") and self.max_calls is not None and self.stats.calls >= self.max_calls:
+                    return Unsupported(f"call budget spent in the middle of the case ({self.max_calls} calls)")
         except ParamValidationError as e:
             return Unsupported(f"not expressible as SimulateCustomPolicy parameters: {e}")
         except ClientError as e:
@@ -238,8 +260,14 @@ class AwsSimulatorTarget:
 
 
 def make_aws_simulator_target(
-    *, explicitly_requested: bool, recordings_dir: str | None = None, endpoint_url: str | None = None
+    *,
+    explicitly_requested: bool,
+    recordings_dir: str | None = None,
+    endpoint_url: str | None = None,
+    max_calls: int | None = None,
 ) -> AwsSimulatorTarget:
     """The target as ``--target aws-simulator`` builds it; it records into ``recordings_dir`` when one is given."""
     recorder = RecordingStore(recordings_dir) if recordings_dir is not None else None
-    return AwsSimulatorTarget(explicitly_requested=explicitly_requested, endpoint_url=endpoint_url, recorder=recorder)
+    return AwsSimulatorTarget(
+        explicitly_requested=explicitly_requested, endpoint_url=endpoint_url, recorder=recorder, max_calls=max_calls
+    )
