@@ -47,9 +47,9 @@ from conformance.events import (
 )
 from conformance.features import FEATURES
 from conformance.health import COMPARED, MIN_COMPARED_SHARE
+from conformance.versions import target_versions, versions_line
 from reports.matrix_report import write_matrix_reports
 from reports.progress import progress
-from conformance.versions import target_versions, versions_line
 from strategies.profiles import DEFAULT_PROFILE, register_profiles
 
 SUITES_DIR = Path(__file__).parent / "suites"
