@@ -23,6 +23,8 @@ class Check(enum.StrEnum):
 
     ANSWER = "answer"  # the target answered at all (a crash or an error instead is a mismatch here)
     DECISION = "decision"
+    # Allowed or denied, as a real API call ends (an enforcement target cannot tell explicit from implicit deny).
+    ENFORCED = "enforced"
     MATCHED_STATEMENTS = "matched_statements"
     MISSING_CONTEXT_VALUES = "missing_context_values"
 
@@ -38,6 +40,9 @@ class Capabilities:
     # catalogue, say): the harness then sends it one request per case, so one
     # refused request does not take the others of its case with it.
     one_request_per_case: bool = False
+    # An enforcement target answers only requests for these actions (probes) and is checked by the
+    # suites aimed at them (conformance/suites/test_enforcement.py), not by the generic ones.
+    probed_actions: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

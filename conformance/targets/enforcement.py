@@ -1,0 +1,299 @@
+"""Enforcement targets: what really happens to an API call made with a principal's own credentials.
+
+One design for every emulator (moto, LocalStack with ``ENFORCE_IAM=1``): a
+backend gives boto3 clients (an administrator's, or any credentials') on an
+emulator whose enforcement is switched on; this module turns each case into
+a principal whose only permissions are the case's policies (a user with its
+access keys, or a role and a session of it), then for each request prepares
+the resource the probe needs, makes the probe's call as the principal,
+classifies the outcome (``conformance.targets.probes``) and removes the
+resource.  Everything created for a case is deleted afterwards, also when a
+call fails.
+
+What a real call cannot be told is left out as ``Unsupported``: a request
+context (the call carries its own: conditions and policy variables), session
+policies, SCPs, RCPs, resource policies, an action without a probe, a
+resource the probe cannot act on.  Answers are allowed or denied only
+(``Check.ENFORCED``): a denied call does not say whether a Deny matched.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from conformance.targets.base import Capabilities, Check, TargetAnswer, TargetFailure, TargetStats, Unsupported
+from conformance.targets.probes import KINDS, PROBES, SESSION_NAME, Clients, call, facts_of, probe_for, trust_policy
+from reference.compiled import compile_text
+from reference.errors import PolicyError
+from reference.evaluator import case_policies
+from reference.model import Case, CaseResult, Decision, Details, Policy, RequestResult
+
+ADMIN_NAME = "iamconf-admin"
+ADMIN_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+CAPABILITIES = Capabilities(
+    checks=frozenset({Check.ENFORCED}),
+    features=frozenset(
+        {
+            "actions",
+            "action-wildcards",
+            "notaction",
+            "resources",
+            "resource-wildcards",
+            "notresource",
+            "version-2008",
+            "policy:multiple",
+            "policy:boundary",
+        }
+    ),
+    probed_actions=frozenset(p.action for p in PROBES),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None = None
+
+
+class Backend(Protocol):
+    """An emulator with enforcement on: an administrator and clients for any credentials."""
+
+    account_id: str
+
+    def start(self) -> None:
+        """Start the emulator, create the administrator, switch enforcement on; TargetUnavailable if it cannot."""
+
+    def stop(self) -> None: ...
+
+    def client(self, service: str, credentials: Credentials) -> Any: ...
+
+    @property
+    def admin(self) -> Credentials: ...
+
+
+def create_admin(iam: Any) -> Credentials:
+    """The administrator every set-up call is made as, created while enforcement is still off."""
+    iam.create_user(UserName=ADMIN_NAME)
+    iam.put_user_policy(UserName=ADMIN_NAME, PolicyName="all", PolicyDocument=ADMIN_POLICY)
+    key = iam.create_access_key(UserName=ADMIN_NAME)["AccessKey"]
+    return Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+
+
+_CALLER = re.compile(r"arn:aws:iam::(?P<account>\d{12}):(?P<type>user|role)/(?P<name>[A-Za-z0-9+=,.@_-]{1,64})")
+
+
+def _reads_context(policy: Policy, kind: str) -> bool:
+    try:
+        compiled = compile_text(policy.text(), kind)  # type: ignore[arg-type]
+    except PolicyError:
+        return False
+    return any(st.keys for st in compiled.statements) or "${" in policy.text()
+
+
+def unsupported_reason(case: Case, account: str) -> str | None:
+    """Why a real call cannot stand for this case, or None."""
+    if case.session_policy is not None:
+        return "enforcement probes make calls with long-term keys or plain role sessions: no session policy"
+    if case.scps or case.rcps:
+        return "the emulator has no AWS Organizations policies"
+    if case.resource_policy is not None:
+        return "enforcement probes use resources without resource-based policies"
+    m = _CALLER.fullmatch(case.caller)
+    if m is None or m["account"] != account:
+        return f"the caller must be an IAM user or role of the emulator's account {account}, not {case.caller!r}"
+    if m["name"] == ADMIN_NAME:
+        return f"{ADMIN_NAME} is the suite's administrator"
+    for placed in case_policies(case):
+        if _reads_context(placed.policy, placed.kind):
+            return "a real call carries its own request context: policies with conditions or variables are not probed"
+    for r in case.requests:
+        probe = probe_for(r.action)
+        if probe is None:
+            return f"no enforcement probe for {r.action}"
+        facts = facts_of(probe, r.resource, account)
+        if facts is None:
+            return f"the {r.action} probe cannot act on {r.resource!r}"
+        if facts.get("name") == ADMIN_NAME:
+            return f"{ADMIN_NAME} is the suite's administrator"
+    return None
+
+
+class Cleanup:
+    """Undo steps run last-in first-out; every step runs, the first error is reported."""
+
+    def __init__(self) -> None:
+        self._steps: list[tuple[str, Callable[[], object]]] = []
+
+    def push(self, what: str, step: Callable[[], object]) -> None:
+        self._steps.append((what, step))
+
+    def run(self) -> str | None:
+        first: str | None = None
+        while self._steps:
+            what, step = self._steps.pop()
+            try:
+                step()
+            except Exception as e:
+                first = first or f"clean-up ({what}) failed: {type(e).__name__}: {e}"
+        return first
+
+
+class EnforcementTarget:
+    """Cases answered by real calls against an emulator with enforcement on."""
+
+    capabilities = CAPABILITIES
+
+    def __init__(self, name: str, backend: Backend):
+        self.name = name
+        self.backend = backend
+        self.stats = TargetStats()
+        self._started = False
+
+    @property
+    def account_id(self) -> str:
+        return self.backend.account_id
+
+    def start(self) -> None:
+        self._started = True
+        self.backend.start()
+
+    def stop(self) -> None:
+        if self._started:
+            self._started = False
+            self.backend.stop()
+
+    def admin_clients(self) -> Clients:
+        admin = self.backend.admin
+        return lambda service: self.backend.client(service, admin)
+
+    def answer(self, cases: Sequence[Case]) -> list[TargetAnswer]:
+        return [self._answer_one(case) for case in cases]
+
+    def _answer_one(self, case: Case) -> TargetAnswer:
+        reason = unsupported_reason(case, self.account_id)
+        if reason is not None:
+            return Unsupported(reason)
+        self.stats.cases += 1
+        cleanup = Cleanup()
+        try:
+            answer = self._probe_case(case, cleanup)
+        except Exception as e:  # a set-up call the emulator refused, a connection error: not a decision
+            answer = TargetFailure(f"{type(e).__name__}: {e}")
+        finally:
+            problem = cleanup.run()
+        if problem is not None and not isinstance(answer, TargetFailure):
+            return TargetFailure(problem)
+        return answer
+
+    def _probe_case(self, case: Case, cleanup: Cleanup) -> TargetAnswer:
+        admin = self.admin_clients()
+        creds = self._principal(case, admin, cleanup)
+        principal_clients: dict[str, Any] = {}
+
+        def principal(service: str) -> Any:
+            if service not in principal_clients:
+                principal_clients[service] = self.backend.client(service, creds)
+            return principal_clients[service]
+
+        caller = _CALLER.fullmatch(case.caller)
+        assert caller is not None
+        results: list[RequestResult] = []
+        for r in case.requests:
+            probe = probe_for(r.action)
+            facts = facts_of(probe, r.resource, self.account_id) if probe else None
+            assert probe is not None and facts is not None
+            with self._resource(probe.kind, facts, caller, admin) as full:
+                done = call(probe, principal, full)
+            self.stats.requests += 1
+            self.stats.calls += 1
+            if done.outcome is None:
+                return TargetFailure(f"{r.action} on {r.resource}: neither allowed nor denied: {done.describe()}")
+            decision = Decision.ALLOWED if done.outcome == "allowed" else Decision.IMPLICIT_DENY
+            results.append(RequestResult(r.action, r.resource, decision, [], [], Details()))
+        return CaseResult(id=case.id if isinstance(case.id, str) else None, results=results)
+
+    @contextmanager
+    def _resource(
+        self, kind: str, facts: dict[str, str], caller: re.Match[str], admin: Clients
+    ) -> Iterator[dict[str, str]]:
+        """The resource of one probe call, created before and removed after (the caller itself is kept)."""
+        if kind == caller["type"] and facts.get("name") == caller["name"]:
+            yield facts
+            return
+        resource = KINDS[kind]
+        full = {**facts, **resource.create(admin, facts)}
+        with ExitStack() as stack:
+            stack.callback(resource.remove, admin, full)
+            yield full
+
+    def _principal(self, case: Case, admin: Clients, cleanup: Cleanup) -> Credentials:
+        """The case's caller with the case's identity policies (and boundary) and nothing else."""
+        iam = admin("iam")
+        m = _CALLER.fullmatch(case.caller)
+        assert m is not None
+        kind, name = m["type"], m["name"]
+        if kind == "user":
+            iam.create_user(UserName=name)
+            cleanup.push(f"delete user {name}", lambda: iam.delete_user(UserName=name))
+        else:
+            iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust_policy(self.account_id))
+            cleanup.push(f"delete role {name}", lambda: iam.delete_role(RoleName=name))
+        for n, policy in enumerate(case.identity_policies):
+            self._attach(iam, kind, name, n, policy, cleanup)
+        if case.permissions_boundary is not None:
+            arn = self._managed(iam, f"{name}-boundary", case.permissions_boundary.text(), cleanup)
+            if kind == "user":
+                iam.put_user_permissions_boundary(UserName=name, PermissionsBoundary=arn)
+                cleanup.push("boundary", lambda: iam.delete_user_permissions_boundary(UserName=name))
+            else:
+                iam.put_role_permissions_boundary(RoleName=name, PermissionsBoundary=arn)
+                cleanup.push("boundary", lambda: iam.delete_role_permissions_boundary(RoleName=name))
+        if kind == "user":
+            key = iam.create_access_key(UserName=name)["AccessKey"]
+            key_id = key["AccessKeyId"]
+            cleanup.push("access key", lambda: iam.delete_access_key(UserName=name, AccessKeyId=key_id))
+            return Credentials(key_id, key["SecretAccessKey"])
+        session = admin("sts").assume_role(RoleArn=case.caller, RoleSessionName=SESSION_NAME)["Credentials"]
+        return Credentials(session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"])
+
+    def _managed(self, iam: Any, policy_name: str, text: str, cleanup: Cleanup) -> str:
+        arn = str(iam.create_policy(PolicyName=policy_name, PolicyDocument=text)["Policy"]["Arn"])
+        cleanup.push(f"delete policy {policy_name}", lambda: iam.delete_policy(PolicyArn=arn))
+        return arn
+
+    def _attach(self, iam: Any, kind: str, name: str, n: int, policy: Policy, cleanup: Cleanup) -> None:
+        """Inline for ``user``/``role`` policies, a group for ``group`` ones, customer managed otherwise
+        (an AWS managed policy cannot be created: its text goes in as a customer managed one)."""
+        text = policy.text()
+        pname = f"{name}-p{n}"
+        ptype = policy.type if isinstance(policy.type, str) else "user-managed"
+        if ptype in ("user", "role"):
+            if kind == "user":
+                iam.put_user_policy(UserName=name, PolicyName=pname, PolicyDocument=text)
+                cleanup.push("inline", lambda: iam.delete_user_policy(UserName=name, PolicyName=pname))
+            else:
+                iam.put_role_policy(RoleName=name, PolicyName=pname, PolicyDocument=text)
+                cleanup.push("inline", lambda: iam.delete_role_policy(RoleName=name, PolicyName=pname))
+            return
+        if ptype == "group" and kind == "user":
+            group = f"{name}-g{n}"
+            iam.create_group(GroupName=group)
+            cleanup.push(f"delete group {group}", lambda: iam.delete_group(GroupName=group))
+            iam.put_group_policy(GroupName=group, PolicyName=pname, PolicyDocument=text)
+            cleanup.push("group inline", lambda: iam.delete_group_policy(GroupName=group, PolicyName=pname))
+            iam.add_user_to_group(GroupName=group, UserName=name)
+            cleanup.push("membership", lambda: iam.remove_user_from_group(GroupName=group, UserName=name))
+            return
+        arn = self._managed(iam, pname, text, cleanup)
+        if kind == "user":
+            iam.attach_user_policy(UserName=name, PolicyArn=arn)
+            cleanup.push("detach", lambda: iam.detach_user_policy(UserName=name, PolicyArn=arn))
+        else:
+            iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+            cleanup.push("detach", lambda: iam.detach_role_policy(RoleName=name, PolicyArn=arn))
