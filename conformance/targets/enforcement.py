@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from conformance.targets.base import Capabilities, Check, TargetAnswer, TargetFailure, TargetStats, Unsupported
-from conformance.targets.probes import KINDS, PROBES, SESSION_NAME, Clients, call, facts_of, probe_for, trust_policy
+from conformance.targets.principals import CALLER as _CALLER
+from conformance.targets.principals import Cleanup, create_principal
+from conformance.targets.probes import KINDS, PROBES, SESSION_NAME, Clients, call, facts_of, probe_for
 from reference.compiled import compile_text
 from reference.errors import PolicyError
 from reference.evaluator import case_policies
@@ -85,9 +87,6 @@ def create_admin(iam: Any) -> Credentials:
     return Credentials(key["AccessKeyId"], key["SecretAccessKey"])
 
 
-_CALLER = re.compile(r"arn:aws:iam::(?P<account>\d{12}):(?P<type>user|role)/(?P<name>[A-Za-z0-9+=,.@_-]{1,64})")
-
-
 def _reads_context(policy: Policy, kind: str) -> bool:
     try:
         compiled = compile_text(policy.text(), kind)  # type: ignore[arg-type]
@@ -122,26 +121,6 @@ def unsupported_reason(case: Case, account: str) -> str | None:
         if facts.get("name") == ADMIN_NAME:
             return f"{ADMIN_NAME} is the suite's administrator"
     return None
-
-
-class Cleanup:
-    """Undo steps run last-in first-out; every step runs, the first error is reported."""
-
-    def __init__(self) -> None:
-        self._steps: list[tuple[str, Callable[[], object]]] = []
-
-    def push(self, what: str, step: Callable[[], object]) -> None:
-        self._steps.append((what, step))
-
-    def run(self) -> str | None:
-        first: str | None = None
-        while self._steps:
-            what, step = self._steps.pop()
-            try:
-                step()
-            except Exception as e:
-                first = first or f"clean-up ({what}) failed: {type(e).__name__}: {e}"
-        return first
 
 
 class EnforcementTarget:
@@ -233,27 +212,9 @@ class EnforcementTarget:
             yield full
 
     def _principal(self, case: Case, admin: Clients, cleanup: Cleanup) -> Credentials:
-        """The case's caller with the case's identity policies (and boundary) and nothing else."""
+        """The case's caller with the case's identity policies (and boundary) and nothing else, and its credentials."""
         iam = admin("iam")
-        m = _CALLER.fullmatch(case.caller)
-        assert m is not None
-        kind, name = m["type"], m["name"]
-        if kind == "user":
-            iam.create_user(UserName=name)
-            cleanup.push(f"delete user {name}", lambda: iam.delete_user(UserName=name))
-        else:
-            iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust_policy(self.account_id))
-            cleanup.push(f"delete role {name}", lambda: iam.delete_role(RoleName=name))
-        for n, policy in enumerate(case.identity_policies):
-            self._attach(iam, kind, name, n, policy, cleanup)
-        if case.permissions_boundary is not None:
-            arn = self._managed(iam, f"{name}-boundary", case.permissions_boundary.text(), cleanup)
-            if kind == "user":
-                iam.put_user_permissions_boundary(UserName=name, PermissionsBoundary=arn)
-                cleanup.push("boundary", lambda: iam.delete_user_permissions_boundary(UserName=name))
-            else:
-                iam.put_role_permissions_boundary(RoleName=name, PermissionsBoundary=arn)
-                cleanup.push("boundary", lambda: iam.delete_role_permissions_boundary(RoleName=name))
+        kind, name = create_principal(iam, case, self.account_id, cleanup)
         if kind == "user":
             key = iam.create_access_key(UserName=name)["AccessKey"]
             key_id = key["AccessKeyId"]
@@ -261,39 +222,3 @@ class EnforcementTarget:
             return Credentials(key_id, key["SecretAccessKey"])
         session = admin("sts").assume_role(RoleArn=case.caller, RoleSessionName=SESSION_NAME)["Credentials"]
         return Credentials(session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"])
-
-    def _managed(self, iam: Any, policy_name: str, text: str, cleanup: Cleanup) -> str:
-        arn = str(iam.create_policy(PolicyName=policy_name, PolicyDocument=text)["Policy"]["Arn"])
-        cleanup.push(f"delete policy {policy_name}", lambda: iam.delete_policy(PolicyArn=arn))
-        return arn
-
-    def _attach(self, iam: Any, kind: str, name: str, n: int, policy: Policy, cleanup: Cleanup) -> None:
-        """Inline for ``user``/``role`` policies, a group for ``group`` ones, customer managed otherwise
-        (an AWS managed policy cannot be created: its text goes in as a customer managed one)."""
-        text = policy.text()
-        pname = f"{name}-p{n}"
-        ptype = policy.type if isinstance(policy.type, str) else "user-managed"
-        if ptype in ("user", "role"):
-            if kind == "user":
-                iam.put_user_policy(UserName=name, PolicyName=pname, PolicyDocument=text)
-                cleanup.push("inline", lambda: iam.delete_user_policy(UserName=name, PolicyName=pname))
-            else:
-                iam.put_role_policy(RoleName=name, PolicyName=pname, PolicyDocument=text)
-                cleanup.push("inline", lambda: iam.delete_role_policy(RoleName=name, PolicyName=pname))
-            return
-        if ptype == "group" and kind == "user":
-            group = f"{name}-g{n}"
-            iam.create_group(GroupName=group)
-            cleanup.push(f"delete group {group}", lambda: iam.delete_group(GroupName=group))
-            iam.put_group_policy(GroupName=group, PolicyName=pname, PolicyDocument=text)
-            cleanup.push("group inline", lambda: iam.delete_group_policy(GroupName=group, PolicyName=pname))
-            iam.add_user_to_group(GroupName=group, UserName=name)
-            cleanup.push("membership", lambda: iam.remove_user_from_group(GroupName=group, UserName=name))
-            return
-        arn = self._managed(iam, pname, text, cleanup)
-        if kind == "user":
-            iam.attach_user_policy(UserName=name, PolicyArn=arn)
-            cleanup.push("detach", lambda: iam.detach_user_policy(UserName=name, PolicyArn=arn))
-        else:
-            iam.attach_role_policy(RoleName=name, PolicyArn=arn)
-            cleanup.push("detach", lambda: iam.detach_role_policy(RoleName=name, PolicyArn=arn))

@@ -118,9 +118,7 @@ class MotoBackend:
         if self._mock is not None:
             from moto import settings
 
-            settings.INITIAL_NO_AUTH_ACTION_COUNT = (
-                self._saved_count if self._saved_count is not None else float("inf")
-            )
+            settings.INITIAL_NO_AUTH_ACTION_COUNT = self._saved_count if self._saved_count is not None else float("inf")
             self._mock.stop()
             self._mock = None
         if self._server is not None:

@@ -115,14 +115,18 @@ KINDS: dict[str, ResourceKind] = {
     for k in (
         ResourceKind("bucket", re.compile(rf"arn:aws:s3:::{_BUCKET}"), _create_bucket, _remove_bucket),
         ResourceKind(
-            "object", re.compile(rf"arn:aws:s3:::{_BUCKET}/(?P<key>[A-Za-z0-9._-][A-Za-z0-9._/-]{{0,200}})"),
-            _create_object, _remove_bucket,
+            "object",
+            re.compile(rf"arn:aws:s3:::{_BUCKET}/(?P<key>[A-Za-z0-9._-][A-Za-z0-9._/-]{{0,200}})"),
+            _create_object,
+            _remove_bucket,
         ),
         ResourceKind("user", re.compile(rf"arn:aws:iam::{_ACCOUNT}:user/{_NAME}"), _create_user, _remove_user),
         ResourceKind("role", re.compile(rf"arn:aws:iam::{_ACCOUNT}:role/{_NAME}"), _create_role, _remove_role),
         ResourceKind(
-            "queue", re.compile(rf"arn:aws:sqs:(?P<region>{REGION}):{_ACCOUNT}:(?P<name>[A-Za-z0-9_-]{{1,80}})"),
-            _create_queue, _remove_queue,
+            "queue",
+            re.compile(rf"arn:aws:sqs:(?P<region>{REGION}):{_ACCOUNT}:(?P<name>[A-Za-z0-9_-]{{1,80}})"),
+            _create_queue,
+            _remove_queue,
         ),
     )
 }
@@ -177,7 +181,10 @@ PROBES: tuple[Probe, ...] = (
     Probe("iam:ListRolePolicies", "role", "iam", "list_role_policies", _role),
     Probe("iam:ListAttachedRolePolicies", "role", "iam", "list_attached_role_policies", _role),
     Probe(
-        "sts:AssumeRole", "role", "sts", "assume_role",
+        "sts:AssumeRole",
+        "role",
+        "sts",
+        "assume_role",
         lambda f: {"RoleArn": f"arn:aws:iam::{f['account']}:role/{f['name']}", "RoleSessionName": SESSION_NAME},
     ),
     Probe("sqs:GetQueueAttributes", "queue", "sqs", "get_queue_attributes", _queue),
@@ -188,7 +195,10 @@ BY_ACTION: dict[str, Probe] = {p.action.lower(): p for p in PROBES}
 
 
 def probe_for(action: str) -> Probe | None:
-    """The probe of an action (action names are case-insensitive in IAM: Guide, reference_policies_elements_action.html)."""
+    """The probe of an action.
+
+    Action names are case-insensitive (Guide, reference_policies_elements_action.html).
+    """
     return BY_ACTION.get(action.lower())
 
 
