@@ -244,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     rn.add_argument("--max-examples", type=int, help="examples per suite and target")
     rn.add_argument("--report-dir", default="iamconf-report", help="where events.ndjson and junit.xml go")
     rn.add_argument("--recordings", metavar="DIR", help="recordings directory (aws-simulator writes, replay reads)")
+    rn.add_argument("--endpoint-url", metavar="URL", help="the service the simulator-endpoint target asks")
 
     rp = sub.add_parser(
         "replay",
@@ -279,6 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     raise UsageError(f"unknown target {name!r} (known: {', '.join(ALL_TARGETS)})")
             if args.max_examples is not None and args.max_examples < 1:
                 raise UsageError("run: --max-examples must be >= 1")
+            if "simulator-endpoint" in args.target and not args.endpoint_url:
+                raise UsageError("run: --target simulator-endpoint needs --endpoint-url URL")
             return run_main(
                 args.target or list(DEFAULT_TARGETS),
                 args.target,
@@ -288,6 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 report_dir=Path(args.report_dir),
                 recordings=args.recordings,
                 out=sys.stdout,
+                endpoint_url=args.endpoint_url,
             )
         if args.command == "replay":
             from conformance.replay_command import replay_main

@@ -66,6 +66,7 @@ def pytest_arguments(
     report_dir: Path,
     seed: int | None,
     recordings: str | None,
+    endpoint_url: str | None = None,
 ) -> list[str]:
     args = [
         str(SUITES_DIR),
@@ -84,6 +85,8 @@ def pytest_arguments(
         args.append(f"--hypothesis-seed={seed}")
     if recordings:
         args.append(f"--iamconf-recordings={recordings}")
+    if endpoint_url:
+        args.append(f"--iamconf-aws-endpoint={endpoint_url}")
     return args
 
 
@@ -137,13 +140,14 @@ def run_main(
     report_dir: Path,
     recordings: str | None,
     out: TextIO,
+    endpoint_url: str | None = None,
 ) -> int:
     if profile is not None:
         os.environ["HYPOTHESIS_PROFILE"] = profile
     if max_examples is not None:
         os.environ["IAMCONF_SUITE_EXAMPLES"] = str(max_examples)
     report_dir.mkdir(parents=True, exist_ok=True)
-    code = pytest.main(pytest_arguments(targets, explicit, report_dir, seed, recordings))
+    code = pytest.main(pytest_arguments(targets, explicit, report_dir, seed, recordings, endpoint_url))
     summary = RunSummary.read(report_dir / "events.ndjson")
     print_summary(summary, out)
     print(f"report: {report_dir / 'events.ndjson'}, {report_dir / 'junit.xml'}", file=out)

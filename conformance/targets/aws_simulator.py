@@ -404,6 +404,8 @@ class AwsSimulatorTarget:
         return self.stats.requests / self.stats.calls if self.stats.calls else 0.0
 
     def start(self) -> None:
+        if self.name == ENDPOINT_NAME and self.endpoint_url is None:
+            raise TargetUnavailable("the simulator-endpoint target needs an endpoint: --endpoint-url URL")
         local = self.endpoint_url is not None and _is_loopback_url(self.endpoint_url)
         if not self.explicitly_requested or not (local or self._environ.get(ENV_OPT_IN) == "1"):
             raise TargetUnavailable(
@@ -508,3 +510,17 @@ def make_aws_simulator_target(
 
         recorder = RecordingStore(recordings_dir)
     return AwsSimulatorTarget(explicitly_requested=explicitly_requested, endpoint_url=endpoint_url, recorder=recorder)
+
+
+ENDPOINT_NAME = "simulator-endpoint"
+
+
+def make_simulator_endpoint_target(endpoint_url: str | None) -> AwsSimulatorTarget:
+    """Any service answering SimulateCustomPolicy over the AWS Query protocol (an emulator, a proxy,
+    ``iamconf serve``): this target's code with another endpoint, named by the user (``--endpoint-url``);
+    a loopback endpoint needs no AWS opt-in."""
+    target = AwsSimulatorTarget(explicitly_requested=True, endpoint_url=endpoint_url)
+    target.name = ENDPOINT_NAME
+    if endpoint_url is None:
+        target.explicitly_requested = False
+    return target

@@ -19,6 +19,7 @@ resource the probe cannot act on.  Answers are allowed or denied only
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -67,6 +68,8 @@ class Backend(Protocol):
     """An emulator with enforcement on: an administrator and clients for any credentials."""
 
     account_id: str
+    # None when permissions boundaries can be set; else why not (the cases with one are unsupported)
+    no_boundary: str | None
 
     def start(self) -> None:
         """Start the emulator, create the administrator, switch enforcement on; TargetUnavailable if it cannot."""
@@ -126,11 +129,13 @@ def unsupported_reason(case: Case, account: str) -> str | None:
 class EnforcementTarget:
     """Cases answered by real calls against an emulator with enforcement on."""
 
-    capabilities = CAPABILITIES
-
     def __init__(self, name: str, backend: Backend):
         self.name = name
         self.backend = backend
+        self.capabilities = CAPABILITIES
+        if backend.no_boundary is not None:
+            features = CAPABILITIES.features - {"policy:boundary"}
+            self.capabilities = dataclasses.replace(CAPABILITIES, features=features)
         self.stats = TargetStats()
         self._started = False
 
@@ -156,6 +161,8 @@ class EnforcementTarget:
 
     def _answer_one(self, case: Case) -> TargetAnswer:
         reason = unsupported_reason(case, self.account_id)
+        if reason is None and case.permissions_boundary is not None:
+            reason = self.backend.no_boundary
         if reason is not None:
             return Unsupported(reason)
         self.stats.cases += 1

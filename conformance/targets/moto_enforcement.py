@@ -30,6 +30,7 @@ ENV_SERVER = "IAMCONF_MOTO_SERVER"
 
 class MotoBackend:
     account_id = ACCOUNT
+    no_boundary: str | None = "moto does not implement PutUserPermissionsBoundary (NotImplementedError)"
 
     def __init__(self, mode: str = "process"):
         if mode not in ("process", "server"):
