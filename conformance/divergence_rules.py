@@ -360,3 +360,175 @@ def scp_keys_left_out(o: Observation) -> bool:
     expected = {k.lower() for k in o.expected.missing_context_values}
     observed = {k.lower() for k in o.observed.missing_context_values}
     return bool(expected & only_scp) and observed == expected - only_scp
+
+
+# --------------------------------------------------------------------------- emulators (moto, LocalStack)
+# These rules recognise an emulator's departure by what AWS would decide on a changed case: the
+# observed decision must be the reference's answer once the emulator's simplification is applied
+# (NotResource read as "*", the resource read as "*", ...), and differ from the expected one.
+
+
+def _rewritten(case: Case, change: Callable[[dict[str, object]], dict[str, object]]) -> Case:
+    """The case with ``change`` applied to every statement of its identity policies and boundary."""
+    import json
+
+    import msgspec
+
+    def policy(p: Policy) -> Policy:
+        try:
+            document = json.loads(p.text())
+        except ValueError:
+            return p
+        statements = document.get("Statement")
+        if isinstance(statements, dict):
+            document["Statement"] = change(dict(statements))
+        elif isinstance(statements, list):
+            document["Statement"] = [change(dict(s)) if isinstance(s, dict) else s for s in statements]
+        return msgspec.structs.replace(p, document=msgspec.Raw(msgspec.json.encode(json.dumps(document, indent=2))))
+
+    boundary = case.permissions_boundary
+    return msgspec.structs.replace(
+        case,
+        identity_policies=[policy(p) for p in case.identity_policies],
+        permissions_boundary=None if boundary is None else policy(boundary),
+    )
+
+
+def _decision(case: Case, request: Request) -> str | None:
+    """The reference's allowed/denied on one request of a (changed) case."""
+    import msgspec
+
+    from reference.compiled import PolicyCache
+    from reference.evaluator import CaseInputError, evaluate_case
+
+    try:
+        result = evaluate_case(msgspec.structs.replace(case, requests=[request]), PolicyCache()).results[0]
+    except CaseInputError:
+        return None
+    return "allowed" if result.decision.value == "allowed" else "denied"
+
+
+def _observed(o: Observation) -> str | None:
+    if o.observed is None:
+        return None
+    return "allowed" if o.observed.decision.value == "allowed" else "denied"
+
+
+def _explained_by(o: Observation, case: Case, request: Request | None = None) -> bool:
+    """The observed outcome is the reference's on the changed case, and the change made the difference."""
+    observed = _observed(o)
+    expected = "allowed" if o.expected.decision.value == "allowed" else "denied"
+    return observed is not None and observed != expected and _decision(case, request or o.request) == observed
+
+
+NO_MATCH_ACTION = "iamconf:NoSuchAction"
+NO_MATCH_RESOURCE = "arn:aws:iamconf:::no-such-resource"
+
+
+def _regex_match(pattern: object, value: str) -> bool:
+    """moto's statement matching (moto/iam/access_control.py, measured): the pattern as a regular
+    expression with ``*`` as ``.*``, anchored, case-sensitive; ``?`` and ``.`` keep their regex meaning."""
+    try:
+        return re.match(f"^{str(pattern).replace('*', '.*')}$", value) is not None
+    except re.error:
+        return False
+
+
+def _as_regex(s: dict[str, object], element: str, value: str, no_match: str) -> dict[str, object]:
+    """The statement with each pattern of ``element`` replaced by ``value`` where moto's matching
+    matches it, and by a value nothing matches elsewhere."""
+    if element not in s:
+        return s
+    raw = s[element]
+    patterns = raw if isinstance(raw, list) else [raw]
+    s[element] = [value if _regex_match(p, value) else no_match for p in patterns]
+    return s
+
+
+def _moto_actions(request: Request) -> Callable[[dict[str, object]], dict[str, object]]:
+    def change(s: dict[str, object]) -> dict[str, object]:
+        s = _as_regex(s, "Action", request.action, NO_MATCH_ACTION)
+        return _as_regex(s, "NotAction", request.action, NO_MATCH_ACTION)
+
+    return change
+
+
+def _moto_resources(request: Request) -> Callable[[dict[str, object]], dict[str, object]]:
+    return lambda s: _as_regex(s, "Resource", request.resource, NO_MATCH_RESOURCE)
+
+
+def _not_resource_as_star(s: dict[str, object]) -> dict[str, object]:
+    """moto (access_control.py): a statement without ``Resource`` permits once its action matches, whatever
+    its Effect; a NotResource statement has no ``Resource``."""
+    if "NotResource" in s:
+        s = {k: v for k, v in s.items() if k not in ("NotResource", "Effect")}
+        s["Effect"] = "Allow"
+        s["Resource"] = "*"
+    return s
+
+
+@rule
+def action_matched_as_regex(o: Observation) -> bool:
+    """moto: Action/NotAction patterns matched as case-sensitive regular expressions (``?`` is not a
+    one-character wildcard, the action's letter case counts)."""
+    return _explained_by(o, _rewritten(o.case, _moto_actions(o.request)))
+
+
+@rule
+def resource_matched_as_regex(o: Observation) -> bool:
+    """moto: Resource patterns matched as regular expressions (``?`` is not a one-character wildcard)."""
+    return _explained_by(o, _rewritten(o.case, _moto_resources(o.request)))
+
+
+@rule
+def moto_statement_matching(o: Observation) -> bool:
+    """moto's statement matching as a whole: actions and resources as regular expressions, NotResource
+    statements permitting, IAM user calls and AssumeRole authorized against ``*`` (several at once)."""
+    import msgspec
+
+    request = o.request
+    service = request.action.split(":")[0].lower()
+    if (service == "iam" and ":user/" in request.resource) or request.action.lower() == "sts:assumerole":
+        request = msgspec.structs.replace(request, resource="*")
+    actions, resources = _moto_actions(request), _moto_resources(request)
+    case = _rewritten(o.case, lambda s: _not_resource_as_star(resources(actions(s))))
+    return _explained_by(o, case, request)
+
+
+@rule
+def not_resource_always_matches(o: Observation) -> bool:
+    """moto: an Allow statement with NotResource allows whatever the resource (read as ``"Resource": "*"``)."""
+    return _explained_by(o, _rewritten(o.case, _not_resource_as_star))
+
+
+def _checked_as_star(o: Observation) -> bool:
+    import msgspec
+
+    return _explained_by(o, o.case, msgspec.structs.replace(o.request, resource="*"))
+
+
+@rule
+def user_call_checked_as_star(o: Observation) -> bool:
+    """moto: IAM calls on users are authorized against the resource ``*``, not the user's ARN."""
+    return o.request.action.lower().startswith("iam:") and ":user/" in o.request.resource and _checked_as_star(o)
+
+
+@rule
+def assume_role_checked_as_star(o: Observation) -> bool:
+    """moto: ``sts:AssumeRole`` is authorized against the resource ``*``, not the role's ARN."""
+    return o.request.action.lower() == "sts:assumerole" and _checked_as_star(o)
+
+
+@rule
+def identity_policy_version_2008(o: Observation) -> bool:
+    """An identity policy or boundary of the case has ``"Version": "2008-10-17"``."""
+    import json
+
+    for p in [*o.case.identity_policies, *([o.case.permissions_boundary] if o.case.permissions_boundary else [])]:
+        try:
+            document = json.loads(p.text())
+        except ValueError:
+            continue
+        if isinstance(document, dict) and document.get("Version") == "2008-10-17":
+            return True
+    return False

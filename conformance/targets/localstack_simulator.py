@@ -33,7 +33,8 @@ CAPABILITIES = Capabilities(
     features=frozenset(FEATURES)
     - {"policy:session", "policy:rcp", "policy:scp", "policy:resource", "policy:cross-account", "anchor"},
 )
-_PROBE_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+_ALLOW_ALL = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+_PROBE_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [_ALLOW_ALL]})
 
 
 class LocalStackSimulatorTarget:
@@ -64,7 +65,8 @@ class LocalStackSimulatorTarget:
         from botocore.exceptions import ClientError
 
         try:
-            self.iam("000000000000").simulate_custom_policy(PolicyInputList=[_PROBE_POLICY], ActionNames=["s3:GetObject"])
+            iam = self.iam("000000000000")
+            iam.simulate_custom_policy(PolicyInputList=[_PROBE_POLICY], ActionNames=["s3:GetObject"])
         except ClientError as e:
             error = e.response.get("Error", {})
             status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
@@ -118,7 +120,8 @@ class LocalStackSimulatorTarget:
             except ClientError as e:
                 error = e.response.get("Error", {})
                 status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-                return TargetFailure(f"SimulatePrincipalPolicy: HTTP {status} {error.get('Code')}: {error.get('Message')}")
+                code, message = error.get("Code"), error.get("Message")
+                return TargetFailure(f"SimulatePrincipalPolicy: HTTP {status} {code}: {message}")
             self.stats.calls += len(pages)
             exchanges.append(Exchange(call.summary(), pages))
         return interpret(case, calls, exchanges)
