@@ -521,7 +521,8 @@ def assume_role_checked_as_star(o: Observation) -> bool:
 
 @rule
 def identity_policy_version_2008(o: Observation) -> bool:
-    """An identity policy or boundary of the case has ``"Version": "2008-10-17"``."""
+    """An identity policy or boundary of the case has ``"Version": "2008-10-17"``, or no Version (which means
+    2008-10-17: Guide, reference_policies_elements_version.html)."""
     import json
 
     for p in [*o.case.identity_policies, *([o.case.permissions_boundary] if o.case.permissions_boundary else [])]:
@@ -529,6 +530,140 @@ def identity_policy_version_2008(o: Observation) -> bool:
             document = json.loads(p.text())
         except ValueError:
             continue
-        if isinstance(document, dict) and document.get("Version") == "2008-10-17":
+        if isinstance(document, dict) and document.get("Version", "2008-10-17") == "2008-10-17":
             return True
     return False
+
+
+# LocalStack (free edition) SimulatePrincipalPolicy is a placeholder (localstack/services/iam/resources/
+# policy_simulator.py, measured): the principal's own inline and attached policies (not its groups', not
+# its boundary) are scanned for an Allow statement whose Action contains the action and whose Resource
+# contains the resource (a substring test when the element is a string, membership when a list; no
+# wildcards, no conditions, Deny ignored); anything else is explicitDeny; a statement without Action or
+# (when its Action contains the action) without Resource crashes the call (HTTP 500).
+
+
+def _placeholder_statements(case: Case) -> list[dict[str, object]]:
+    import json
+
+    out: list[dict[str, object]] = []
+    for p in case.identity_policies:
+        if p.type == "group":
+            continue
+        try:
+            document = json.loads(p.text())
+        except ValueError:
+            continue
+        statements = document.get("Statement") if isinstance(document, dict) else None
+        if isinstance(statements, dict):
+            out.append(statements)
+        elif isinstance(statements, list):
+            out.extend(s for s in statements if isinstance(s, dict))
+    return out
+
+
+def localstack_placeholder(case: Case, request: Request) -> str:
+    """``allowed``, ``explicitDeny`` or ``crash``: what LocalStack's placeholder answers."""
+    decision = "explicitDeny"
+    for s in _placeholder_statements(case):
+        if "Action" not in s:
+            return "crash"
+        action = s["Action"]
+        if not (isinstance(action, (str, list)) and request.action in action):
+            continue
+        if "Resource" not in s:
+            return "crash"
+        resource = s["Resource"]
+        if isinstance(resource, (str, list)) and request.resource in resource and s.get("Effect") == "Allow":
+            decision = "allowed"
+    return decision
+
+
+def _placeholder_explains(o: Observation) -> bool:
+    observed = "crash" if o.observed is None else o.observed.decision.value
+    return observed == localstack_placeholder(o.case, o.request)
+
+
+def _has(case: Case, test: Callable[[dict[str, object]], bool]) -> bool:
+    return any(test(s) for s in _all_statements(case))
+
+
+def _all_statements(case: Case) -> list[dict[str, object]]:
+    import json
+
+    out: list[dict[str, object]] = []
+    policies = [*case.identity_policies, *([case.permissions_boundary] if case.permissions_boundary else [])]
+    for p in policies:
+        try:
+            document = json.loads(p.text())
+        except ValueError:
+            continue
+        statements = document.get("Statement") if isinstance(document, dict) else None
+        if isinstance(statements, dict):
+            out.append(statements)
+        elif isinstance(statements, list):
+            out.extend(s for s in statements if isinstance(s, dict))
+    return out
+
+
+def _patterns(s: dict[str, object], *elements: str) -> list[str]:
+    out: list[str] = []
+    for e in elements:
+        v = s.get(e)
+        out.extend(str(x) for x in (v if isinstance(v, list) else [v] if v is not None else []))
+    return out
+
+
+@rule
+def localstack_crash_without_action_or_resource(o: Observation) -> bool:
+    """LocalStack: a statement with NotAction (or NotResource, once its Action contains the action) makes
+    SimulatePrincipalPolicy fail with HTTP 500."""
+    return o.observed is None and localstack_placeholder(o.case, o.request) == "crash"
+
+
+@rule
+def localstack_implicit_deny_as_explicit(o: Observation) -> bool:
+    """LocalStack answers explicitDeny where nothing allowed the request (never implicitDeny)."""
+    return (
+        o.observed is not None
+        and o.expected.decision.value == "implicitDeny"
+        and o.observed.decision.value == "explicitDeny"
+        and localstack_placeholder(o.case, o.request) == "explicitDeny"
+    )
+
+
+@rule
+def localstack_deny_ignored(o: Observation) -> bool:
+    """LocalStack: a Deny statement does not deny (the placeholder looks at Allow statements only)."""
+    return (
+        o.expected.decision.value == "explicitDeny"
+        and _placeholder_explains(o)
+        and _has(o.case, lambda s: s.get("Effect") == "Deny")
+    )
+
+
+@rule
+def localstack_wildcards_not_matched(o: Observation) -> bool:
+    """LocalStack: ``*`` and ``?`` in Action or Resource are not wildcards (substring or exact matching)."""
+    return _placeholder_explains(o) and _has(
+        o.case, lambda s: any("*" in p or "?" in p for p in _patterns(s, "Action", "Resource"))
+    )
+
+
+@rule
+def localstack_conditions_ignored(o: Observation) -> bool:
+    """LocalStack: conditions are not evaluated."""
+    return _placeholder_explains(o) and _has(o.case, lambda s: "Condition" in s)
+
+
+@rule
+def localstack_group_and_boundary_ignored(o: Observation) -> bool:
+    """LocalStack: the principal's group policies and permissions boundary are not read."""
+    group = any(p.type == "group" for p in o.case.identity_policies)
+    return _placeholder_explains(o) and (group or o.case.permissions_boundary is not None)
+
+
+@rule
+def localstack_placeholder_simulator(o: Observation) -> bool:
+    """LocalStack's placeholder answer, whatever the combination of its simplifications."""
+    return _placeholder_explains(o)
