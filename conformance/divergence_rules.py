@@ -483,12 +483,11 @@ def resource_matched_as_regex(o: Observation) -> bool:
 @rule
 def moto_statement_matching(o: Observation) -> bool:
     """moto's statement matching as a whole: actions and resources as regular expressions, NotResource
-    statements permitting, IAM user calls and AssumeRole authorized against ``*`` (several at once)."""
+    statements permitting, IAM user calls authorized against ``*`` (several at once)."""
     import msgspec
 
     request = o.request
-    service = request.action.split(":")[0].lower()
-    if (service == "iam" and ":user/" in request.resource) or request.action.lower() == "sts:assumerole":
+    if request.action.lower().startswith("iam:") and ":user/" in request.resource:
         request = msgspec.structs.replace(request, resource="*")
     actions, resources = _moto_actions(request), _moto_resources(request)
     case = _rewritten(o.case, lambda s: _not_resource_as_star(resources(actions(s))))
@@ -514,9 +513,16 @@ def user_call_checked_as_star(o: Observation) -> bool:
 
 
 @rule
-def assume_role_checked_as_star(o: Observation) -> bool:
-    """moto: ``sts:AssumeRole`` is authorized against the resource ``*``, not the role's ARN."""
-    return o.request.action.lower() == "sts:assumerole" and _checked_as_star(o)
+def assume_role_trust_naming_the_account(o: Observation) -> bool:
+    """moto: ``sts:AssumeRole`` of a role whose trust policy names the account (as the probes' roles do)
+    is denied whatever the caller's identity policies allow: moto compares the trust policy's principal
+    with the caller's ARN literally."""
+    return (
+        o.request.action.lower() == "sts:assumerole"
+        and o.expected.decision.value == "allowed"
+        and o.observed is not None
+        and o.observed.decision.value != "allowed"
+    )
 
 
 @rule

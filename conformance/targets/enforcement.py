@@ -221,7 +221,8 @@ class EnforcementTarget:
     def _principal(self, case: Case, admin: Clients, cleanup: Cleanup) -> Credentials:
         """The case's caller with the case's identity policies (and boundary) and nothing else, and its credentials."""
         iam = admin("iam")
-        kind, name = create_principal(iam, case, self.account_id, cleanup)
+        admin_arn = f"arn:aws:iam::{self.account_id}:user/{ADMIN_NAME}"
+        kind, name = create_principal(iam, case, self.account_id, cleanup, admin_arn)
         if kind == "user":
             key = iam.create_access_key(UserName=name)["AccessKey"]
             key_id = key["AccessKeyId"]

@@ -40,9 +40,9 @@ class Cleanup:
         return first
 
 
-def create_principal(iam: Any, case: Case, account: str, cleanup: Cleanup) -> tuple[str, str]:
+def create_principal(iam: Any, case: Case, account: str, cleanup: Cleanup, *trusted: str) -> tuple[str, str]:
     """Create the case's caller (``user`` or ``role``, a role trusting its account) with its policies and
-    boundary; returns (kind, name)."""
+    boundary; returns (kind, name).  ``trusted``: principals a role's trust policy names besides the account."""
     m = CALLER.fullmatch(case.caller)
     if m is None:
         raise ValueError(f"not a user or role ARN: {case.caller!r}")
@@ -51,7 +51,7 @@ def create_principal(iam: Any, case: Case, account: str, cleanup: Cleanup) -> tu
         iam.create_user(UserName=name)
         cleanup.push(f"delete user {name}", lambda: iam.delete_user(UserName=name))
     else:
-        iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust_policy(account))
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust_policy(account, *trusted))
         cleanup.push(f"delete role {name}", lambda: iam.delete_role(RoleName=name))
     for n, policy in enumerate(case.identity_policies):
         _attach(iam, kind, name, n, policy, cleanup)

@@ -39,13 +39,15 @@ SESSION_NAME = "iamconf-probe"
 _XML_CODE = re.compile(r"<Code>([^<]+)</Code>")
 
 
-def trust_policy(account: str) -> str:
+def trust_policy(account: str, *also: str) -> str:
     """A role trust policy naming the account: then the caller's identity policies decide AssumeRole.
 
     Guide, id_roles_create_for-user.html / reference_policies_evaluation-logic-cross-account.html: within
     one account, a trust policy naming the account root delegates the decision to identity policies.
+    ``also``: principals named besides (the suite's administrator, who assumes a role caller).
     """
-    statement = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "sts:AssumeRole"}
+    principals = [f"arn:aws:iam::{account}:root", *also]
+    statement = {"Effect": "Allow", "Principal": {"AWS": principals}, "Action": "sts:AssumeRole"}
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
