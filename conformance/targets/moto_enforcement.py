@@ -96,7 +96,7 @@ class MotoBackend:
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             env=env,
             port=port,
-            health_path="/moto-api/data.json",
+            health_path="/moto-api/",
             start_timeout=30,
             grace=3,
         )

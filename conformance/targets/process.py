@@ -4,8 +4,8 @@ Used for moto's server and LocalStack.  The process gets its own session (a
 Ctrl-C in the terminal reaches the suite, which then stops it) and is
 stopped with SIGTERM, then SIGKILL after a grace period (LocalStack's
 shutdown hangs now and then).  Every live process is also stopped at
-interpreter exit and on SIGTERM to the suite, so an interrupted or failing
-run leaves nothing behind.
+interpreter exit, so an interrupted or failing
+run leaves nothing behind (a Ctrl-C ends pytest, whose session end stops the targets).
 """
 
 from __future__ import annotations
@@ -90,10 +90,11 @@ class ServerProcess:
         _LIVE.add(self)
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+            code = self.process.poll()
+            if code is not None:
                 tail = self.log_tail()
                 self.stop()
-                raise TargetUnavailable(f"{self.name} exited at start (code {self.process.returncode}): {tail}")
+                raise TargetUnavailable(f"{self.name} exited at start (code {code}): {tail}")
             if self.healthy():
                 return
             time.sleep(0.1)
