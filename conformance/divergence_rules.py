@@ -673,3 +673,20 @@ def localstack_group_and_boundary_ignored(o: Observation) -> bool:
 def localstack_placeholder_simulator(o: Observation) -> bool:
     """LocalStack's placeholder answer, whatever the combination of its simplifications."""
     return _placeholder_explains(o)
+
+
+@rule
+def condition_value_not_a_string(o: Observation) -> bool:
+    """A condition value of an identity policy or boundary is a JSON number or boolean, not a string."""
+    for s in _all_statements(o.case):
+        condition = s.get("Condition")
+        if not isinstance(condition, dict):
+            continue
+        for keys in condition.values():
+            if not isinstance(keys, dict):
+                continue
+            for values in keys.values():
+                items = values if isinstance(values, list) else [values]
+                if any(isinstance(v, (bool, int, float)) for v in items):
+                    return True
+    return False
