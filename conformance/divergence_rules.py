@@ -690,3 +690,15 @@ def condition_value_not_a_string(o: Observation) -> bool:
                 if any(isinstance(v, (bool, int, float)) for v in items):
                     return True
     return False
+
+
+@rule
+def s3_resource_with_region(o: Observation) -> bool:
+    """An identity policy or boundary names an S3 ARN with a region (access points, access grants,
+    Multi-Region access points and other regional S3 resources)."""
+    for s in _all_statements(o.case):
+        for pattern in _patterns(s, "Resource", "NotResource"):
+            parts = pattern.split(":", 5)
+            if len(parts) == 6 and parts[2] == "s3" and parts[3]:
+                return True
+    return False

@@ -92,7 +92,7 @@ def create_admin(iam: Any) -> Credentials:
 
 def _reads_context(policy: Policy, kind: str) -> bool:
     try:
-        compiled = compile_text(policy.text(), kind)  # type: ignore[arg-type]
+        compiled = compile_text(policy.text(), kind)
     except PolicyError:
         return False
     return any(st.keys for st in compiled.statements) or "${" in policy.text()

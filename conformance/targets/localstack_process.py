@@ -125,7 +125,7 @@ class LocalStack:
         return Session(
             aws_access_key_id=access_key,
             aws_secret_access_key=secret_key,
-            aws_session_token=token,  # type: ignore[arg-type]
+            aws_session_token=token,
             region_name="us-east-1",
             localstack_host=host,
         )
