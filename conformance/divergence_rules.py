@@ -702,3 +702,22 @@ def s3_resource_with_region(o: Observation) -> bool:
             if len(parts) == 6 and parts[2] == "s3" and parts[3]:
                 return True
     return False
+
+
+_LOCALSTACK_IAM_PATHS = (
+    "user/", "federated-user/", "role/", "group/", "instance-profile/", "mfa/", "server-certificate/", "policy/",
+    "sms-mfa/", "saml-provider/", "oidc-provider/", "report/", "access-report/",
+)  # fmt: skip
+
+
+@rule
+def iam_resource_type_outside_localstack_list(o: Observation) -> bool:
+    """An identity policy or boundary names an IAM ARN whose resource is none of the types LocalStack's
+    validator lists (``contextProvider/...``, say)."""
+    for s in _all_statements(o.case):
+        for pattern in _patterns(s, "Resource", "NotResource"):
+            parts = pattern.split(":", 5)
+            typed = len(parts) == 6 and parts[2] == "iam" and parts[5] not in ("*", "root")
+            if typed and not parts[5].startswith(_LOCALSTACK_IAM_PATHS):
+                return True
+    return False

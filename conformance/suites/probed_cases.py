@@ -93,8 +93,7 @@ def probed_cases(draw: st.DrawFn, account: str, max_requests: int = 3) -> Case:
 
     types = ["user", "user-managed", "group"]
     policies = [
-        Policy.of(f"policy-{i}", document(), draw(st.sampled_from(types)))
-        for i in range(draw(st.integers(1, 2)))
+        Policy.of(f"policy-{i}", document(), draw(st.sampled_from(types))) for i in range(draw(st.integers(1, 2)))
     ]
     boundary = Policy.of("boundary", document(), "boundary") if draw(st.integers(0, 4)) == 0 else None
     return Case(
