@@ -1,31 +1,41 @@
 """Predicates that recognise one known divergence in one request.
 
 A known-divergence entry (``conformance/divergences/<target>.toml``) names one
-of these rules; the rule looks at the case and both answers and says whether
-this entry explains the difference.  Rules are narrow on purpose: an entry
-must not hide a different bug that happens to share a feature.
+of these rules; the rule says whether the entry's divergence explains the
+difference between the reference's answer and the target's.  Rules are narrow
+on purpose: an entry must not hide a different bug that happens to share a
+feature.  So every rule
+
+- looks only at the statements that apply to the request (action, resource and
+  principal matched, ``Observation.applicable``) and at the clauses and keys
+  those statements read, never at the rest of the case; and
+- where the divergence can be modelled, asks the reference what it would
+  answer if the peer's behaviour were true (a condition read the other way, a
+  context key dropped, ...) and fires only when that gives the observed
+  decision.
+
+Which way the decision went is checked again by the entry itself (its
+``directions``, ``conformance.divergences``).  ``tests/test_divergence_rules_negative.py``
+shows each rule silent where its trigger is absent; the witnesses show it fires.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from reference.compiled import compile_text
-from reference.errors import PolicyError
-from reference.evaluator import case_policies
-from reference.model import Case, Policy, Request, RequestResult
-from reference.policy import PolicyKind, Statement
+import msgspec
 
+from conformance.divergence_view import Observation
+from reference.catalog import get_catalog
+from reference.conditions import Clause, read_instant, read_number
+from reference.evaluator import RCP, RESOURCE, SESSION, Applicable
+from reference.model import Case, Decision, Policy
+from reference.principals import PrincipalMatch
 
-@dataclass(frozen=True, slots=True)
-class Observation:
-    case: Case
-    request: Request
-    expected: RequestResult
-    observed: RequestResult | None  # None when the target failed to answer
-
+__all__ = ["RULES", "Observation", "Rule"]
 
 Rule = Callable[[Observation], bool]
 RULES: dict[str, Rule] = {}
@@ -36,87 +46,52 @@ def rule(fn: Rule) -> Rule:
     return fn
 
 
-def _policies(case: Case) -> list[tuple[Policy, PolicyKind]]:
-    return [(placed.policy, placed.kind) for placed in case_policies(case)]
-
-
-def _statements(case: Case) -> list[Statement]:
-    out: list[Statement] = []
-    for policy, kind in _policies(case):
-        try:
-            out.extend(compile_text(policy.text(), kind).parsed.statements)
-        except PolicyError:
-            continue
-    return out
-
-
-def _multi_valued_keys(request: Request) -> set[str]:
-    """Keys given with a multi-valued (``...List``) type."""
-    return {e.key.lower() for e in request.context if e.type.endswith("List")}
-
-
 def _catalog_multivalued(key: str) -> bool | None:
-    from reference.catalog import get_catalog
-
     found = get_catalog().condition_key(key)
     return None if found is None else found.multivalued
 
 
+def _base(clause: Clause) -> str:
+    return clause.operator.base
+
+
+def _negating(o: Observation, trigger: Callable[[Applicable, Clause], bool]) -> bool:
+    """A clause read the other way by the peer: fires when some statement in force has a clause with the
+    trigger and reading that statement's Condition the other way gives the observed decision."""
+    return o.observed_by_negating(a for a, clause in o.clauses() if trigger(a, clause))
+
+
+# -- conditions read differently by the peer (modelled by negating the statement's Condition) ------------
+
+
 @rule
 def plain_operator_on_multivalued_key(o: Observation) -> bool:
-    """A condition without ForAllValues/ForAnyValue reads a key that the IAM catalog says is multivalued
-    (or does not know) and that the request gives as a ``...List``."""
-    multi = _multi_valued_keys(o.request)
-    for s in _statements(o.case):
-        for operator, keys in (s.condition or {}).items():
-            if operator.startswith(("ForAllValues:", "ForAnyValue:")):
-                continue
-            if any(k.lower() in multi and _catalog_multivalued(k) is not False for k in keys):
-                return True
-    return False
+    """A condition without ForAllValues/ForAnyValue, in a statement that applies, reads a key that the
+    IAM catalog says is multivalued (or does not know) and that the request gives as a ``...List``."""
 
+    def trigger(_: Applicable, c: Clause) -> bool:
+        found = o.context.get(c.key)
+        return (
+            c.operator.qualifier is None
+            and _base(c) != "Null"
+            and found is not None
+            and found.is_list
+            and _catalog_multivalued(c.key) is not False
+        )
 
-def _conditions(case: Case) -> list[tuple[str, str, tuple[str, ...], str | None]]:
-    """(operator, key, values, policy Version) of every condition clause of the case."""
-    out = []
-    for policy, kind in _policies(case):
-        try:
-            parsed = compile_text(policy.text(), kind).parsed
-        except PolicyError:
-            continue
-        for s in parsed.statements:
-            for operator, keys in (s.condition or {}).items():
-                for key, values in keys.items():
-                    out.append((operator, key, values, parsed.version))
-    return out
-
-
-def _base(operator: str) -> str:
-    return operator.split(":")[-1].removesuffix("IfExists")
-
-
-def _values_of(request: Request, key: str) -> list[str] | None:
-    for e in request.context:
-        if e.key.lower() == key.lower():
-            return list(e.values)
-    return None
-
-
-@rule
-def single_valued_key_with_several_values(o: Observation) -> bool:
-    """A key the IAM catalog says is single-valued, given several values by the request."""
-    return any(len(e.values) > 1 and _catalog_multivalued(e.key) is False for e in o.request.context)
+    return _negating(o, trigger)
 
 
 @rule
 def epoch_seconds_date_value(o: Observation) -> bool:
-    """A Date operator where the policy value or the request value is written as epoch seconds."""
-    for op, key, values, _ in _conditions(o.case):
-        if _base(op).startswith("Date"):
-            asked = _values_of(o.request, key) or []
-            if any(v.isdigit() for v in (*values, *asked)):
-                return True
-    return False
+    """A Date condition of an applying statement on a key the request carries, where the policy value or
+    the request value is written as epoch seconds."""
+
+    def trigger(_: Applicable, c: Clause) -> bool:
+        asked = o.values_of(c.key)
+        return _base(c).startswith("Date") and bool(asked) and any(v.isdigit() for v in (*c.values, *(asked or ())))
+
+    return _negating(o, trigger)
 
 
 _FRACTION = re.compile(r"\.(\d{4,})")
@@ -124,68 +99,173 @@ _FRACTION = re.compile(r"\.(\d{4,})")
 
 @rule
 def sub_millisecond_date(o: Observation) -> bool:
-    """A Date operator where the policy or request value has more than millisecond precision."""
-    for op, key, values, _ in _conditions(o.case):
-        asked = _values_of(o.request, key) or []
-        if _base(op).startswith("Date") and any(_FRACTION.search(v) for v in (*values, *asked)):
-            return True
-    return False
+    """A Date condition of an applying statement on a key the request carries, where the policy or request
+    value has more than millisecond precision."""
 
+    def trigger(_: Applicable, c: Clause) -> bool:
+        asked = o.values_of(c.key) or ()
+        return _base(c).startswith("Date") and bool(asked) and any(_FRACTION.search(v) for v in (*c.values, *asked))
 
-@rule
-def context_key_without_values(o: Observation) -> bool:
-    """The request gives a context key with an empty list of values."""
-    return any(not e.values for e in o.request.context)
+    return _negating(o, trigger)
 
 
 @rule
 def escape_outside_like(o: Observation) -> bool:
-    """A ``${*}``/``${?}``/``${$}`` escape in the value of a String or Arn operator other than ...Like."""
+    """A ``${*}``/``${?}``/``${$}`` escape in the value of a String or Arn condition other than ...Like, in an
+    applying statement of a 2012-10-17 policy, on a key the request carries."""
     escapes = ("${*}", "${?}", "${$}")
-    return any(
-        version == "2012-10-17"
-        and _base(op).startswith(("String", "Arn"))
-        and "Like" not in op
-        and any(e in v for v in vs for e in escapes)
-        for op, _, vs, version in _conditions(o.case)
-    )
+
+    def trigger(a: Applicable, c: Clause) -> bool:
+        return (
+            a.slot.compiled.parsed.variables_enabled
+            and _base(c).startswith(("String", "Arn"))
+            and "Like" not in _base(c)
+            and o.values_of(c.key) is not None
+            and any(e in v for v in c.values for e in escapes)
+        )
+
+    return _negating(o, trigger)
 
 
 @rule
 def exponent_number(o: Observation) -> bool:
-    """A Numeric operator's policy value in exponent form (``1e1``)."""
-    return any(
-        _base(op).startswith("Numeric") and any("e" in v.lower() for v in vs) for op, _, vs, _ in _conditions(o.case)
-    )
+    """A Numeric condition of an applying statement, on a key the request carries, whose policy value is in
+    exponent form (``1e1``)."""
+
+    def trigger(_: Applicable, c: Clause) -> bool:
+        return _base(c).startswith("Numeric") and bool(o.values_of(c.key)) and any("e" in v.lower() for v in c.values)
+
+    return _negating(o, trigger)
 
 
 @rule
 def negated_operator_with_unreadable_value(o: Observation) -> bool:
-    """A negated Numeric/Date operator whose key's request value cannot be read as its type."""
-    from reference.conditions import read_instant, read_number
-
+    """A NumericNotEquals/DateNotEquals condition of an applying statement whose key's request value cannot
+    be read as its type."""
     readers = {"NumericNotEquals": read_number, "DateNotEquals": read_instant}
-    for op, key, _, _ in _conditions(o.case):
-        reader = readers.get(_base(op))
-        values = _values_of(o.request, key)
-        if reader is not None and values and any(reader(v) is None for v in values):
-            return True
-    return False
+
+    def trigger(_: Applicable, c: Clause) -> bool:
+        reader = readers.get(_base(c))
+        asked = o.values_of(c.key)
+        return reader is not None and bool(asked) and any(reader(v) is None for v in asked or ())
+
+    return _negating(o, trigger)
 
 
 @rule
 def set_operator_if_exists_without_key(o: Observation) -> bool:
-    """``ForAllValues:/ForAnyValue:...IfExists`` on a key the request does not carry (or carries empty)."""
-    return any(
-        op.startswith(("ForAllValues:", "ForAnyValue:")) and op.endswith("IfExists") and not _values_of(o.request, key)
-        for op, key, _, _ in _conditions(o.case)
+    """``ForAllValues:/ForAnyValue:...IfExists`` in an applying statement, on a key the request does not
+    carry (or carries empty)."""
+
+    def trigger(_: Applicable, c: Clause) -> bool:
+        return c.operator.qualifier is not None and c.operator.if_exists and not o.values_of(c.key)
+
+    return _negating(o, trigger)
+
+
+@rule
+def not_ip_address_bare_address_other_version(o: Observation) -> bool:
+    """NotIpAddress in an applying statement with a bare address (no ``/prefix``) of the other IP version
+    than a request value of its key."""
+
+    def trigger(_: Applicable, c: Clause) -> bool:
+        asked = o.values_of(c.key) or ()
+        return _base(c) == "NotIpAddress" and any(
+            "/" not in v and any((":" in v) != (":" in a) for a in asked) for v in c.values
+        )
+
+    return _negating(o, trigger)
+
+
+@rule
+def null_on_empty_value(o: Observation) -> bool:
+    """A Null condition in an applying statement on a key the request carries with only empty strings."""
+
+    def trigger(_: Applicable, c: Clause) -> bool:
+        asked = o.values_of(c.key)
+        return _base(c) == "Null" and asked is not None and all(v == "" for v in asked)
+
+    return _negating(o, trigger)
+
+
+@rule
+def ipv4_zero_prefix(o: Observation) -> bool:
+    """An IpAddress/NotIpAddress condition in an applying statement, on a key the request carries, with an
+    IPv4 range of prefix length 0 (``0.0.0.0/0``)."""
+
+    def trigger(_: Applicable, c: Clause) -> bool:
+        return (
+            _base(c) in ("IpAddress", "NotIpAddress")
+            and bool(o.values_of(c.key))
+            and any(v.endswith("/0") and ":" not in v for v in c.values)
+        )
+
+    return _negating(o, trigger)
+
+
+@rule
+def arn_operator_on_non_arn_value(o: Observation) -> bool:
+    """An Arn condition in an applying statement reads a key whose request value does not start with ``arn:``."""
+
+    def trigger(_: Applicable, c: Clause) -> bool:
+        return _base(c).startswith("Arn") and any(not v.startswith("arn:") for v in o.values_of(c.key) or ())
+
+    return _negating(o, trigger)
+
+
+# -- context keys the peer drops or cuts (modelled by changing the request) -----------------------------
+
+
+def _set_operator_if_exists(clause: Clause) -> bool:
+    """How iam-simulate reads a set-operator IfExists clause on an absent key: false, where the reference
+    says true (entry ``set-operator-if-exists-without-key``).  A key it drops is absent to it in that way too."""
+    return clause.operator.qualifier is not None and clause.operator.if_exists
+
+
+def _read_and_carried(o: Observation, keep: Callable[[str], bool]) -> list[str]:
+    """Keys read by the statements in force, carried by the request, for which ``keep`` holds."""
+    return [k for k in o.read_keys().values() if o.context.has(k) and keep(k)]
+
+
+@rule
+def key_unknown_to_the_catalog(o: Observation) -> bool:
+    """An applying statement reads a context key, carried by the request, that neither the global key
+    table nor any service of the IAM catalog knows; dropping it (absent as iam-simulate reads absence)
+    gives the observed decision."""
+    catalog = get_catalog()
+    return o.observed_without_keys(
+        _read_and_carried(o, lambda k: catalog.condition_key(k) is None), _set_operator_if_exists
     )
 
 
-def _unknown_keys(o: Observation) -> tuple[bool, bool]:
-    """(a condition key unknown to the catalog, a known service key not listed for the requested action)."""
-    from reference.catalog import get_catalog
+@functools.cache
+def _iam_simulate_global_keys() -> frozenset[str]:
+    from conformance.targets.iam_simulate import known_global_keys
 
+    return known_global_keys()
+
+
+@rule
+def global_key_unknown_to_iam_simulate(o: Observation) -> bool:
+    """An applying statement reads a global key (``aws:``), carried by the request, that iam-simulate's
+    installed catalogue lacks; dropping it (absent as iam-simulate reads absence) gives the observed decision."""
+    theirs = _iam_simulate_global_keys()
+    if not theirs:
+        return False
+
+    def unknown(key: str) -> bool:
+        lower = key.lower()
+        prefix = lower.split("/")[0] + "/" if "/" in lower else lower
+        return lower.startswith("aws:") and prefix not in theirs
+
+    return o.observed_without_keys(_read_and_carried(o, unknown), _set_operator_if_exists)
+
+
+@rule
+def key_of_another_action(o: Observation) -> bool:
+    """An applying statement reads a service condition key, carried by the request, that the IAM catalog
+    does not list for the requested action or its resource types; dropping it (absent as iam-simulate
+    reads absence) gives the observed decision."""
     catalog = get_catalog()
     action = catalog.action(o.request.action)
     listed: set[str] = set()
@@ -193,147 +273,156 @@ def _unknown_keys(o: Observation) -> tuple[bool, bool]:
         listed = {k.lower() for k in action.condition_keys}
         for rt in action.resource_types:
             listed |= {k.lower() for k in rt.condition_keys}
-    unknown = other_action = False
-    for _, key, _, _ in _conditions(o.case):
+
+    def other(key: str) -> bool:
         found = catalog.condition_key(key)
-        if found is None:
-            unknown = True
-        elif not found.is_global and found.name.lower() not in listed:
-            other_action = True
-    return unknown, other_action
+        return found is not None and not found.is_global and found.name.lower() not in listed
+
+    return o.observed_without_keys(_read_and_carried(o, other), _set_operator_if_exists)
 
 
 @rule
-def key_unknown_to_the_catalog(o: Observation) -> bool:
-    """A condition key that neither the global key table nor any service of the IAM catalog knows."""
-    return _unknown_keys(o)[0]
+def single_valued_key_with_several_values(o: Observation) -> bool:
+    """An applying statement reads a key the IAM catalog says is single-valued, which the request gives
+    several values; keeping only the first gives the observed decision."""
+    read = o.read_keys()
+    cut = [
+        msgspec.structs.replace(e, values=e.values[:1])
+        if e.key.lower() in read and len(e.values) > 1 and _catalog_multivalued(e.key) is False
+        else e
+        for e in o.request.context
+    ]
+    return o.observed_with_context(cut)
 
 
 @rule
-def global_key_unknown_to_iam_simulate(o: Observation) -> bool:
-    """A global condition key (in the User Guide's list) that iam-simulate's installed catalogue lacks."""
-    from conformance.targets.iam_simulate import known_global_keys
-
-    theirs = known_global_keys()
-    if not theirs:
-        return False
-    for _, key, _, _ in _conditions(o.case):
-        lower = key.lower()
-        prefix = lower.split("/")[0] + "/" if "/" in lower else lower
-        if lower.startswith("aws:") and prefix not in theirs:
-            return True
-    return False
+def context_key_without_values(o: Observation) -> bool:
+    """A condition of an applying statement reads a context key the request gives with an empty list of
+    values (a failure: the entry names its message)."""
+    return any(o.values_of(c.key) == () for _, c in o.clauses())
 
 
-@rule
-def key_of_another_action(o: Observation) -> bool:
-    """A service condition key the IAM catalog does not list for the requested action or its resource types."""
-    return _unknown_keys(o)[1]
+# -- policy types ---------------------------------------------------------------------------------------
 
 
 @rule
 def variables_under_old_version(o: Observation) -> bool:
-    """A policy without ``"Version": "2012-10-17"`` whose text holds ``${``."""
-    for policy, kind in _policies(o.case):
-        try:
-            parsed = compile_text(policy.text(), kind).parsed
-        except PolicyError:
+    """A policy without ``"Version": "2012-10-17"`` whose statements for the action hold ``${``; reading it
+    as 2012-10-17 (variables substituted) gives the observed decision."""
+    changed: dict[str, Policy] = {}
+    for slot in o.prepared.slots:
+        parsed = slot.compiled.parsed
+        if parsed.variables_enabled:
             continue
-        if parsed.version != "2012-10-17" and "${" in parsed.document.text:
-            return True
-    return False
+        for st in slot.compiled.candidates(o.request.action.lower()):
+            if "${" in json.dumps([st.statement.resources, st.statement.condition]):
+                document = json.loads(parsed.document.text)
+                if isinstance(document, dict):
+                    document["Version"] = "2012-10-17"
+                    changed[slot.policy_id] = Policy.of(slot.policy_id, document)
+                break
+    return bool(changed) and o.observed_with(case=_replace_policies(o.case, changed))
 
 
-@rule
-def resource_policy_grants_session_with_session_policy(o: Observation) -> bool:
-    """A resource policy names the caller's session ARN (or ``*``) while a session policy is present."""
-    if o.case.session_policy is None or o.case.resource_policy is None:
-        return False
-    text = o.case.resource_policy.text()
-    return o.case.caller in text or '"*"' in text
+def _replace_policies(case: Case, changed: dict[str, Policy]) -> Case:
+    def swap(p: Policy) -> Policy:
+        new = changed.get(p.id)
+        return p if new is None else msgspec.structs.replace(p, document=new.document)
 
+    def one(p: Policy | None) -> Policy | None:
+        return None if p is None else swap(p)
 
-@rule
-def rcp_level_without_allow(o: Observation) -> bool:
-    """An RCP level none of whose policies has an Allow statement."""
-    for level in o.case.rcps:
-        statements: list[Statement] = []
-        for policy in level:
-            try:
-                statements += compile_text(policy.text(), "rcp").parsed.statements
-            except PolicyError:
-                continue
-        if not any(s.effect == "Allow" for s in statements):
-            return True
-    return False
-
-
-@rule
-def rcp_on_unsupported_service(o: Observation) -> bool:
-    """RCPs are present and the requested service does not support them."""
-    from reference.catalog import get_catalog
-
-    service = o.request.action.split(":", 1)[0].lower()
-    return bool(o.case.rcps) and service not in get_catalog().rcp_supported_services()
-
-
-@rule
-def not_ip_address_bare_address_other_version(o: Observation) -> bool:
-    """NotIpAddress with a bare address (no ``/prefix``) of the other IP version than a request value."""
-    for op, key, values, _ in _conditions(o.case):
-        if _base(op) != "NotIpAddress":
-            continue
-        asked = _values_of(o.request, key) or []
-        for v in values:
-            if "/" not in v and any((":" in v) != (":" in a) for a in asked):
-                return True
-    return False
-
-
-@rule
-def null_on_empty_value(o: Observation) -> bool:
-    """A Null condition on a key the request carries with no value or only empty strings."""
-    for op, key, _, _ in _conditions(o.case):
-        asked = _values_of(o.request, key)
-        if _base(op) == "Null" and asked is not None and all(v == "" for v in asked):
-            return True
-    return False
-
-
-@rule
-def ipv4_zero_prefix(o: Observation) -> bool:
-    """An IpAddress/NotIpAddress value that is an IPv4 range with prefix length 0 (``0.0.0.0/0``)."""
-    return any(
-        _base(op) in ("IpAddress", "NotIpAddress") and any(v.endswith("/0") and ":" not in v for v in values)
-        for op, _, values, _ in _conditions(o.case)
+    return msgspec.structs.replace(
+        case,
+        identity_policies=[swap(p) for p in case.identity_policies],
+        permissions_boundary=one(case.permissions_boundary),
+        session_policy=one(case.session_policy),
+        resource_policy=one(case.resource_policy),
+        scps=[[swap(p) for p in level] for level in case.scps],
+        rcps=[[swap(p) for p in level] for level in case.rcps],
     )
 
 
 @rule
-def resource_prefix_not_lower_case(o: Observation) -> bool:
-    """The request resource's partition, service or region segment has upper-case letters."""
-    parts = o.request.resource.split(":", 5)
-    return len(parts) == 6 and any(p != p.lower() for p in parts[1:4])
+def resource_policy_grants_session_with_session_policy(o: Observation) -> bool:
+    """An applying Allow of the resource policy names the caller's session (its ARN or ``*``) and holds,
+    while the session policy has no applying Allow that holds: the grant the peer limits."""
+    grants = any(
+        a.slot.role == RESOURCE and a.statement.allow and a.condition_holds and a.principal == PrincipalMatch.SESSION
+        for a in o.in_force
+    )
+    session_allows = any(a.slot.role == SESSION and a.statement.allow and a.condition_holds for a in o.in_force)
+    return o.case.session_policy is not None and grants and not session_allows
+
+
+_RCP_FULL_ACCESS = Policy.of(
+    "RCPFullAWSAccess",
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]},
+    "rcp",
+)
 
 
 @rule
-def arn_operator_on_non_arn_value(o: Observation) -> bool:
-    """An Arn operator reads a key whose request value does not start with ``arn:``."""
-    for op, key, _, _ in _conditions(o.case):
-        if _base(op).startswith("Arn") and any(not v.startswith("arn:") for v in _values_of(o.request, key) or []):
-            return True
-    return False
+def rcp_level_without_allow(o: Observation) -> bool:
+    """RCPs apply to the request and a level has no applying Allow that holds; adding RCPFullAWSAccess to
+    every level (what the peer does) gives the observed decision."""
+    allowed = {a.slot.level for a in o.in_force if a.slot.role == RCP and a.statement.allow and a.condition_holds}
+    if not o.case.rcps or not _rcps_cover(o) or all(level in allowed for level in range(len(o.case.rcps))):
+        return False
+    return o.observed_with(case=msgspec.structs.replace(o.case, rcps=[[*lvl, _RCP_FULL_ACCESS] for lvl in o.case.rcps]))
+
+
+def _rcps_cover(o: Observation) -> bool:
+    service = o.request.action.split(":", 1)[0].lower()
+    return service in get_catalog().rcp_supported_services()
+
+
+@rule
+def rcp_on_unsupported_service(o: Observation) -> bool:
+    """RCPs are present, the requested service does not support them, and applied they would deny the
+    request the way the target did: explicitly when an applying RCP Deny holds, implicitly when a level has
+    no applying Allow that holds."""
+    if not o.case.rcps or _rcps_cover(o):
+        return False
+    rcp = [a for a in o.applicable if a.slot.role == RCP and a.condition_holds]
+    allowed = {a.slot.level for a in rcp if a.statement.allow}
+    if any(not a.statement.allow for a in rcp):
+        denied: Decision | None = Decision.EXPLICIT_DENY
+    elif not all(level in allowed for level in range(len(o.case.rcps))):
+        denied = Decision.IMPLICIT_DENY
+    else:
+        denied = None
+    return denied is not None and (o.observed is None or o.observed.decision == denied)
+
+
+@rule
+def resource_prefix_not_lower_case(o: Observation) -> bool:
+    """The request resource's partition, service or region segment has upper-case letters, and matching it
+    in lower case (as the peer does) gives the observed decision."""
+    parts = o.request.resource.split(":", 5)
+    if len(parts) != 6 or all(p == p.lower() for p in parts[1:4]):
+        return False
+    lowered = ":".join([parts[0], *(p.lower() for p in parts[1:4]), *parts[4:]])
+    return o.observed_with(request=msgspec.structs.replace(o.request, resource=lowered))
 
 
 @rule
 def kms_without_key_policy(o: Observation) -> bool:
-    """A KMS request in a case without a resource (key) policy."""
-    return o.request.action.lower().startswith("kms:") and o.case.resource_policy is None
+    """A KMS request, allowed by the reference through identity policies alone, in a case without a
+    resource (key) policy; the peer denies it (the entry's direction)."""
+    return (
+        o.request.action.lower().startswith("kms:")
+        and o.case.resource_policy is None
+        and any(a.slot.role == "identity" and a.statement.allow and a.condition_holds for a in o.in_force)
+    )
+
+
+# -- the AWS simulator's reporting -----------------------------------------------------------------------
 
 
 @rule
 def scp_statements_left_out(o: Observation) -> bool:
-    """The observed matched statements are the expected ones without those of SCPs."""
+    """The observed matched statements are exactly the expected ones without those of SCPs."""
     if o.observed is None:
         return False
     expected = {(m.policy_id, m.statement_index) for m in o.expected.matched_statements}
@@ -344,18 +433,14 @@ def scp_statements_left_out(o: Observation) -> bool:
 
 @rule
 def scp_keys_left_out(o: Observation) -> bool:
-    """The observed missing context values are the expected ones without keys only SCPs read."""
+    """The observed missing context values are exactly the expected ones without keys only SCPs read."""
     if o.observed is None:
         return False
     scp_keys: set[str] = set()
     other_keys: set[str] = set()
-    for policy, kind in _policies(o.case):
-        try:
-            compiled = compile_text(policy.text(), kind)
-        except PolicyError:
-            continue
-        for st in compiled.statements:
-            (scp_keys if kind == "scp" else other_keys).update(k.lower() for k in st.keys)
+    for slot in o.prepared.slots:
+        for st in slot.compiled.statements:
+            (scp_keys if slot.role == "scp" else other_keys).update(k.lower() for k in st.keys)
     only_scp = scp_keys - other_keys
     expected = {k.lower() for k in o.expected.missing_context_values}
     observed = {k.lower() for k in o.observed.missing_context_values}

@@ -3,7 +3,15 @@
 Each entry says which feature family it belongs to, which checks it covers,
 the rule that recognises it (``conformance.divergence_rules``), the reason,
 its source (an IAM User Guide page quoted, a public issue, a measured
-behaviour) and a witness: a case in the corpus that shows it.  An unexpected
+behaviour) and a witness: a case in the corpus that shows it.
+
+An entry excuses only the direction it names.  One covering the ``decision``
+check says which way the decision goes (``expected = "allowed"`` and
+``observed = "implicitDeny"``, each a decision or a list of them, or
+``directions = [["allowed", "implicitDeny"], ...]``); a decision that differs
+the other way is not excused.  One covering the ``answer`` check (the target
+failed: a crash, a killed or timed-out worker) names the failure's message in
+``failure_pattern`` (a regular expression); any other failure is not excused.  An unexpected
 divergence fails a run; so does an entry whose witness no longer diverges
 (``tests/test_known_divergences.py`` replays every witness), so the lists
 stay true.
@@ -12,6 +20,8 @@ stay true.
 from __future__ import annotations
 
 import functools
+import itertools
+import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -20,6 +30,7 @@ from conformance.compare import Mismatch
 from conformance.divergence_rules import RULES, Observation
 from conformance.features import FEATURES
 from conformance.targets.base import Check
+from reference.model import Decision
 
 
 class DivergenceFileError(Exception):
@@ -36,9 +47,21 @@ class KnownDivergence:
     reason: str
     source: str
     witness: str  # path of a corpus file, relative to the conformance package
+    directions: frozenset[tuple[str, str]] = frozenset()  # (expected, observed) decisions excused
+    failure_pattern: re.Pattern[str] | None = None  # the target failures excused (the answer check)
+
+    def covers(self, mismatch: Mismatch) -> bool:
+        """Does this entry name this mismatch: its check, and its direction or failure message?"""
+        if mismatch.check not in self.checks:
+            return False
+        if mismatch.check == Check.DECISION:
+            return (mismatch.expected, mismatch.observed) in self.directions
+        if mismatch.check == Check.ANSWER:
+            return self.failure_pattern is not None and self.failure_pattern.search(mismatch.observed) is not None
+        return True
 
     def explains(self, observation: Observation, mismatches: list[Mismatch]) -> bool:
-        return all(m.check in self.checks for m in mismatches) and RULES[self.rule](observation)
+        return all(self.covers(m) for m in mismatches) and RULES[self.rule](observation)
 
 
 _REQUIRED = ("id", "feature", "rule", "checks", "reason", "source", "witness")
@@ -56,6 +79,8 @@ def _entry(target: str, n: int, raw: dict[str, object]) -> KnownDivergence:
     checks = raw["checks"]
     if not isinstance(checks, list) or not all(c in Check.__members__.values() for c in checks):
         raise DivergenceFileError(f"{where}: checks must be a list of {', '.join(c.value for c in Check)}")
+    directions = _directions(where, raw, Check.DECISION in checks)
+    pattern = _failure_pattern(where, raw, Check.ANSWER in checks)
     return KnownDivergence(
         id=str(raw["id"]),
         target=target,
@@ -65,7 +90,65 @@ def _entry(target: str, n: int, raw: dict[str, object]) -> KnownDivergence:
         reason=str(raw["reason"]),
         source=str(raw["source"]),
         witness=str(raw["witness"]),
+        directions=directions,
+        failure_pattern=pattern,
     )
+
+
+_DECISIONS = tuple(d.value for d in Decision)
+
+
+def _decisions(where: str, name: str, value: object) -> list[str]:
+    values = value if isinstance(value, list) else [value]
+    if not values or not all(isinstance(v, str) and v in _DECISIONS for v in values):
+        raise DivergenceFileError(f"{where}: {name} must be a decision or a list of them ({', '.join(_DECISIONS)})")
+    return [str(v) for v in values]
+
+
+def _directions(where: str, raw: dict[str, object], decision: bool) -> frozenset[tuple[str, str]]:
+    """The (expected, observed) decisions the entry excuses: required with the decision check, refused without."""
+    given = [k for k in ("expected", "observed", "directions") if k in raw]
+    if not decision:
+        if given:
+            raise DivergenceFileError(f"{where}: {given[0]!r} is only meaningful with the 'decision' check")
+        return frozenset()
+    pairs: set[tuple[str, str]] = set()
+    if "directions" in raw:
+        listed = raw["directions"]
+        if not isinstance(listed, list) or not all(isinstance(p, list) and len(p) == 2 for p in listed):
+            raise DivergenceFileError(f"{where}: directions must be a list of [expected, observed] pairs")
+        for e, o in listed:
+            pairs.add((_decisions(where, "directions", e)[0], _decisions(where, "directions", o)[0]))
+    if "expected" in raw or "observed" in raw:
+        if "expected" not in raw or "observed" not in raw:
+            raise DivergenceFileError(f"{where}: expected and observed go together")
+        expected = _decisions(where, "expected", raw["expected"])
+        observed = _decisions(where, "observed", raw["observed"])
+        pairs.update(itertools.product(expected, observed))
+    pairs = {(e, o) for e, o in pairs if e != o}
+    if not pairs:
+        raise DivergenceFileError(
+            f"{where}: an entry covering the decision check says which way it goes "
+            '(expected = "allowed", observed = "implicitDeny"; or directions = [[expected, observed], ...])'
+        )
+    return frozenset(pairs)
+
+
+def _failure_pattern(where: str, raw: dict[str, object], answer: bool) -> re.Pattern[str] | None:
+    """The failure messages the entry excuses: required with the answer check, refused without."""
+    value = raw.get("failure_pattern")
+    if not answer:
+        if value is not None:
+            raise DivergenceFileError(f"{where}: failure_pattern is only meaningful with the 'answer' check")
+        return None
+    if not isinstance(value, str) or not value:
+        raise DivergenceFileError(
+            f"{where}: an entry covering the answer check names the failure's message (failure_pattern = regex)"
+        )
+    try:
+        return re.compile(value)
+    except re.error as e:
+        raise DivergenceFileError(f"{where}: failure_pattern: {e}") from None
 
 
 @functools.cache
@@ -74,8 +157,13 @@ def known_divergences(target: str) -> tuple[KnownDivergence, ...]:
     path = resources.files("conformance").joinpath(f"divergences/{target}.toml")
     if not path.is_file():
         return ()
+    return parse_divergence_file(target, path.read_text(encoding="utf-8"))
+
+
+def parse_divergence_file(target: str, text: str) -> tuple[KnownDivergence, ...]:
+    """The entries of a divergence file's text; DivergenceFileError naming the entry and field if one is wrong."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise DivergenceFileError(f"divergences/{target}.toml: {e}") from None
     entries = data.get("divergence", [])

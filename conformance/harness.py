@@ -77,7 +77,8 @@ def _expected(case: Case, cache: PolicyCache) -> list[RequestResult] | str:
 
 
 def _failure(target: str, case: Case, expected: list[RequestResult], answer: TargetFailure) -> Outcome:
-    """A target that failed to answer: known when an entry covers the ``answer`` check for a request."""
+    """A target that failed to answer: known only when an entry covering the ``answer`` check names this
+    failure's message (its ``failure_pattern``) and its rule holds for a request of the case."""
     mismatches = [Mismatch(Check.ANSWER, "an answer", answer.message)]
     for i, e in enumerate(expected):
         known = explain(target, Observation(case, case.requests[i], e, None), mismatches)

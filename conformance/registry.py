@@ -7,7 +7,7 @@ others (boto3, a Node process).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from conformance.targets.base import Target, TargetUnavailable
@@ -38,8 +38,22 @@ class TargetOptions:
     aws_endpoint_url: str | None = None
 
 
+# Targets the project's own test suite adds for one pytest process (wrong-answer targets that show the
+# suites can fail): never listed in ALL_TARGETS, so ``iamconf run --target`` does not offer them.
+_TEST_ONLY: dict[str, Callable[[], Target]] = {}
+
+
+def register_test_target(name: str, factory: Callable[[], Target]) -> None:
+    """Make ``name`` resolvable by ``make_target`` in this process (tests only)."""
+    if name in ALL_TARGETS:
+        raise ValueError(f"{name!r} is a real target")
+    _TEST_ONLY[name] = factory
+
+
 def make_target(name: str, options: TargetOptions | None = None) -> Target:
     options = options or TargetOptions()
+    if name in _TEST_ONLY:
+        return _TEST_ONLY[name]()
     if name == "iam-simulate":
         from conformance.targets.iam_simulate import IamSimulateTarget
 

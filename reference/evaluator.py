@@ -192,24 +192,41 @@ class _Scan:
     missing: dict[str, str]  # lower -> as written
 
 
-def _scan(prepared: PreparedCase, action_lower: str, resource: str, ctx: RequestContext, rcps: bool) -> _Scan:
+def _principal(prepared: PreparedCase, st: CompiledStatement) -> PrincipalMatch:
+    """How the statement names the caller (NONE: it does not apply to the caller)."""
+    pm = st.principal(prepared.caller)
+    # access_policies_boundaries.html: "The NotPrincipal element with a
+    # Deny effect will always deny any IAM principal that has a
+    # permissions boundary policy attached, regardless of the values
+    # specified in the NotPrincipal element."
+    if pm == PrincipalMatch.NONE and prepared.has_boundary and st.statement.principal_negated and not st.allow:
+        return PrincipalMatch.SESSION
+    return pm
+
+
+# A statement named by (position of its slot in PreparedCase.slots, statement index).
+StatementRef = tuple[int, int]
+
+
+def _scan(
+    prepared: PreparedCase,
+    action_lower: str,
+    resource: str,
+    ctx: RequestContext,
+    rcps: bool,
+    negated: frozenset[StatementRef] = frozenset(),
+) -> _Scan:
     """Every statement that applies to the request, and the context keys
-    that relevant statements needed and did not get."""
+    that relevant statements needed and did not get.  The Condition result of
+    each statement in ``negated`` is taken the other way (``what_if_negated``)."""
     scan = _Scan([], {})
-    caller = prepared.caller
-    for slot in prepared.slots:
+    for position, slot in enumerate(prepared.slots):
         if slot.role == RCP and not rcps:
             continue
         for st in slot.compiled.candidates(action_lower):
-            pm = st.principal(caller)
+            pm = _principal(prepared, st)
             if pm == PrincipalMatch.NONE:
-                # access_policies_boundaries.html: "The NotPrincipal element with a
-                # Deny effect will always deny any IAM principal that has a
-                # permissions boundary policy attached, regardless of the values
-                # specified in the NotPrincipal element."
-                if not (prepared.has_boundary and st.statement.principal_negated and not st.allow):
-                    continue
-                pm = PrincipalMatch.SESSION
+                continue
             if not st.resources.matches(resource, ctx):
                 # A variable with no value is why a Resource missed: say so.
                 for key in st.resources.missing_variable_keys(ctx):
@@ -218,10 +235,44 @@ def _scan(prepared: PreparedCase, action_lower: str, resource: str, ctx: Request
             for key in st.keys:
                 if not ctx.has(key):
                     scan.missing.setdefault(key.lower(), key)
-            if st.condition is not None and not st.condition.matches(ctx):
+            if negated:
+                holds = st.condition is None or st.condition.matches(ctx)
+                if holds == ((position, st.statement.index) in negated):
+                    continue
+            elif st.condition is not None and not st.condition.matches(ctx):
                 continue
             scan.hits.append(Hit(slot, st, pm))
     return scan
+
+
+@dataclass(frozen=True, slots=True)
+class Applicable:
+    """A statement whose Action, Resource and Principal cover a request, its Condition aside."""
+
+    ref: StatementRef
+    slot: Slot
+    statement: CompiledStatement
+    principal: PrincipalMatch
+    condition_holds: bool
+    in_force: bool  # False for an RCP statement when RCPs do not cover the requested service
+
+
+def applicable_statements(prepared: PreparedCase, request: Request) -> list[Applicable]:
+    """The statements that apply to the request (action, resource and principal matched), in case order,
+    whether or not their Condition holds: the statements whose evaluation can decide it."""
+    action_lower = request.action.lower()
+    ctx = RequestContext.of(request.context)
+    rcps = bool(prepared.rcp_levels) and _rcps_apply(action_lower)
+    out: list[Applicable] = []
+    for position, slot in enumerate(prepared.slots):
+        for st in slot.compiled.candidates(action_lower):
+            pm = _principal(prepared, st)
+            if pm == PrincipalMatch.NONE or not st.resources.matches(request.resource, ctx):
+                continue
+            holds = st.condition is None or st.condition.matches(ctx)
+            in_force = slot.role != RCP or rcps
+            out.append(Applicable((position, st.statement.index), slot, st, pm, holds, in_force))
+    return out
 
 
 def _resource_grant(best: PrincipalMatch | None, boundary_ok: bool, session_ok: bool) -> bool:
@@ -255,9 +306,20 @@ _NOT_APPLICABLE = Details()
 
 
 def decide(prepared: PreparedCase, request: Request) -> RequestResult:
+    return _decide(prepared, request, frozenset())
+
+
+def what_if_negated(prepared: PreparedCase, request: Request, negated: frozenset[StatementRef]) -> RequestResult:
+    """The result the request would get if the Condition of each statement in ``negated`` came out the
+    other way: what a peer that reads those conditions differently would answer."""
+    return _decide(prepared, request, negated)
+
+
+def _decide(prepared: PreparedCase, request: Request, negated: frozenset[StatementRef]) -> RequestResult:
     action_lower = request.action.lower()
     rcps_apply = bool(prepared.rcp_levels) and _rcps_apply(action_lower)
-    scan = _scan(prepared, action_lower, request.resource, RequestContext.of(request.context), rcps_apply)
+    ctx = RequestContext.of(request.context)
+    scan = _scan(prepared, action_lower, request.resource, ctx, rcps_apply, negated)
     missing = sorted(scan.missing.values(), key=str.lower) if scan.missing else []
 
     # One pass over the applying statements: sort them by effect and role.
