@@ -318,7 +318,11 @@ def build_parser() -> argparse.ArgumentParser:
     rn.add_argument("-k", dest="select", metavar="EXPR", help="only the suites matching EXPR (pytest -k)")
     rn.add_argument("--workers", type=int, default=1, help="pytest-xdist worker processes (default 1)")
     rn.add_argument("--max-calls", type=int, help="aws-simulator: SimulateCustomPolicy calls, at most")
-    rn.add_argument("--endpoint-url", metavar="URL", help="aws-simulator: another endpoint (iamconf serve)")
+    rn.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="the service the simulator-endpoint target asks (and the aws-simulator target, when named)",
+    )
 
     rp = sub.add_parser(
         "replay",
@@ -383,6 +387,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise UsageError("run: --workers and --max-calls must be >= 1")
             if args.max_examples is not None and args.max_examples < 1:
                 raise UsageError("run: --max-examples must be >= 1")
+            if "simulator-endpoint" in args.target and not args.endpoint_url:
+                raise UsageError("run: --target simulator-endpoint needs --endpoint-url URL")
             return run_main(
                 args.target or list(DEFAULT_TARGETS),
                 args.target,

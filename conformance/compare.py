@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from conformance.targets.base import Check
-from reference.model import RequestResult
+from reference.model import Decision, RequestResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,7 @@ def _missing(result: RequestResult) -> str:
 
 _VIEWS = {
     Check.DECISION: lambda r: r.decision.value,
+    Check.ENFORCED: lambda r: "allowed" if r.decision is Decision.ALLOWED else "denied",
     Check.MATCHED_STATEMENTS: _statements,
     Check.MISSING_CONTEXT_VALUES: _missing,
 }
@@ -40,7 +41,7 @@ _VIEWS = {
 def compare(expected: RequestResult, observed: RequestResult, checks: frozenset[Check]) -> list[Mismatch]:
     """The compared checks on which the two answers differ, decision first."""
     out = []
-    for check in (Check.DECISION, Check.MATCHED_STATEMENTS, Check.MISSING_CONTEXT_VALUES):
+    for check in (Check.DECISION, Check.ENFORCED, Check.MATCHED_STATEMENTS, Check.MISSING_CONTEXT_VALUES):
         if check in checks:
             e, o = _VIEWS[check](expected), _VIEWS[check](observed)
             if e != o:

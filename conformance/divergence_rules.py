@@ -517,3 +517,364 @@ def service_linked_role_changed(o: Observation) -> bool:
     return "aws-service-role/" in o.request.resource and _without_service_rules_gives_observed(
         o, service_rules.NOT_CHANGEABLE
     )
+
+
+# --------------------------------------------------------------------------- emulators (moto, LocalStack)
+# These rules recognise an emulator's departure by what AWS would decide on a changed case: the
+# observed decision must be the reference's answer once the emulator's simplification is applied
+# (NotResource read as "*", the resource read as "*", ...), and differ from the expected one.
+
+
+def _rewritten(case: Case, change: Callable[[dict[str, object]], dict[str, object]]) -> Case:
+    """The case with ``change`` applied to every statement of its identity policies and boundary."""
+    import json
+
+    import msgspec
+
+    def policy(p: Policy) -> Policy:
+        try:
+            document = json.loads(p.text())
+        except ValueError:
+            return p
+        statements = document.get("Statement")
+        if isinstance(statements, dict):
+            document["Statement"] = change(dict(statements))
+        elif isinstance(statements, list):
+            document["Statement"] = [change(dict(s)) if isinstance(s, dict) else s for s in statements]
+        return msgspec.structs.replace(p, document=msgspec.Raw(msgspec.json.encode(json.dumps(document, indent=2))))
+
+    boundary = case.permissions_boundary
+    return msgspec.structs.replace(
+        case,
+        identity_policies=[policy(p) for p in case.identity_policies],
+        permissions_boundary=None if boundary is None else policy(boundary),
+    )
+
+
+def _decision(case: Case, request: Request) -> str | None:
+    """The reference's allowed/denied on one request of a (changed) case."""
+    import msgspec
+
+    from reference.compiled import PolicyCache
+    from reference.evaluator import CaseInputError, evaluate_case
+
+    try:
+        result = evaluate_case(msgspec.structs.replace(case, requests=[request]), PolicyCache()).results[0]
+    except CaseInputError:
+        return None
+    return "allowed" if result.decision.value == "allowed" else "denied"
+
+
+def _observed(o: Observation) -> str | None:
+    if o.observed is None:
+        return None
+    return "allowed" if o.observed.decision.value == "allowed" else "denied"
+
+
+def _explained_by(o: Observation, case: Case, request: Request | None = None) -> bool:
+    """The observed outcome is the reference's on the changed case, and the change made the difference."""
+    observed = _observed(o)
+    expected = "allowed" if o.expected.decision.value == "allowed" else "denied"
+    return observed is not None and observed != expected and _decision(case, request or o.request) == observed
+
+
+NO_MATCH_ACTION = "iamconf:NoSuchAction"
+NO_MATCH_RESOURCE = "arn:aws:iamconf:::no-such-resource"
+
+
+def _regex_match(pattern: object, value: str) -> bool:
+    """moto's statement matching (moto/iam/access_control.py, measured): the pattern as a regular
+    expression with ``*`` as ``.*``, anchored, case-sensitive; ``?`` and ``.`` keep their regex meaning."""
+    try:
+        return re.match(f"^{str(pattern).replace('*', '.*')}$", value) is not None
+    except re.error:
+        return False
+
+
+def _as_regex(s: dict[str, object], element: str, value: str, no_match: str) -> dict[str, object]:
+    """The statement with each pattern of ``element`` replaced by ``value`` where moto's matching
+    matches it, and by a value nothing matches elsewhere."""
+    if element not in s:
+        return s
+    raw = s[element]
+    patterns = raw if isinstance(raw, list) else [raw]
+    s[element] = [value if _regex_match(p, value) else no_match for p in patterns]
+    return s
+
+
+def _moto_actions(request: Request) -> Callable[[dict[str, object]], dict[str, object]]:
+    def change(s: dict[str, object]) -> dict[str, object]:
+        s = _as_regex(s, "Action", request.action, NO_MATCH_ACTION)
+        return _as_regex(s, "NotAction", request.action, NO_MATCH_ACTION)
+
+    return change
+
+
+def _moto_resources(request: Request) -> Callable[[dict[str, object]], dict[str, object]]:
+    return lambda s: _as_regex(s, "Resource", request.resource, NO_MATCH_RESOURCE)
+
+
+def _not_resource_as_star(s: dict[str, object]) -> dict[str, object]:
+    """moto (access_control.py): a statement without ``Resource`` permits once its action matches, whatever
+    its Effect; a NotResource statement has no ``Resource``."""
+    if "NotResource" in s:
+        s = {k: v for k, v in s.items() if k not in ("NotResource", "Effect")}
+        s["Effect"] = "Allow"
+        s["Resource"] = "*"
+    return s
+
+
+@rule
+def action_matched_as_regex(o: Observation) -> bool:
+    """moto: Action/NotAction patterns matched as case-sensitive regular expressions (``?`` is not a
+    one-character wildcard, the action's letter case counts)."""
+    return _explained_by(o, _rewritten(o.case, _moto_actions(o.request)))
+
+
+@rule
+def resource_matched_as_regex(o: Observation) -> bool:
+    """moto: Resource patterns matched as regular expressions (``?`` is not a one-character wildcard)."""
+    return _explained_by(o, _rewritten(o.case, _moto_resources(o.request)))
+
+
+@rule
+def moto_statement_matching(o: Observation) -> bool:
+    """moto's statement matching as a whole: actions and resources as regular expressions, NotResource
+    statements permitting, IAM user calls authorized against ``*`` (several at once)."""
+    import msgspec
+
+    request = o.request
+    if request.action.lower().startswith("iam:") and ":user/" in request.resource:
+        request = msgspec.structs.replace(request, resource="*")
+    actions, resources = _moto_actions(request), _moto_resources(request)
+    case = _rewritten(o.case, lambda s: _not_resource_as_star(resources(actions(s))))
+    return _explained_by(o, case, request)
+
+
+@rule
+def not_resource_always_matches(o: Observation) -> bool:
+    """moto: an Allow statement with NotResource allows whatever the resource (read as ``"Resource": "*"``)."""
+    return _explained_by(o, _rewritten(o.case, _not_resource_as_star))
+
+
+def _checked_as_star(o: Observation) -> bool:
+    import msgspec
+
+    return _explained_by(o, o.case, msgspec.structs.replace(o.request, resource="*"))
+
+
+@rule
+def user_call_checked_as_star(o: Observation) -> bool:
+    """moto: IAM calls on users are authorized against the resource ``*``, not the user's ARN."""
+    return o.request.action.lower().startswith("iam:") and ":user/" in o.request.resource and _checked_as_star(o)
+
+
+@rule
+def assume_role_trust_naming_the_account(o: Observation) -> bool:
+    """moto: ``sts:AssumeRole`` of a role whose trust policy names the account (as the probes' roles do)
+    is denied whatever the caller's identity policies allow: moto compares the trust policy's principal
+    with the caller's ARN literally."""
+    return (
+        o.request.action.lower() == "sts:assumerole"
+        and o.expected.decision.value == "allowed"
+        and o.observed is not None
+        and o.observed.decision.value != "allowed"
+    )
+
+
+@rule
+def identity_policy_version_2008(o: Observation) -> bool:
+    """An identity policy or boundary of the case has ``"Version": "2008-10-17"``, or no Version (which means
+    2008-10-17: Guide, reference_policies_elements_version.html)."""
+    import json
+
+    for p in [*o.case.identity_policies, *([o.case.permissions_boundary] if o.case.permissions_boundary else [])]:
+        try:
+            document = json.loads(p.text())
+        except ValueError:
+            continue
+        if isinstance(document, dict) and document.get("Version", "2008-10-17") == "2008-10-17":
+            return True
+    return False
+
+
+# LocalStack (free edition) SimulatePrincipalPolicy is a placeholder (localstack/services/iam/resources/
+# policy_simulator.py, measured): the principal's own inline and attached policies (not its groups', not
+# its boundary) are scanned for an Allow statement whose Action contains the action and whose Resource
+# contains the resource (a substring test when the element is a string, membership when a list; no
+# wildcards, no conditions, Deny ignored); anything else is explicitDeny; a statement without Action or
+# (when its Action contains the action) without Resource crashes the call (HTTP 500).
+
+
+def _placeholder_statements(case: Case) -> list[dict[str, object]]:
+    import json
+
+    out: list[dict[str, object]] = []
+    for p in case.identity_policies:
+        if p.type == "group":
+            continue
+        try:
+            document = json.loads(p.text())
+        except ValueError:
+            continue
+        statements = document.get("Statement") if isinstance(document, dict) else None
+        if isinstance(statements, dict):
+            out.append(statements)
+        elif isinstance(statements, list):
+            out.extend(s for s in statements if isinstance(s, dict))
+    return out
+
+
+def localstack_placeholder(case: Case, request: Request) -> str:
+    """``allowed``, ``explicitDeny`` or ``crash``: what LocalStack's placeholder answers."""
+    decision = "explicitDeny"
+    for s in _placeholder_statements(case):
+        if "Action" not in s:
+            return "crash"
+        action = s["Action"]
+        if not (isinstance(action, (str, list)) and request.action in action):
+            continue
+        if "Resource" not in s:
+            return "crash"
+        resource = s["Resource"]
+        if isinstance(resource, (str, list)) and request.resource in resource and s.get("Effect") == "Allow":
+            decision = "allowed"
+    return decision
+
+
+def _placeholder_explains(o: Observation) -> bool:
+    observed = "crash" if o.observed is None else o.observed.decision.value
+    return observed == localstack_placeholder(o.case, o.request)
+
+
+def _has(case: Case, test: Callable[[dict[str, object]], bool]) -> bool:
+    return any(test(s) for s in _all_statements(case))
+
+
+def _all_statements(case: Case) -> list[dict[str, object]]:
+    import json
+
+    out: list[dict[str, object]] = []
+    policies = [*case.identity_policies, *([case.permissions_boundary] if case.permissions_boundary else [])]
+    for p in policies:
+        try:
+            document = json.loads(p.text())
+        except ValueError:
+            continue
+        statements = document.get("Statement") if isinstance(document, dict) else None
+        if isinstance(statements, dict):
+            out.append(statements)
+        elif isinstance(statements, list):
+            out.extend(s for s in statements if isinstance(s, dict))
+    return out
+
+
+def _patterns(s: dict[str, object], *elements: str) -> list[str]:
+    out: list[str] = []
+    for e in elements:
+        v = s.get(e)
+        out.extend(str(x) for x in (v if isinstance(v, list) else [v] if v is not None else []))
+    return out
+
+
+@rule
+def localstack_crash_without_action_or_resource(o: Observation) -> bool:
+    """LocalStack: a statement with NotAction (or NotResource, once its Action contains the action) makes
+    SimulatePrincipalPolicy fail with HTTP 500."""
+    return o.observed is None and localstack_placeholder(o.case, o.request) == "crash"
+
+
+@rule
+def localstack_implicit_deny_as_explicit(o: Observation) -> bool:
+    """LocalStack answers explicitDeny where nothing allowed the request (never implicitDeny)."""
+    return (
+        o.observed is not None
+        and o.expected.decision.value == "implicitDeny"
+        and o.observed.decision.value == "explicitDeny"
+        and localstack_placeholder(o.case, o.request) == "explicitDeny"
+    )
+
+
+@rule
+def localstack_deny_ignored(o: Observation) -> bool:
+    """LocalStack: a Deny statement does not deny (the placeholder looks at Allow statements only)."""
+    return (
+        o.expected.decision.value == "explicitDeny"
+        and _placeholder_explains(o)
+        and _has(o.case, lambda s: s.get("Effect") == "Deny")
+    )
+
+
+@rule
+def localstack_wildcards_not_matched(o: Observation) -> bool:
+    """LocalStack: ``*`` and ``?`` in Action or Resource are not wildcards (substring or exact matching)."""
+    return _placeholder_explains(o) and _has(
+        o.case, lambda s: any("*" in p or "?" in p for p in _patterns(s, "Action", "Resource"))
+    )
+
+
+@rule
+def localstack_conditions_ignored(o: Observation) -> bool:
+    """LocalStack: conditions are not evaluated."""
+    return _placeholder_explains(o) and _has(o.case, lambda s: "Condition" in s)
+
+
+@rule
+def localstack_group_and_boundary_ignored(o: Observation) -> bool:
+    """LocalStack: the principal's group policies and permissions boundary are not read."""
+    group = any(p.type == "group" for p in o.case.identity_policies)
+    return _placeholder_explains(o) and (group or o.case.permissions_boundary is not None)
+
+
+@rule
+def localstack_placeholder_simulator(o: Observation) -> bool:
+    """LocalStack's placeholder answer, whatever the combination of its simplifications."""
+    return _placeholder_explains(o)
+
+
+@rule
+def condition_value_not_a_string(o: Observation) -> bool:
+    """A condition value of an identity policy or boundary is a JSON number or boolean, not a string."""
+    for s in _all_statements(o.case):
+        condition = s.get("Condition")
+        if not isinstance(condition, dict):
+            continue
+        for keys in condition.values():
+            if not isinstance(keys, dict):
+                continue
+            for values in keys.values():
+                items = values if isinstance(values, list) else [values]
+                if any(isinstance(v, (bool, int, float)) for v in items):
+                    return True
+    return False
+
+
+@rule
+def s3_resource_with_region(o: Observation) -> bool:
+    """An identity policy or boundary names an S3 ARN with a region (access points, access grants,
+    Multi-Region access points and other regional S3 resources)."""
+    for s in _all_statements(o.case):
+        for pattern in _patterns(s, "Resource", "NotResource"):
+            parts = pattern.split(":", 5)
+            if len(parts) == 6 and parts[2] == "s3" and parts[3]:
+                return True
+    return False
+
+
+_LOCALSTACK_IAM_PATHS = (
+    "user/", "federated-user/", "role/", "group/", "instance-profile/", "mfa/", "server-certificate/", "policy/",
+    "sms-mfa/", "saml-provider/", "oidc-provider/", "report/", "access-report/",
+)  # fmt: skip
+
+
+@rule
+def iam_resource_type_outside_localstack_list(o: Observation) -> bool:
+    """An identity policy or boundary names an IAM ARN whose resource is none of the types LocalStack's
+    validator lists (``contextProvider/...``, say)."""
+    for s in _all_statements(o.case):
+        for pattern in _patterns(s, "Resource", "NotResource"):
+            parts = pattern.split(":", 5)
+            typed = len(parts) == 6 and parts[2] == "iam" and parts[5] not in ("*", "root")
+            if typed and not parts[5].startswith(_LOCALSTACK_IAM_PATHS):
+                return True
+    return False

@@ -226,6 +226,8 @@ def conformance_target(request: pytest.FixtureRequest, harness: HarnessState) ->
 
 def require_feature(target: Target, feature: str) -> None:
     """Skip (never pass) a suite for a feature family the target does not claim."""
+    if target.capabilities.probed_actions:
+        pytest.skip(f"{target.name} answers only probed actions: checked by suites/test_enforcement.py")
     if feature not in target.capabilities.features:
         pytest.skip(f"{target.name} does not claim feature {feature!r}")
 

@@ -15,7 +15,15 @@ from conformance.targets.base import Target, TargetUnavailable
 
 # Targets that run here without credentials or a licence: the default set.
 DEFAULT_TARGETS = ("iam-simulate", "replay")
-ALL_TARGETS = ("iam-simulate", "replay", "aws-simulator")
+ALL_TARGETS = (
+    "iam-simulate",
+    "replay",
+    "aws-simulator",
+    "simulator-endpoint",
+    "moto-enforcement",
+    "localstack-simulator",
+    "localstack-enforcement",
+)
 
 
 class UnknownTarget(Exception):
@@ -70,6 +78,22 @@ def make_target(name: str, options: TargetOptions | None = None) -> Target:
             endpoint_url=options.aws_endpoint_url,
             max_calls=_max_calls(),
         )
+    if name == "simulator-endpoint":
+        from conformance.targets.aws_simulator import make_simulator_endpoint_target
+
+        return make_simulator_endpoint_target(options.aws_endpoint_url)
+    if name == "moto-enforcement":
+        from conformance.targets.moto_enforcement import make_moto_enforcement_target
+
+        return make_moto_enforcement_target()
+    if name == "localstack-simulator":
+        from conformance.targets.localstack_simulator import LocalStackSimulatorTarget
+
+        return LocalStackSimulatorTarget()
+    if name == "localstack-enforcement":
+        from conformance.targets.localstack_enforcement import make_localstack_enforcement_target
+
+        return make_localstack_enforcement_target()
     raise UnknownTarget(f"unknown target {name!r} (known: {', '.join(ALL_TARGETS)})")
 
 

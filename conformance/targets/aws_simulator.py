@@ -140,6 +140,8 @@ class AwsSimulatorTarget:
         return self.stats.requests / self.stats.calls if self.stats.calls else 0.0
 
     def start(self) -> None:
+        if self.name == ENDPOINT_NAME and self.endpoint_url is None:
+            raise TargetUnavailable("the simulator-endpoint target needs an endpoint: --endpoint-url URL")
         if not self.explicitly_requested:
             raise TargetUnavailable(OPT_IN_MESSAGE)
         opted_in = self._environ.get(ENV_OPT_IN) == "1"
@@ -271,3 +273,17 @@ def make_aws_simulator_target(
     return AwsSimulatorTarget(
         explicitly_requested=explicitly_requested, endpoint_url=endpoint_url, recorder=recorder, max_calls=max_calls
     )
+
+
+ENDPOINT_NAME = "simulator-endpoint"
+
+
+def make_simulator_endpoint_target(endpoint_url: str | None) -> AwsSimulatorTarget:
+    """Any service answering SimulateCustomPolicy over the AWS Query protocol (an emulator, a proxy,
+    ``iamconf serve``): this target's code with another endpoint, named by the user (``--endpoint-url``);
+    a loopback endpoint needs no AWS opt-in."""
+    target = AwsSimulatorTarget(explicitly_requested=True, endpoint_url=endpoint_url)
+    target.name = ENDPOINT_NAME
+    if endpoint_url is None:
+        target.explicitly_requested = False
+    return target

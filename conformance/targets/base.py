@@ -25,6 +25,8 @@ class Check(enum.StrEnum):
 
     ANSWER = "answer"  # the target answered at all (a crash or an error instead is a mismatch here)
     DECISION = "decision"
+    # Allowed or denied, as a real API call ends (an enforcement target cannot tell explicit from implicit deny).
+    ENFORCED = "enforced"
     MATCHED_STATEMENTS = "matched_statements"
     MISSING_CONTEXT_VALUES = "missing_context_values"
 
@@ -95,6 +97,9 @@ class Capabilities:
     # The catalogue the target knows, loaded on demand (None: it declares none, and is taken to know
     # whatever the reference's catalogue holds).  Strategies aim at it; see TargetCatalogue.
     catalogue: Callable[[], TargetCatalogue] | None = None
+    # An enforcement target answers only requests for these actions (probes) and is checked by the
+    # suites aimed at them (conformance/suites/test_enforcement.py), not by the generic ones.
+    probed_actions: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

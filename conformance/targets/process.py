@@ -1,0 +1,140 @@
+"""A local server process owned by the suite: started on 127.0.0.1, waited for, always stopped.
+
+Used for moto's server and LocalStack.  The process gets its own session (a
+Ctrl-C in the terminal reaches the suite, which then stops it) and is
+stopped with SIGTERM, then SIGKILL after a grace period (LocalStack's
+shutdown hangs now and then).  Every live process is also stopped at
+interpreter exit, so an interrupted or failing
+run leaves nothing behind (a Ctrl-C ends pytest, whose session end stops the targets).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from conformance.targets.base import TargetUnavailable
+
+_LIVE: set[ServerProcess] = set()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _stop_all() -> None:
+    for p in list(_LIVE):
+        p.stop()
+
+
+atexit.register(_stop_all)
+
+
+class ServerProcess:
+    """One server: ``argv`` run with ``env``, ready when ``health_path`` answers 200."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        port: int,
+        health_path: str,
+        start_timeout: float = 60.0,
+        grace: float = 5.0,
+        workdir: Path | None = None,
+    ):
+        self.name = name
+        self.argv = list(argv)
+        self.env = dict(env)
+        self.port = port
+        self.health_path = health_path
+        self.start_timeout = start_timeout
+        self.grace = grace
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: tempfile._TemporaryFileWrapper[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.process is None else self.process.pid
+
+    def start(self) -> None:
+        self._log = tempfile.NamedTemporaryFile(prefix=f"iamconf-{self.name}-", suffix=".log")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            self.argv,
+            env=self.env,
+            cwd=self.workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        _LIVE.add(self)
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            code = self.process.poll()
+            if code is not None:
+                tail = self.log_tail()
+                self.stop()
+                raise TargetUnavailable(f"{self.name} exited at start (code {code}): {tail}")
+            if self.healthy():
+                return
+            time.sleep(0.1)
+        tail = self.log_tail()
+        self.stop()
+        raise TargetUnavailable(f"{self.name} not ready on {self.url} after {self.start_timeout:.0f} s: {tail}")
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url + self.health_path, timeout=2) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def log_tail(self, size: int = 600) -> str:
+        if self._log is None:
+            return ""
+        try:
+            data = Path(self._log.name).read_bytes()
+        except OSError:
+            return ""
+        return data[-size:].decode("utf-8", "replace").strip().replace("\n", " | ")
+
+    def stop(self) -> None:
+        """SIGTERM to the process group, SIGKILL after the grace period; safe to call twice."""
+        process, self.process = self.process, None
+        _LIVE.discard(self)
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(self.grace)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        if process is not None:
+            # children that outlived their parent (the group id is the leader's pid)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+        if self._log is not None:
+            self._log.close()
+            self._log = None

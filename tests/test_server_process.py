@@ -1,0 +1,75 @@
+"""The suite's server processes: loopback, waited for, stopped with SIGTERM, killed when they hang."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conformance.targets.base import TargetUnavailable
+from conformance.targets.process import ServerProcess, free_port
+
+# A loopback HTTP server; with "ignore" it ignores SIGTERM (as LocalStack's shutdown hangs now and then).
+SERVER = """
+import http.server, signal, sys
+if sys.argv[2] == "ignore":
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.end_headers(); self.wfile.write(b"ok")
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"""
+
+
+def _server(mode: str, grace: float = 0.5) -> ServerProcess:
+    port = free_port()
+    argv = [sys.executable, "-c", SERVER, str(port), mode]
+    return ServerProcess("test-server", argv, env=dict(os.environ), port=port, health_path="/", grace=grace)
+
+
+def _gone(pid: int) -> bool:
+    stat = Path(f"/proc/{pid}/stat")
+    return not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_started_on_loopback_and_stopped() -> None:
+    server = _server("term")
+    server.start()
+    pid = server.pid
+    assert pid is not None and server.url.startswith("http://127.0.0.1:") and server.healthy()
+    server.stop()
+    server.stop()  # twice is fine
+    assert _gone(pid)
+
+
+def test_a_server_ignoring_sigterm_is_killed_after_the_grace_period() -> None:
+    server = _server("ignore", grace=0.5)
+    server.start()
+    pid = server.pid
+    assert pid is not None
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 5
+    assert _gone(pid)
+
+
+def test_a_server_that_exits_at_start_is_unavailable_with_its_output() -> None:
+    port = free_port()
+    argv = [sys.executable, "-c", "import sys; print('no licence'); sys.exit(3)"]
+    server = ServerProcess("quitter", argv, env=dict(os.environ), port=port, health_path="/")
+    with pytest.raises(TargetUnavailable, match=re.escape("exited at start (code 3): no licence")):
+        server.start()
+
+
+def test_a_server_never_ready_is_stopped() -> None:
+    port = free_port()
+    argv = [sys.executable, "-c", "import time; time.sleep(60)"]
+    server = ServerProcess("sleeper", argv, env=dict(os.environ), port=port, health_path="/", start_timeout=1)
+    with pytest.raises(TargetUnavailable, match="not ready"):
+        server.start()
+    assert server.process is None
