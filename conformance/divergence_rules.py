@@ -32,7 +32,7 @@ from conformance.divergence_view import Observation
 from reference.catalog import get_catalog
 from reference.conditions import Clause, read_instant, read_number
 from reference.evaluator import RCP, RESOURCE, SESSION, Applicable
-from reference.model import Case, Decision, Policy
+from reference.model import Case, Decision, Policy, Request
 from reference.principals import PrincipalMatch
 
 __all__ = ["RULES", "Observation", "Rule"]

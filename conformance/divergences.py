@@ -6,7 +6,8 @@ its source (an IAM User Guide page quoted, a public issue, a measured
 behaviour) and a witness: a case in the corpus that shows it.
 
 An entry excuses only the direction it names.  One covering the ``decision``
-check (or ``enforced``, allowed against denied, written with ``implicitDeny``) says which way the decision goes (``expected = "allowed"`` and
+check (or ``enforced``: allowed against denied, written with ``implicitDeny``)
+says which way the decision goes (``expected = "allowed"`` and
 ``observed = "implicitDeny"``, each a decision or a list of them, or
 ``directions = [["allowed", "implicitDeny"], ...]``); a decision that differs
 the other way is not excused.  One covering the ``answer`` check (the target
