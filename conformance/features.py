@@ -53,6 +53,7 @@ FEATURES: tuple[str, ...] = (
     "policy:boundary",
     "policy:session",
     "policy:resource",
+    "policy:same-account",
     "policy:cross-account",
     "policy:scp",
     "policy:rcp",
@@ -118,6 +119,12 @@ def _policy_features(policy: Policy, kind: PolicyKind, out: set[str]) -> None:
         _statement_features(s, out)
 
 
+def _account(arn_or_account: str) -> str:
+    """The account of an ARN (its fifth field) or a bare account id."""
+    parts = arn_or_account.split(":")
+    return parts[4] if len(parts) > 4 else arn_or_account
+
+
 def features_of(case: Case) -> frozenset[str]:
     """The feature families a case exercises."""
     out: set[str] = set()
@@ -135,8 +142,10 @@ def features_of(case: Case) -> frozenset[str]:
         out.add("policy:resource")
         _policy_features(case.resource_policy, "resource", out)
         owner = case.resource_owner if isinstance(case.resource_owner, str) else None
-        if owner is not None and owner.split(":")[4:5] != case.caller.split(":")[4:5]:
+        if owner is not None and _account(owner) != _account(case.caller):
             out.add("policy:cross-account")
+        else:
+            out.add("policy:same-account")
     for level in case.scps:
         out.add("policy:scp")
         for p in level:

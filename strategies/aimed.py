@@ -32,6 +32,7 @@ from strategies.fill import fill_resource, gen_chunk
 from strategies.satisfy import ContextBuilder, gen_clause_entry, render_pieces
 from strategies.targets import AimStatement, Target, policy_kind_of, target_of_document, target_of_text
 from strategies.values import gen_value
+from strategies.within_catalog import catalog_action, catalog_resource, fits_catalog
 
 _NOISE_KEYS: tuple[str, ...] = (
     "aws:SecureTransport",
@@ -202,12 +203,24 @@ def _noise(c: Chooser, ctx: ContextBuilder) -> None:
     ctx.put(key, ctype, [gen_value(c, base, key, ctx.safe) for _ in range(n)])
 
 
-def gen_aimed_request(c: Chooser, target: Target, *, simulator_safe: bool = False) -> Request:
-    """One request aimed at a statement of ``target``."""
+def gen_aimed_request(
+    c: Chooser, target: Target, *, simulator_safe: bool = False, catalog_only: bool = False
+) -> Request:
+    """One request aimed at a statement of ``target``; with ``catalog_only``, a catalog action on a
+    resource of its own type (``strategies.within_catalog``)."""
     st = c.pick(target.statements)
     ctx = ContextBuilder(simulator_safe)
     action = gen_aimed_action(c, st, target)
+    if catalog_only:
+        action = catalog_action(c, action, target.services)
     res = gen_aimed_resource(c, st, action, target, ctx)
+    if catalog_only:
+        for _ in range(3):
+            if fits_catalog(action, res):
+                break
+            res = gen_aimed_resource(c, st, action, target, ctx)
+        else:
+            res = catalog_resource(c, action, res)
     for clause in st.clauses:
         want = c.weighted([(4, True), (1, False)])
         gen_clause_entry(c, clause, want, target.variables, ctx)
@@ -217,7 +230,7 @@ def gen_aimed_request(c: Chooser, target: Target, *, simulator_safe: bool = Fals
 
 
 def aimed_requests(
-    *, policy: str, kind: PolicyKind | None = None, simulator_safe: bool = False
+    *, policy: str, kind: PolicyKind | None = None, simulator_safe: bool = False, catalog_only: bool = False
 ) -> SearchStrategy[Request]:
     """Requests aimed at ``policy`` (a policy text): its own actions and resources, filled or just
     missed, and its conditions satisfied, violated or without their keys.
@@ -225,16 +238,28 @@ def aimed_requests(
     ``kind`` is how to read the policy (``identity``, ``resource``, ``scp``, ``rcp``); by default
     an identity policy, or a resource-based one if it names principals.  The policy is parsed
     and compiled now: an invalid one raises InvalidArgument.  Shrinks towards an action of a
-    statement without conditions, on a fill of its Resource.
+    statement without conditions, on a fill of its Resource.  ``catalog_only``: only catalog actions,
+    each on a resource of exactly one of its resource types (``*`` when it has none), for targets that
+    refuse anything else (``strategies.within_catalog``).
     """
     check_str("policy", policy)
     check_bool("simulator_safe", simulator_safe)
+    check_bool("catalog_only", catalog_only)
     k = policy_kind_of(policy, kind)
-    return from_generator("aimed_requests", _aimed_request_gen, policy=policy, kind=k, simulator_safe=simulator_safe)
+    return from_generator(
+        "aimed_requests",
+        _aimed_request_gen,
+        policy=policy,
+        kind=k,
+        simulator_safe=simulator_safe,
+        catalog_only=catalog_only,
+    )
 
 
-def _aimed_request_gen(c: Chooser, *, policy: str, kind: PolicyKind, simulator_safe: bool) -> Request:
-    return gen_aimed_request(c, target_of_text(policy, kind), simulator_safe=simulator_safe)
+def _aimed_request_gen(
+    c: Chooser, *, policy: str, kind: PolicyKind, simulator_safe: bool, catalog_only: bool
+) -> Request:
+    return gen_aimed_request(c, target_of_text(policy, kind), simulator_safe=simulator_safe, catalog_only=catalog_only)
 
 
 _SLOT_TYPES: dict[PolicyKind, str] = {"identity": "user-managed", "resource": "resource", "scp": "scp", "rcp": "rcp"}

@@ -469,7 +469,11 @@ class IamSimulateTarget:
     """``@cloud-copilot/iam-simulate`` ``runSimulation``, one Node worker, batched line protocol."""
 
     name = "iam-simulate"
-    capabilities = Capabilities(checks=frozenset({Check.DECISION}), features=FEATURES, one_request_per_case=True)
+    # It refuses actions outside its catalogue and resources of another type than the action's
+    # (REQUEST_REFUSALS): the suites draw only catalog actions on resources of their own type.
+    capabilities = Capabilities(
+        checks=frozenset({Check.DECISION}), features=FEATURES, one_request_per_case=True, catalog_only=True
+    )
 
     def __init__(
         self,

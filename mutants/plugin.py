@@ -1,0 +1,45 @@
+"""pytest plugin for the mutant runs (``-p mutants.plugin``), loaded beside the harness's.
+
+- ``--mutant-cases FILE``: every case the suites put to the ``aws-simulator``
+  target is appended to FILE (case-format v1 JSON lines), so the runner can
+  tell, for a surviving mutant, whether any drawn request would have revealed it.
+- The ``ci`` profile is used as it is (its examples, derandomized, no database)
+  but without the shrink phase: a mutant only has to be caught, not minimised,
+  and shrinking through a server costs minutes per failing suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import Phase, settings
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--mutant-cases", default=None, help="append every case sent to aws-simulator here")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    base = settings.get_profile("ci")
+    settings.register_profile("ci-catch-only", base, phases=[p for p in base.phases if p != Phase.shrink])
+    settings.load_profile("ci-catch-only")
+    path = config.getoption("mutant_cases")
+    if path is None:
+        return
+    from conformance.targets.aws_simulator import AwsSimulatorTarget
+
+    encoder = msgspec.json.Encoder()
+    original = AwsSimulatorTarget.answer
+    out = open(path, "ab")  # noqa: SIM115 - kept open for the whole session, closed at exit
+    config.add_cleanup(out.close)
+
+    def answer(self: AwsSimulatorTarget, cases: Sequence[Any]) -> Any:
+        for case in cases:
+            out.write(encoder.encode(case) + b"\n")
+        return original(self, cases)
+
+    AwsSimulatorTarget.answer = answer  # type: ignore[method-assign]

@@ -1,0 +1,79 @@
+"""Requests a catalogue-bound target can answer: catalog actions, each on a resource of its own type.
+
+Some targets refuse a request before evaluating it when its action is not in
+their IAM catalogue, or when its resource is of none (or several) of the
+action's resource types, or is a specific ARN for an action that takes only
+``*`` (iam-simulate does all of these: ``conformance/targets/iam_simulate.py``).
+Such a request is never compared, so aiming at such a target means drawing
+only requests it takes (issue 7, item 4: "the share compared is high by
+construction").  ``fit_request`` turns an aimed request into one:
+
+- an action outside the catalog becomes a catalog action of the same service
+  (of the policy's services when the service is unknown); a case variant of a
+  catalog action is kept (action names are not case-sensitive,
+  reference_policies_elements_action.html);
+- an action that takes no resource type gets ``*``; any other gets its
+  resource when that ARN is of exactly one of the action's resource types and
+  holds no ``*``, else a fresh ARN of one of them.
+
+Conditions are kept as drawn: the request still hits or misses the policy's
+conditions as it was aimed to.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from reference.catalog import ResourceType, get_catalog
+from reference.model import Request
+from strategies._catalog import action_resource_types, arn_templates, service_actions, services
+from strategies._choice import Chooser
+from strategies.actions import gen_action
+from strategies.arns import gen_resource_arn
+
+
+def _types_matching(types: tuple[ResourceType, ...], arn: str) -> int:
+    return sum(1 for rt in types if any(t.match(arn) is not None for t in arn_templates(rt.service, rt.key)))
+
+
+def catalog_action(c: Chooser, action: str, pool: tuple[str, ...]) -> str:
+    """``action`` if the catalog has it (in any case), else a catalog action of its service or of ``pool``."""
+    if get_catalog().action(action) is not None:
+        return action
+    service = action.split(":", 1)[0].lower()
+    if service in services():
+        return c.pick(service_actions(service))
+    return gen_action(c, pool)
+
+
+def fits_catalog(action: str, resource: str) -> bool:
+    """Would a catalogue-bound target take this resource for this (catalog) action?"""
+    types = action_resource_types(action)
+    if not types:
+        return resource == "*"
+    return "*" not in resource and _types_matching(types, resource) == 1
+
+
+def catalog_resource(c: Chooser, action: str, resource: str) -> str:
+    """``resource`` if it is of exactly one of the action's resource types and holds no ``*``;
+    ``*`` for an action without resource types; else a fresh ARN of one of its types."""
+    types = action_resource_types(action)
+    if not types:
+        return "*"
+    if "*" not in resource and _types_matching(types, resource) == 1:
+        return resource
+    arn = resource
+    for _ in range(4):
+        arn = gen_resource_arn(c, c.pick(types)).arn
+        if "*" not in arn and _types_matching(types, arn) == 1:
+            return arn
+    return arn
+
+
+def fit_request(c: Chooser, request: Request, pool: tuple[str, ...]) -> Request:
+    """The request with a catalog action on a resource of that action's own type (see the module docstring)."""
+    action = catalog_action(c, request.action, pool)
+    resource = catalog_resource(c, action, request.resource)
+    if action == request.action and resource == request.resource:
+        return request
+    return msgspec.structs.replace(request, action=action, resource=resource)
