@@ -3,6 +3,8 @@
 - ``--mutant-cases FILE``: every case the suites put to the ``aws-simulator``
   target is appended to FILE (case-format v1 JSON lines), so the runner can
   tell, for a surviving mutant, whether any drawn request would have revealed it.
+- ``--mutant-first TEXT``: the tests whose id holds TEXT run first (only the
+  time to the first failure depends on the order).
 - The ``ci`` profile is used as it is (its examples, derandomized, no database)
   but without the shrink phase: a mutant only has to be caught, not minimised,
   and shrinking through a server costs minutes per failing suite.
@@ -20,6 +22,16 @@ from hypothesis import Phase, settings
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--mutant-cases", default=None, help="append every case sent to aws-simulator here")
+    parser.addoption(
+        "--mutant-first", action="append", default=[], help="run the tests whose id holds this text first"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The mutant's likeliest suites first (a stable sort: the others keep their order)."""
+    first = config.getoption("mutant_first")
+    if first:
+        items.sort(key=lambda item: not any(text in item.nodeid for text in first))
 
 
 @pytest.hookimpl(trylast=True)

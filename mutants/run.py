@@ -143,7 +143,7 @@ def run_one(name: str, work: Path) -> RunResult:
                 "no:cacheprovider",
                 "-q",
                 "--no-header",
-                "-rN",
+                "-rf",
                 "--iamconf-target=aws-simulator",
                 "--iamconf-explicit=aws-simulator",
                 f"--iamconf-aws-endpoint={url}",
@@ -153,6 +153,7 @@ def run_one(name: str, work: Path) -> RunResult:
             ]
             if name != CONTROL:
                 args.append("-x")  # one failing suite kills the mutant
+                args += [f"--mutant-first={text}" for text in BY_NAME[name].first]
             with (out / "pytest.log").open("w", encoding="utf-8") as log:
                 proc = subprocess.run(
                     args, cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT, timeout=SUITE_TIMEOUT

@@ -27,6 +27,9 @@ class Mutant:
     module: str
     edits: tuple[tuple[str, str], ...]  # (text that occurs once, its replacement)
     expressible: bool = True
+    # Suites (parts of their pytest ids) run first, where the bug is most likely caught: only the
+    # time to a kill depends on it, every suite still runs until one fails.
+    first: tuple[str, ...] = ()
 
 
 MUTANTS: tuple[Mutant, ...] = (
@@ -37,6 +40,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "exact Action names compared case-sensitively (reference_policies_elements_action.html: not case-sensitive)",
         "reference.compiled",
         (('exact = frozenset(v.lower() for v in values if "*"', 'exact = frozenset(v for v in values if "*"'),),
+        first=("test_actions_and_resources",),
     ),
     Mutant(
         "action-pattern-case-sensitive",
@@ -44,6 +48,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "Action patterns with wildcards matched case-sensitively",
         "reference.compiled",
         (("glob(v, ignore_case=True)", "glob(v, ignore_case=False)"),),
+        first=("test_actions_and_resources",),
     ),
     Mutant(
         "resource-case-insensitive",
@@ -56,6 +61,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 '    return re.compile("".join(out), re.DOTALL | re.I)\n',
             ),
         ),
+        first=("test_actions_and_resources",),
     ),
     # ------------------------------------------------------------------ wildcards
     Mutant(
@@ -64,6 +70,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "a '*' that ends an ARN segment does not match past colons",
         "reference.patterns",
         (('out.append(".*" if at_segment_end else "[^:]*")', 'out.append("[^:]*")'),),
+        first=("test_actions_and_resources",),
     ),
     Mutant(
         "resource-mid-star-crosses-colons",
@@ -71,6 +78,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "a '*' inside an ARN segment matches colons too (a plain glob over the ARN)",
         "reference.patterns",
         (('out.append(".*" if at_segment_end else "[^:]*")', 'out.append(".*")'),),
+        first=("test_actions_and_resources",),
     ),
     Mutant(
         "question-mark-any-run",
@@ -83,6 +91,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 '        elif wild and c == "?":\n            out.append(".*")\n',
             ),
         ),
+        first=("test_actions_and_resources",),
     ),
     # ------------------------------------------------------------------ NotAction / NotResource
     Mutant(
@@ -96,6 +105,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 "        return hit\n\n\n@dataclass(frozen=True, slots=True)\nclass ResourceMatcher:",
             ),
         ),
+        first=("test_actions_and_resources",),
     ),
     Mutant(
         "notresource-read-as-resource",
@@ -108,6 +118,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 "        return hit\n\n    def variable_keys",
             ),
         ),
+        first=("test_actions_and_resources",),
     ),
     # ------------------------------------------------------------------ deny precedence
     Mutant(
@@ -116,6 +127,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "an explicit Deny only wins when no statement allows",
         "reference.evaluator",
         (("    if denies:\n", "    if denies and not allows:\n"),),
+        first=("test_actions_and_resources",),
     ),
     # ------------------------------------------------------------------ operator families
     Mutant(
@@ -130,6 +142,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 "        return lambda v: v.lower() in exact",
             ),
         ),
+        first=("-String]",),
     ),
     Mutant(
         "numeric-compared-as-text",
@@ -142,6 +155,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 "return _ordered_binder(kind, values, fail, lambda t: t if _NUMBER.fullmatch(t) else None,",
             ),
         ),
+        first=("-Numeric]",),
     ),
     Mutant(
         "less-than-inclusive",
@@ -149,6 +163,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "NumericLessThan / DateLessThan hold on equality",
         "reference.conditions",
         (('    "lt": operator.lt,\n', '    "lt": operator.le,\n'),),
+        first=("-Numeric]", "-Date]"),
     ),
     Mutant(
         "date-epoch-milliseconds",
@@ -156,6 +171,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "epoch dates read as milliseconds instead of seconds",
         "reference.conditions",
         (("return int(Decimal(text) * 1_000_000)", "return int(Decimal(text) * 1_000)"),),
+        first=("-Date]",),
     ),
     Mutant(
         "bool-anything-but-true-is-false",
@@ -168,6 +184,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 'return low == "true"',
             ),
         ),
+        first=("-Bool]",),
     ),
     Mutant(
         "binary-request-not-decoded",
@@ -175,6 +192,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "BinaryEquals compares the request's base64 text with the policy's decoded bytes",
         "reference.conditions",
         (("return _constant(lambda v: read_binary(v) in frozen)", "return _constant(lambda v: v.encode() in frozen)"),),
+        first=("-Binary]",),
     ),
     Mutant(
         "ip-prefix-ignored",
@@ -187,6 +205,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 "ranges.append((n.version, int(n.network_address), (1 << n.max_prefixlen) - 1))",
             ),
         ),
+        first=("-Ip]",),
     ),
     Mutant(
         "arn-like-wildcards-cross-colons",
@@ -194,6 +213,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "ArnLike wildcards in the first five ARN parts match colons",
         "reference.conditions",
         (('out.append(".*" if part == 5 else "[^:]*")', 'out.append(".*")'),),
+        first=("-Arn]",),
     ),
     Mutant(
         "null-inverted",
@@ -206,6 +226,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 "return (cv is not None and not is_empty_data_set(cv.values)) in wanted",
             ),
         ),
+        first=("-Null]",),
     ),
     Mutant(
         "negated-operator-false-on-missing-key",
@@ -213,6 +234,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "StringNotEquals and the other negated operators fail when the key is missing",
         "reference.conditions",
         (("            return if_exists or negated\n", "            return if_exists\n"),),
+        first=("-String]",),
     ),
     # ------------------------------------------------------------------ IfExists
     Mutant(
@@ -221,6 +243,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "IfExists does not make a missing key true",
         "reference.conditions",
         (("            return if_exists or negated\n", "            return negated\n"),),
+        first=("-String]",),
     ),
     # ------------------------------------------------------------------ set operators
     Mutant(
@@ -234,6 +257,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 "        if cv is None or is_empty_data_set(cv.values):\n            return False\n",
             ),
         ),
+        first=("ForAllValues]",),
     ),
     Mutant(
         "foranyvalue-as-forallvalues",
@@ -246,6 +270,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 "        return all(test(v) != negated for v in cv.values)",
             ),
         ),
+        first=("ForAnyValue]",),
     ),
     # ------------------------------------------------------------------ variables
     Mutant(
@@ -260,6 +285,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 "                    return None\n",
             ),
         ),
+        first=("test_variables",),
     ),
     Mutant(
         "variables-in-2008-policies",
@@ -267,6 +293,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "${...} substituted in policies without Version 2012-10-17",
         "reference.variables",
         (('    if not variables_enabled or "${" not in text:', '    if "${" not in text:'),),
+        first=("test_variables",),
     ),
     # ------------------------------------------------------------------ boundaries
     Mutant(
@@ -280,6 +307,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 "        boundary_ok = True\n",
             ),
         ),
+        first=("-boundary]",),
     ),
     Mutant(
         "boundary-deny-ignored",
@@ -292,6 +320,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 "        elif role != BOUNDARY:\n            denies.append(h)\n            denying_roles.add(role)\n",
             ),
         ),
+        first=("-boundary]",),
     ),
     # ------------------------------------------------------------------ SCP levels
     Mutant(
@@ -300,6 +329,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "SCPs that do not allow the request do not deny it",
         "reference.evaluator",
         (("    scps_deny = bool(prepared.scp_levels) and not organizations_allowed\n", "    scps_deny = False\n"),),
+        first=("-scp]",),
     ),
     Mutant(
         "scp-any-level-allows",
@@ -307,6 +337,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "an Allow at any SCP level is enough (instead of one at every level from the root to the account)",
         "reference.evaluator",
         (("    return all(lvl in allowed for lvl in range(levels))", "    return bool(allowed)"),),
+        first=("-scp]",),
     ),
     # ------------------------------------------------------------------ resource policies
     Mutant(
@@ -320,6 +351,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 "            granted = identity_ok\n",
             ),
         ),
+        first=("-resource-same-account]",),
     ),
     Mutant(
         "cross-account-as-same-account",
@@ -327,6 +359,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "a resource of another account is evaluated as if it were the caller's",
         "reference.evaluator",
         (("    same_account = owner is None or _account_of(owner) == caller.account\n", "    same_account = True\n"),),
+        first=("-resource-cross-account]",),
     ),
     Mutant(
         "cross-account-resource-policy-alone",
@@ -339,6 +372,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 "            granted = RESOURCE in allowing_roles\n",
             ),
         ),
+        first=("-resource-cross-account]",),
     ),
     # ------------------------------------------------------------------ not expressible through SimulateCustomPolicy
     Mutant(
@@ -353,6 +387,7 @@ MUTANTS: tuple[Mutant, ...] = (
             ),
         ),
         expressible=False,
+        first=("-session]",),
     ),
     Mutant(
         "rcp-ignored",
@@ -366,6 +401,7 @@ MUTANTS: tuple[Mutant, ...] = (
             ),
         ),
         expressible=False,
+        first=("-rcp]",),
     ),
 )
 

@@ -28,7 +28,7 @@ from strategies._match import glob_match, resource_match
 from strategies.actions import gen_action, gen_case_variant, gen_unknown_action, matches_action
 from strategies.arns import gen_near_miss, gen_resource_arn
 from strategies.conditions import fill_key
-from strategies.fill import fill_resource, gen_chunk
+from strategies.fill import crosses_colons, fill_resource, gen_chunk, pieces_of
 from strategies.satisfy import ContextBuilder, gen_clause_entry, render_pieces
 from strategies.targets import AimStatement, Target, policy_kind_of, target_of_document, target_of_text
 from strategies.values import gen_value
@@ -185,7 +185,12 @@ def gen_aimed_resource(c: Chooser, st: AimStatement, action: str, target: Target
             if not _resource_covered(st.resources, candidate):
                 return candidate
         return candidate
-    base = _instance_of_resource(c, c.pick(st.resources), action, target, ctx)
+    pattern = c.pick(st.resources)
+    if "${" not in pattern and crosses_colons(pieces_of(pattern)) and c.chance(0.5):
+        # A mid-segment * filled with text holding a colon: matched only by a reading of * that
+        # runs past colons everywhere (reference_policies_elements_resource.html: it must not).
+        return fill_resource(c, pieces_of(pattern), cross_colons=True)
+    base = _instance_of_resource(c, pattern, action, target, ctx)
     return gen_near_miss(c, base) if base != "*" else _arn_for(c, action)
 
 

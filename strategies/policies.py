@@ -82,7 +82,10 @@ def gen_action_value(c: Chooser, pool: tuple[str, ...], service: str) -> str:
 
 
 def wildcard_arn(c: Chooser, arn: str) -> str:
-    """An ARN turned into a Resource pattern: ``*`` for region/account, a cut name plus ``*``, ``?``."""
+    """An ARN turned into a Resource pattern: ``*`` for region/account, a cut name plus ``*``, ``?``,
+    and in a resource part that holds colons or slashes a ``*`` that ends a segment (before a colon:
+    it matches past colons) or one in the middle of a segment (it stays inside it)
+    (reference_policies_elements_resource.html#reference_policies_elements_resource_wildcards)."""
     parts = arn.split(":", 5)
     if len(parts) < 6:
         return arn
@@ -91,8 +94,20 @@ def wildcard_arn(c: Chooser, arn: str) -> str:
     if parts[4] and c.chance(0.5):
         parts[4] = "*"
     res = parts[5]
-    how = c.weighted([(4, "cut"), (2, "question"), (1, "middle"), (1, "keep")])
-    if how == "cut":
+    colons = [i for i, ch in enumerate(res) if ch == ":" and i > 0]
+    how = c.weighted([(4, "cut"), (2, "question"), (1, "middle"), (1, "keep"), (2, "segment-end"), (2, "mid-segment")])
+    if how == "segment-end" and colons:
+        # "log-group:*:log-stream:x" or "log-group:my*:log-stream:x": the * ends a segment
+        end = c.pick(colons)
+        start = res.rfind(":", 0, end) + 1
+        parts[5] = res[: c.integer(start, end)] + "*" + res[end:]
+    elif how == "mid-segment" and len(res) > 2:
+        # a * followed by a literal of its own segment: "log-group:my*up:log-stream:x", "fn*/v1"
+        inner = [i for i in range(1, len(res)) if res[i] != ":"]
+        j = c.pick(inner)
+        start = res.rfind(":", 0, j) + 1
+        parts[5] = res[: c.integer(start, j)] + "*" + res[j:]
+    elif how == "cut" or how in ("segment-end", "mid-segment"):
         parts[5] = res[: c.integer(0, len(res))] + "*"
     elif how == "question" and res:
         i = c.integer(0, len(res) - 1)
