@@ -22,9 +22,7 @@ from hypothesis import Phase, settings
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--mutant-cases", default=None, help="append every case sent to aws-simulator here")
-    parser.addoption(
-        "--mutant-first", action="append", default=[], help="run the tests whose id holds this text first"
-    )
+    parser.addoption("--mutant-first", action="append", default=[], help="run the tests whose id holds this text first")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

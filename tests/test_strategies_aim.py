@@ -170,8 +170,8 @@ def _wildcard_pairs(cases: list[Case]) -> Counter[str]:
     out: Counter[str] = Counter()
     for case in cases:
         patterns: list[str] = []
-        for p in case.identity_policies:
-            for st in target_of_text(p.text(), "identity").statements:
+        for policy in case.identity_policies:
+            for st in target_of_text(policy.text(), "identity").statements:
                 patterns += [r for r in st.resources if "${" not in r and r != "*" and r.count(":") >= 5]
         for r in case.requests:
             parts = r.resource.split(":", 5)
