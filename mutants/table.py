@@ -174,16 +174,11 @@ MUTANTS: tuple[Mutant, ...] = (
         first=("-Date]",),
     ),
     Mutant(
-        "bool-anything-but-true-is-false",
+        "bool-string-truthiness",
         "Bool operator",
-        'Bool reads any value other than "true" as false',
+        'Bool reads the request value by string truthiness ("false" is true)',
         "reference.conditions",
-        (
-            (
-                'return True if low == "true" else False if low == "false" else None',
-                'return low == "true"',
-            ),
-        ),
+        (("    return lambda v: read_bool(v) in wanted", "    return lambda v: bool(v) in wanted"),),
         first=("-Bool]",),
     ),
     Mutant(
