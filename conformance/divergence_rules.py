@@ -12,11 +12,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reference.compiled import compile_text
+from reference.compiled import ActionMatcher, compile_text
 from reference.errors import PolicyError
 from reference.evaluator import case_policies
 from reference.model import Case, Policy, Request, RequestResult
+from reference.patterns import resource as resource_pattern
 from reference.policy import PolicyKind, Statement
+from reference.variables import Escaped, Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,3 +362,32 @@ def scp_keys_left_out(o: Observation) -> bool:
     expected = {k.lower() for k in o.expected.missing_context_values}
     observed = {k.lower() for k in o.observed.missing_context_values}
     return bool(expected & only_scp) and observed == expected - only_scp
+
+
+def _question_marks_literal(pattern: str) -> tuple[Literal | Escaped, ...]:
+    """The Resource pattern with every ``?`` literal (its ``*`` still wildcards)."""
+    out: list[Literal | Escaped] = []
+    for i, piece in enumerate(pattern.split("?")):
+        if i:
+            out.append(Escaped("?"))
+        if piece:
+            out.append(Literal(piece))
+    return tuple(out)
+
+
+@rule
+def question_mark_in_resource(o: Observation) -> bool:
+    """A statement whose Action covers the request has a Resource/NotResource pattern that matches the
+    request's resource only because its ``?`` stands for one character (read literally, it would not)."""
+    action = o.request.action.lower()
+    for s in _statements(o.case):
+        if not ActionMatcher.of(s.actions, s.action_negated).matches(action):
+            continue
+        for pattern in s.resources:
+            if "?" not in pattern or "${" in pattern:
+                continue
+            wild = resource_pattern(pattern).fullmatch(o.request.resource) is not None
+            literal = resource_pattern(_question_marks_literal(pattern)).fullmatch(o.request.resource) is not None
+            if wild and not literal:
+                return True
+    return False

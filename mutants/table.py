@@ -61,7 +61,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 '    return re.compile("".join(out), re.DOTALL | re.I)\n',
             ),
         ),
-        first=("test_actions_and_resources",),
+        first=("test_actions_and_resources", "-Binary]"),
     ),
     # ------------------------------------------------------------------ wildcards
     Mutant(
@@ -78,7 +78,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "a '*' inside an ARN segment matches colons too (a plain glob over the ARN)",
         "reference.patterns",
         (('out.append(".*" if at_segment_end else "[^:]*")', 'out.append(".*")'),),
-        first=("test_actions_and_resources",),
+        first=("test_actions_and_resources", "-String]"),
     ),
     Mutant(
         "question-mark-any-run",
@@ -91,7 +91,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 '        elif wild and c == "?":\n            out.append(".*")\n',
             ),
         ),
-        first=("test_actions_and_resources",),
+        first=("test_actions_and_resources", "ForAnyValue]"),
     ),
     # ------------------------------------------------------------------ NotAction / NotResource
     Mutant(
@@ -118,7 +118,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 "        return hit\n\n    def variable_keys",
             ),
         ),
-        first=("test_actions_and_resources",),
+        first=("test_actions_and_resources", "-String]"),
     ),
     # ------------------------------------------------------------------ deny precedence
     Mutant(
@@ -127,7 +127,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "an explicit Deny only wins when no statement allows",
         "reference.evaluator",
         (("    if denies:\n", "    if denies and not allows:\n"),),
-        first=("test_actions_and_resources",),
+        first=("test_actions_and_resources", "-Numeric]"),
     ),
     # ------------------------------------------------------------------ operator families
     Mutant(
@@ -238,7 +238,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "IfExists does not make a missing key true",
         "reference.conditions",
         (("            return if_exists or negated\n", "            return negated\n"),),
-        first=("-String]",),
+        first=("-String]", "-Bool]"),
     ),
     # ------------------------------------------------------------------ set operators
     Mutant(
@@ -265,7 +265,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 "        return all(test(v) != negated for v in cv.values)",
             ),
         ),
-        first=("ForAnyValue]",),
+        first=("ForAnyValue]", "-String]"),
     ),
     # ------------------------------------------------------------------ variables
     Mutant(
