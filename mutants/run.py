@@ -251,6 +251,7 @@ def run(names: Sequence[str], jobs: int, work: Path, out: object = sys.stdout) -
 
 def report(control: RunResult, results: list[RunResult], seconds: float, out: object) -> int:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(file=out, width=200, highlight=False)  # type: ignore[arg-type]
@@ -260,7 +261,7 @@ def report(control: RunResult, results: list[RunResult], seconds: float, out: ob
     for r in results:
         m = BY_NAME[r.name]
         took = f"{r.seconds:.0f}" if m.expressible else "-"
-        table.add_row(m.name, m.bug_class, "yes" if m.expressible else "no", took, r.verdict)
+        table.add_row(m.name, m.bug_class, "yes" if m.expressible else "no", took, escape(r.verdict))
     console.print(table)
     expressible = [r for r in results if BY_NAME[r.name].expressible]
     killed = [r for r in expressible if r.killed]
@@ -283,7 +284,7 @@ def report(control: RunResult, results: list[RunResult], seconds: float, out: ob
         f"{control.statuses['unexpected divergence']} unexpected divergences, "
         f"{control.statuses['target failure']} target failures, {control.statuses['unsupported']} unsupported"
         + (f", error: {control.error}" if control.error else "")
-        + (f", first divergence: {control.first_divergence}" if control.first_divergence else "")
+        + (f", first divergence: {escape(control.first_divergence)}" if control.first_divergence else "")
         + (" -> CLEAN" if clean else " -> NOT CLEAN")
     )
     short = [f for f in POLICY_TYPE_FEATURES if control.policy_types[f] < MIN_POLICY_TYPE_REQUESTS]

@@ -91,7 +91,7 @@ MUTANTS: tuple[Mutant, ...] = (
                 '        elif wild and c == "?":\n            out.append(".*")\n',
             ),
         ),
-        first=("test_actions_and_resources", "ForAnyValue]"),
+        first=("-String]", "test_actions_and_resources"),
     ),
     # ------------------------------------------------------------------ NotAction / NotResource
     Mutant(

@@ -28,7 +28,7 @@ from strategies._match import glob_match, resource_match
 from strategies.actions import gen_action, gen_case_variant, gen_unknown_action, matches_action
 from strategies.arns import gen_near_miss, gen_resource_arn
 from strategies.conditions import fill_key
-from strategies.fill import crosses_colons, fill_resource, gen_chunk, pieces_of
+from strategies.fill import crosses_colons, fill_glob, fill_resource, gen_chunk, pieces_of
 from strategies.satisfy import ContextBuilder, gen_clause_entry, render_pieces
 from strategies.targets import AimStatement, Target, policy_kind_of, target_of_document, target_of_text
 from strategies.values import gen_value
@@ -122,10 +122,18 @@ def _action_outside(c: Chooser, st: AimStatement, target: Target) -> str:
     candidate = ""
     for attempt in range(6):
         # close misses first; then anywhere in the catalog (a pattern may cover its whole service)
-        how = c.weighted([(5, "same-service"), (3, "one-off"), (2, "elsewhere")]) if attempt < 3 else "anywhere"
         pattern = c.pick(st.actions)
+        question = 2 if "?" in pattern else 0
+        how = (
+            c.weighted([(question, "question"), (5, "same-service"), (3, "one-off"), (2, "elsewhere")])
+            if attempt < 3
+            else "anywhere"
+        )
         prefix = pattern.split(":", 1)[0].lower()
-        if how == "same-service" and prefix in _service_set():
+        if how == "question":
+            # '?' is exactly one character (reference_policies_elements_action.html): none or two miss
+            candidate = fill_glob(c, pieces_of(pattern), question_width=c.pick((0, 2)))
+        elif how == "same-service" and prefix in _service_set():
             candidate = c.pick(service_actions(prefix))
         elif how == "one-off" and ":" in pattern:
             base = _instance_of_action(c, pattern, target)

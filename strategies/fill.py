@@ -57,8 +57,10 @@ def _wild_positions(pieces: Pieces) -> tuple[str, list[int]]:
 _WILD = re.compile(r"[*?]")
 
 
-def fill_glob(c: Chooser, pieces: Pieces) -> str:
-    """StringLike / Action: ``*`` is any text, ``?`` one character."""
+def fill_glob(c: Chooser, pieces: Pieces, *, question_width: int = 1) -> str:
+    """StringLike / Action: ``*`` is any text, ``?`` one character.
+
+    ``question_width`` 0 or 2: a near miss instead, each ``?`` standing for no character or for two."""
     text, positions = _wild_positions(pieces)
     if not positions:
         return text
@@ -66,7 +68,10 @@ def fill_glob(c: Chooser, pieces: Pieces) -> str:
     last = 0
     for i in positions:
         out.append(text[last:i])
-        out.append(gen_chunk(c, slash=True, colon=True) if text[i] == "*" else c.pick(_CHUNK_ALPHABET))
+        if text[i] == "*":
+            out.append(gen_chunk(c, slash=True, colon=True))
+        else:
+            out.append("".join(c.pick(_CHUNK_ALPHABET) for _ in range(question_width)))
         last = i + 1
     out.append(text[last:])
     return "".join(out)

@@ -214,7 +214,19 @@ class _Values:
             good = self.good()
             if good is None:
                 return gen_value(c, "string", self.clause.key, self.safe)
-            how = c.weighted([(2 if f == "Arn" else 0, "colon"), (2, "case"), (2, "append"), (1, "near")])
+            question = f == "String" and self.clause.kind == "like" and any("?" in v for v in self.clause.values)
+            how = c.weighted(
+                [
+                    (2 if f == "Arn" else 0, "colon"),
+                    (2 if question else 0, "question"),
+                    (2, "case"),
+                    (2, "append"),
+                    (1, "near"),
+                ]
+            )
+            if how == "question":
+                # '?' is exactly one character: none or two in its place must not match
+                return fill_glob(c, c.pick(self.rendered), question_width=c.pick((0, 2)))
             if how == "case" and other_case(c, good) != good:
                 return other_case(c, good)
             if how == "near" and f == "Arn" and good.count(":") >= 5:
