@@ -36,14 +36,25 @@ def _types_matching(types: tuple[ResourceType, ...], arn: str) -> int:
     return sum(1 for rt in types if any(t.match(arn) is not None for t in arn_templates(rt.service, rt.key)))
 
 
+def askable(action: str) -> bool:
+    """Can the action be asked about one concrete resource (or takes only ``*``)?  Not when every ARN
+    template of its resource types holds a literal ``*`` (``...:${RelativeId}/*``)."""
+    types = action_resource_types(action)
+    return not types or any("*" not in t.template for rt in types for t in arn_templates(rt.service, rt.key))
+
+
 def catalog_action(c: Chooser, action: str, pool: tuple[str, ...]) -> str:
-    """``action`` if the catalog has it (in any case), else a catalog action of its service or of ``pool``."""
-    if get_catalog().action(action) is not None:
+    """``action`` if the catalog has it (in any case) and it can be asked about a concrete resource,
+    else such a catalog action of its service or of ``pool``."""
+    if get_catalog().action(action) is not None and askable(action):
         return action
     service = action.split(":", 1)[0].lower()
-    if service in services():
-        return c.pick(service_actions(service))
-    return gen_action(c, pool)
+    candidate = action
+    for _ in range(5):
+        candidate = c.pick(service_actions(service)) if service in services() else gen_action(c, pool)
+        if askable(candidate):
+            return candidate
+    return candidate
 
 
 def fits_catalog(action: str, resource: str) -> bool:
