@@ -203,3 +203,16 @@ def test_wildcard_pairs_can_be_missing() -> None:
         if all(":" not in r.resource.split(":", 5)[-1] for r in c.requests)
     ]
     assert _wildcard_pairs(plain) == Counter()
+
+
+def test_iamconf_generate_simulator_safe_emits_only_what_the_simulator_accepts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from conformance.cli import main
+    from reference.caseio import decode_case
+
+    assert main(["generate", "--count", "400", "--seed", "3", "--simulator-safe"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 400
+    refused = [r for line in lines if (r := unsupported_reason(decode_case(line.encode()))) is not None]
+    assert refused == []
