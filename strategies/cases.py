@@ -56,14 +56,21 @@ _CALLER_KINDS: tuple[tuple[int, str], ...] = (
 # SimulateCustomPolicy, CallerArn: "You can specify only the ARN of an IAM user. You cannot specify the
 # ARN of an assumed role, federated user, or a service principal." (IAM API Reference)
 _SIMULATOR_CALLER_KINDS: tuple[tuple[int, str], ...] = ((4, "default"), (3, "user"))
+# A session policy is passed "when you programmatically create a temporary session for a role or
+# federated user" (access_policies.html#policies_session): its caller is such a session.
+_SESSION_CALLER_KINDS: tuple[tuple[int, str], ...] = ((2, "session"), (1, "federated"))
 
 
-def gen_caller(c: Chooser, simulator_safe: bool = False) -> tuple[str | None, str, tuple[str, ...]]:
+def gen_caller(
+    c: Chooser, simulator_safe: bool = False, session: bool = False
+) -> tuple[str | None, str, tuple[str, ...]]:
     """(caller ARN or None for the default, its account, AWS principals naming it or close to it).
 
-    ``simulator_safe``: IAM users only (the default caller is one), as ``CallerArn`` takes."""
+    ``simulator_safe``: IAM users only (the default caller is one), as ``CallerArn`` takes;
+    ``session``: a role session or a federated user, the callers a session policy is for."""
     account = ACCOUNTS[0] if not c.chance(0.2) else c.pick(ACCOUNTS[1:])
-    kind = c.weighted(list(_SIMULATOR_CALLER_KINDS if simulator_safe else _CALLER_KINDS))
+    kinds = _SESSION_CALLER_KINDS if session else _SIMULATOR_CALLER_KINDS if simulator_safe else _CALLER_KINDS
+    kind = c.weighted(list(kinds))
     name = c.pick(_NAMES)
     if kind == "default":
         return (
@@ -193,7 +200,7 @@ def gen_case(
     min_requests: int = 1,
 ) -> Case:
     """One case; ``policy_type`` (one of :data:`POLICY_TYPES`) makes it hold that kind of policy."""
-    caller, account, close = gen_caller(c, simulator_safe)
+    caller, account, close = gen_caller(c, simulator_safe, session=policy_type == "session")
     docs: list[tuple[int, int]] = []  # (weight, index into made)
     made: list[_Entry] = []
 

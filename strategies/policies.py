@@ -178,7 +178,9 @@ def gen_statement(
 ) -> dict[str, Any]:
     """One statement of a policy of ``kind`` about a service of ``pool``."""
     service = gen_service(c, pool)
-    effect = c.weighted([(1, "Deny"), (1, "Allow")]) if kind == "rcp" else c.weighted([(7, "Allow"), (3, "Deny")])
+    # RCPs: "The effect of Allow is only supported for the RCPFullAWSAccess policy" (AWS Organizations
+    # User Guide, orgs_manage_policies_rcps_syntax.html), which gen_document adds on its own.
+    effect = "Deny" if kind == "rcp" else c.weighted([(7, "Allow"), (3, "Deny")])
     st: dict[str, Any] = {}
     if sid is not None:
         st["Sid"] = sid

@@ -6,6 +6,7 @@ the aiming that makes it hold."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 
@@ -81,10 +82,17 @@ def test_every_case_holds_the_policy_type(policy_type: str) -> None:
             assert case.permissions_boundary is not None
         elif policy_type == "session":
             assert case.session_policy is not None
+            assert ":assumed-role/" in case.caller or ":federated-user/" in case.caller, case.caller
         elif policy_type == "scp":
             assert case.scps
         elif policy_type == "rcp":
             assert case.rcps
+            for level in case.rcps:  # Allow only in RCPFullAWSAccess (AWS Organizations, RCP syntax)
+                for p in level:
+                    statements = json.loads(p.text())["Statement"]
+                    for st in statements if isinstance(statements, list) else [statements]:
+                        full = st.get("Action") == "*" and st.get("Resource") == "*" and st.get("Principal") == "*"
+                        assert st["Effect"] == "Deny" or full, st
         elif policy_type == "resource-same-account":
             assert case.resource_policy is not None
             assert owner is None or owner.split(":")[4] == case.caller.split(":")[4]
