@@ -32,7 +32,14 @@ from strategies.fill import crosses_colons, fill_glob, fill_resource, gen_chunk,
 from strategies.satisfy import ContextBuilder, gen_clause_entry, render_pieces
 from strategies.targets import AimStatement, Target, policy_kind_of, target_of_document, target_of_text
 from strategies.values import gen_value
-from strategies.within_catalog import catalog_action, catalog_resource, fits_catalog
+from strategies.within_catalog import (
+    CatalogOnly,
+    catalog_action,
+    catalog_resource,
+    check_catalog_only,
+    fits_catalog,
+    vocabulary_of,
+)
 
 _NOISE_KEYS: tuple[str, ...] = (
     "aws:SecureTransport",
@@ -217,23 +224,24 @@ def _noise(c: Chooser, ctx: ContextBuilder) -> None:
 
 
 def gen_aimed_request(
-    c: Chooser, target: Target, *, simulator_safe: bool = False, catalog_only: bool = False
+    c: Chooser, target: Target, *, simulator_safe: bool = False, catalog_only: CatalogOnly = False
 ) -> Request:
     """One request aimed at a statement of ``target``; with ``catalog_only``, a catalog action on a
     resource of its own type (``strategies.within_catalog``)."""
     st = c.pick(target.statements)
     ctx = ContextBuilder(simulator_safe)
     action = gen_aimed_action(c, st, target)
+    vocabulary = vocabulary_of(catalog_only)
     if catalog_only:
-        action = catalog_action(c, action, target.services)
+        action = catalog_action(c, action, target.services, vocabulary)
     res = gen_aimed_resource(c, st, action, target, ctx)
     if catalog_only:
         for _ in range(3):
-            if fits_catalog(action, res):
+            if fits_catalog(action, res, vocabulary):
                 break
             res = gen_aimed_resource(c, st, action, target, ctx)
         else:
-            res = catalog_resource(c, action, res)
+            res = catalog_resource(c, action, res, vocabulary)
     for clause in st.clauses:
         want = c.weighted([(4, True), (1, False)])
         gen_clause_entry(c, clause, want, target.variables, ctx)
@@ -243,7 +251,7 @@ def gen_aimed_request(
 
 
 def aimed_requests(
-    *, policy: str, kind: PolicyKind | None = None, simulator_safe: bool = False, catalog_only: bool = False
+    *, policy: str, kind: PolicyKind | None = None, simulator_safe: bool = False, catalog_only: CatalogOnly = False
 ) -> SearchStrategy[Request]:
     """Requests aimed at ``policy`` (a policy text): its own actions and resources, filled or just
     missed, and its conditions satisfied, violated or without their keys.
@@ -253,11 +261,11 @@ def aimed_requests(
     and compiled now: an invalid one raises InvalidArgument.  Shrinks towards an action of a
     statement without conditions, on a fill of its Resource.  ``catalog_only``: only catalog actions,
     each on a resource of exactly one of its resource types (``*`` when it has none), for targets that
-    refuse anything else (``strategies.within_catalog``).
+    refuse anything else, or only what a target's own vocabulary accepts (``strategies.within_catalog``).
     """
     check_str("policy", policy)
     check_bool("simulator_safe", simulator_safe)
-    check_bool("catalog_only", catalog_only)
+    check_catalog_only(catalog_only)
     k = policy_kind_of(policy, kind)
     return from_generator(
         "aimed_requests",
@@ -270,7 +278,7 @@ def aimed_requests(
 
 
 def _aimed_request_gen(
-    c: Chooser, *, policy: str, kind: PolicyKind, simulator_safe: bool, catalog_only: bool
+    c: Chooser, *, policy: str, kind: PolicyKind, simulator_safe: bool, catalog_only: CatalogOnly
 ) -> Request:
     return gen_aimed_request(c, target_of_text(policy, kind), simulator_safe=simulator_safe, catalog_only=catalog_only)
 

@@ -30,7 +30,7 @@ from strategies.conditions import fill_key
 from strategies.policies import gen_document, object_text, render
 from strategies.targets import Target, target_of_document
 from strategies.values import gen_value
-from strategies.within_catalog import fit_request
+from strategies.within_catalog import CatalogOnly, check_catalog_only, fit_request, vocabulary_of
 
 POLICY_TYPES: tuple[str, ...] = (
     "boundary",
@@ -195,7 +195,7 @@ def gen_case(
     max_statements: int = 4,
     max_requests: int = 4,
     library: PolicyLibrary | None = None,
-    catalog_only: bool = False,
+    catalog_only: CatalogOnly = False,
     policy_type: str | None = None,
     min_requests: int = 1,
 ) -> Case:
@@ -271,7 +271,7 @@ def gen_case(
             else:
                 request = _random_request(c, pool, simulator_safe)
                 if catalog_only:
-                    request = fit_request(c, request, pool)
+                    request = fit_request(c, request, pool, vocabulary_of(catalog_only))
             if not (no_role_resources and _is_role(request.resource)):
                 break
         else:
@@ -292,7 +292,7 @@ def cases(
     simulator_safe: bool = False,
     max_statements: int = 4,
     max_requests: int = 4,
-    catalog_only: bool = False,
+    catalog_only: CatalogOnly = False,
     policy_type: str | None = None,
     min_requests: int = 1,
 ) -> SearchStrategy[Case]:
@@ -301,15 +301,15 @@ def cases(
     Every case validates against ``reference.caseio.case_schema()`` and every policy in it
     compiles.  ``simulator_safe``: only what SimulateCustomPolicy accepts (IAM user callers, no
     session policy, no RCPs, no IAM role resource beside a resource policy, Latin-1 text).
-    ``catalog_only``: catalog actions only, each on a resource of its own type
-    (``strategies.within_catalog``).  ``policy_type`` (one of :data:`POLICY_TYPES`): every case
+    ``catalog_only``: catalog actions only, each on a resource of its own type, or what a target's
+    own vocabulary accepts (``strategies.within_catalog``).  ``policy_type`` (one of :data:`POLICY_TYPES`): every case
     holds that kind of policy (a resource policy with the caller's account or another one as
     its owner).  Each case has ``min_requests`` to ``max_requests`` requests.  Shrinks towards
     ``min_requests`` requests and as few policies as possible, each with one simple statement.
     """
     pool = check_services(services)
     check_bool("simulator_safe", simulator_safe)
-    check_bool("catalog_only", catalog_only)
+    check_catalog_only(catalog_only)
     check_int("max_statements", max_statements, 1, 1000)
     check_int("max_requests", max_requests, 1, 1000)
     check_int("min_requests", min_requests, 1, max_requests)

@@ -22,7 +22,10 @@ conditions as it was aimed to.
 
 from __future__ import annotations
 
+from typing import Protocol, runtime_checkable
+
 import msgspec
+from hypothesis.errors import InvalidArgument
 
 from reference.catalog import ResourceType, get_catalog
 from reference.model import Request
@@ -36,6 +39,30 @@ def _types_matching(types: tuple[ResourceType, ...], arn: str) -> int:
     return sum(1 for rt in types if any(t.match(arn) is not None for t in arn_templates(rt.service, rt.key)))
 
 
+@runtime_checkable
+class Vocabulary(Protocol):
+    """A target's own catalogue, when it declares one: what it knows and which requests it compares."""
+
+    def knows_action(self, action: str) -> bool: ...
+
+    def accepts(self, action: str, resource: str) -> bool: ...
+
+
+CatalogOnly = bool | Vocabulary
+"""``catalog_only`` of the strategies: False, True (the IAM catalog of ``reference``) or a target's own
+``Vocabulary`` (then its ``accepts`` decides)."""
+
+
+def check_catalog_only(value: object) -> CatalogOnly:
+    if isinstance(value, (bool, Vocabulary)):
+        return value
+    raise InvalidArgument(f"catalog_only={value!r} must be True, False or a vocabulary (knows_action, accepts)")
+
+
+def vocabulary_of(catalog_only: CatalogOnly) -> Vocabulary | None:
+    return None if isinstance(catalog_only, bool) else catalog_only
+
+
 def askable(action: str) -> bool:
     """Can the action be asked about one concrete resource (or takes only ``*``)?  Not when every ARN
     template of its resource types holds a literal ``*`` (``...:${RelativeId}/*``)."""
@@ -43,48 +70,59 @@ def askable(action: str) -> bool:
     return not types or any("*" not in t.template for rt in types for t in arn_templates(rt.service, rt.key))
 
 
-def catalog_action(c: Chooser, action: str, pool: tuple[str, ...]) -> str:
-    """``action`` if the catalog has it (in any case) and it can be asked about a concrete resource,
-    else such a catalog action of its service or of ``pool``."""
-    if get_catalog().action(action) is not None and askable(action):
+def _usable(action: str, vocabulary: Vocabulary | None) -> bool:
+    known = get_catalog().action(action) is not None and askable(action)
+    return known and (vocabulary is None or vocabulary.knows_action(action))
+
+
+def catalog_action(c: Chooser, action: str, pool: tuple[str, ...], vocabulary: Vocabulary | None = None) -> str:
+    """``action`` if the catalog (and the target's vocabulary) has it, in any case, and it can be asked
+    about a concrete resource; else such an action of its service or of ``pool``."""
+    if _usable(action, vocabulary):
         return action
     service = action.split(":", 1)[0].lower()
     candidate = action
     for _ in range(5):
         candidate = c.pick(service_actions(service)) if service in services() else gen_action(c, pool)
-        if askable(candidate):
+        if _usable(candidate, vocabulary):
             return candidate
+    if service in services():  # a narrow vocabulary: pick among the service's usable actions
+        usable = [a for a in service_actions(service) if _usable(a, vocabulary)]
+        if usable:
+            return c.pick(usable)
     return candidate
 
 
-def fits_catalog(action: str, resource: str) -> bool:
+def fits_catalog(action: str, resource: str, vocabulary: Vocabulary | None = None) -> bool:
     """Would a catalogue-bound target take this resource for this (catalog) action?"""
+    if vocabulary is not None:
+        return vocabulary.accepts(action, resource)
     types = action_resource_types(action)
     if not types:
         return resource == "*"
     return "*" not in resource and _types_matching(types, resource) == 1
 
 
-def catalog_resource(c: Chooser, action: str, resource: str) -> str:
-    """``resource`` if it is of exactly one of the action's resource types and holds no ``*``;
-    ``*`` for an action without resource types; else a fresh ARN of one of its types."""
+def catalog_resource(c: Chooser, action: str, resource: str, vocabulary: Vocabulary | None = None) -> str:
+    """``resource`` if the target would take it for the action; ``*`` for an action without resource
+    types; else a fresh ARN of one of its types that the target takes (when one is found)."""
+    if fits_catalog(action, resource, vocabulary):
+        return resource
     types = action_resource_types(action)
     if not types:
         return "*"
-    if "*" not in resource and _types_matching(types, resource) == 1:
-        return resource
     arn = resource
     for _ in range(4):
         arn = gen_resource_arn(c, c.pick(types)).arn
-        if "*" not in arn and _types_matching(types, arn) == 1:
+        if fits_catalog(action, arn, vocabulary):
             return arn
     return arn
 
 
-def fit_request(c: Chooser, request: Request, pool: tuple[str, ...]) -> Request:
+def fit_request(c: Chooser, request: Request, pool: tuple[str, ...], vocabulary: Vocabulary | None = None) -> Request:
     """The request with a catalog action on a resource of that action's own type (see the module docstring)."""
-    action = catalog_action(c, request.action, pool)
-    resource = catalog_resource(c, action, request.resource)
+    action = catalog_action(c, request.action, pool, vocabulary)
+    resource = catalog_resource(c, action, request.resource, vocabulary)
     if action == request.action and resource == request.resource:
         return request
     return msgspec.structs.replace(request, action=action, resource=resource)

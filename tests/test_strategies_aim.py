@@ -224,3 +224,35 @@ def test_iamconf_generate_simulator_safe_emits_only_what_the_simulator_accepts(
     assert len(lines) == 400
     refused = [r for line in lines if (r := unsupported_reason(decode_case(line.encode()))) is not None]
     assert refused == []
+
+
+class _S3ObjectsOnly:
+    """A target vocabulary: it knows s3:GetObject and s3:PutObject, on object (or access point object) ARNs."""
+
+    def knows_action(self, action: str) -> bool:
+        return action.lower() in ("s3:getobject", "s3:putobject")
+
+    def accepts(self, action: str, resource: str) -> bool:
+        obj = re.fullmatch(r"arn:aws[a-z-]*:s3:[^:]*:[^:]*:[^/]+/.+", resource, re.DOTALL) is not None
+        return self.knows_action(action) and obj and "*" not in resource
+
+    def __repr__(self) -> str:
+        return "S3ObjectsOnly()"
+
+
+def test_a_target_vocabulary_decides_what_is_drawn() -> None:
+    statement = {"Effect": "Allow", "Action": "s3:*Object", "Resource": "arn:aws:s3:::b/*"}
+    policy = json.dumps({"Version": "2012-10-17", "Statement": statement})
+    vocabulary = _S3ObjectsOnly()
+
+    @given(S.aimed_requests(policy=policy, catalog_only=vocabulary))
+    @settings(max_examples=60)
+    def check(r: object) -> None:
+        from reference.model import Request
+
+        assert isinstance(r, Request)
+        assert vocabulary.accepts(r.action, r.resource), (r.action, r.resource)
+
+    check()
+    with pytest.raises(InvalidArgument):
+        S.aimed_requests(policy=policy, catalog_only="yes").example()  # type: ignore[arg-type]
