@@ -78,7 +78,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "a '*' inside an ARN segment matches colons too (a plain glob over the ARN)",
         "reference.patterns",
         (('out.append(".*" if at_segment_end else "[^:]*")', 'out.append(".*")'),),
-        first=("test_actions_and_resources", "-String]"),
+        first=("test_actions_and_resources", "-resource-same-account]"),
     ),
     Mutant(
         "question-mark-any-run",
