@@ -248,6 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
     rn.add_argument("--max-examples", type=int, help="examples per suite and target")
     rn.add_argument("--report-dir", default="iamconf-report", help="where events.ndjson and junit.xml go")
     rn.add_argument("--recordings", metavar="DIR", help="recordings directory (aws-simulator writes, replay reads)")
+    rn.add_argument(
+        "--corpus",
+        metavar="DIR",
+        help="where minimal divergent cases go (default: conformance/corpus of the checkout run from, "
+        "else corpus/ in the report directory)",
+    )
 
     rp = sub.add_parser(
         "replay",
@@ -292,6 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 report_dir=Path(args.report_dir),
                 recordings=args.recordings,
                 out=sys.stdout,
+                corpus_dir=Path(args.corpus) if args.corpus else None,
             )
         if args.command == "replay":
             from conformance.replay_command import replay_main

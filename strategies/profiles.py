@@ -16,6 +16,15 @@ Chosen by the ``HYPOTHESIS_PROFILE`` environment variable (default ``dev``);
   under a second a property and a full run stays far inside 5 minutes on 2 cores.
 - ``nightly``: 2,000 examples a property, database kept (it accumulates the
   failing and interesting examples of every night), no deadline.
+
+Shrinking a divergence asks the target again for every candidate, and
+Hypothesis's own bound is 300 s a test: the conformance harness stops asking
+once :data:`SHRINK_SECONDS` of the profile have passed since a suite's first
+failure (``conformance/pytest_plugin.py``), so a failing suite still ends
+within the profile's budget; the case reported is the smallest found by then.
+
+Where the example database lives: the profile says (``ci``: none); otherwise
+``iamconf run`` keeps ``.hypothesis/`` in its report directory.
 """
 
 from __future__ import annotations
@@ -27,6 +36,8 @@ from hypothesis import HealthCheck, settings
 PROFILES: tuple[str, ...] = ("dev", "ci", "nightly")
 DEFAULT_PROFILE = "dev"
 CI_MAX_EXAMPLES = 100
+# Seconds of shrinking a suite may spend on a divergence (from its first failure), per profile.
+SHRINK_SECONDS: dict[str, float] = {"dev": 30.0, "ci": 10.0, "nightly": 120.0}
 
 
 def register_profiles() -> None:

@@ -4,25 +4,29 @@ Each suite steers the strategies at one part of IAM (the rows of the
 conformance matrix), asks the target and the reference, and fails on an
 unexpected divergence; Hypothesis then shrinks the case, and the plugin saves
 it to the corpus with a replay command (``conformance/pytest_plugin.py``).
-A target that does not claim a family is skipped for it, never passed.
+A target that does not claim a family is skipped for it, never passed; a suite
+whose requests the target mostly refused (below 80% compared) fails its health
+check (``conformance.health``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.pytest_plugin import HarnessState, check_case, require_feature
-from conformance.targets.base import Capabilities, Target
+from conformance.pytest_plugin import HarnessState, check_case, require_feature, run_suite
+from conformance.targets.base import Target, TargetCatalogue
 from reference.fixtures import ANCHOR_VERSIONS, anchor_policy
 from reference.model import Case, Policy
 from strategies import aimed_requests, cases, condition_blocks, policy_documents
 from strategies.conditions import FAMILIES
+from strategies.within_catalog import CatalogOnly
 
 FAMILY_FEATURE = {
     "String": "conditions:string",
@@ -41,14 +45,44 @@ def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
     return [s] if isinstance(s, dict) else list(s)
 
 
-def aim_of(target: Target) -> Capabilities:
-    """What the strategies are aimed at for this target: what it declares it can be asked
-    (``Capabilities.simulator_safe`` / ``catalog_only``), so that few requests come back unsupported."""
-    return target.capabilities
+@dataclass(frozen=True)
+class _Catalogue:
+    """A target's own catalogue as the strategies' vocabulary, with a short repr (Hypothesis prints it)."""
+
+    target: str
+    catalogue: TargetCatalogue
+
+    def knows_action(self, action: str) -> bool:
+        return self.catalogue.knows_action(action)
+
+    def accepts(self, action: str, resource: str) -> bool:
+        return self.catalogue.accepts(action, resource)
+
+    def __repr__(self) -> str:
+        return f"<catalogue of {self.target}>"
+
+
+@dataclass(frozen=True)
+class Aim:
+    """What the strategies are aimed at for a target: what it declares it can be asked, so that few
+    requests come back unsupported (issue 7, item 4)."""
+
+    simulator_safe: bool
+    catalog_only: CatalogOnly
+
+
+def aim_of(target: Target) -> Aim:
+    """``Capabilities.simulator_safe``; ``catalog_only`` with the target's own catalogue when it declares one
+    (``Capabilities.catalogue``), else the reference's IAM catalog."""
+    caps = target.capabilities
+    scope: CatalogOnly = caps.catalog_only
+    if caps.catalog_only and caps.catalogue is not None:
+        scope = _Catalogue(target.name, caps.catalogue())
+    return Aim(caps.simulator_safe, scope)
 
 
 @st.composite
-def aimed_case(draw: st.DrawFn, document: dict[str, Any], aim: Capabilities, max_requests: int = 3) -> Case:
+def aimed_case(draw: st.DrawFn, document: dict[str, Any], aim: Aim, max_requests: int = 3) -> Case:
     """A case holding ``document`` as its identity policy, with requests aimed at it."""
     text = json.dumps(document, indent=2)
     requests = draw(
@@ -62,7 +96,7 @@ def aimed_case(draw: st.DrawFn, document: dict[str, Any], aim: Capabilities, max
 
 
 @st.composite
-def unconditional_cases(draw: st.DrawFn, aim: Capabilities) -> Case:
+def unconditional_cases(draw: st.DrawFn, aim: Aim) -> Case:
     """Actions and resources alone: wildcards, NotAction, NotResource, several statements."""
     document = draw(policy_documents(max_statements=4, simulator_safe=aim.simulator_safe))
     for s in _statements(document):
@@ -71,7 +105,7 @@ def unconditional_cases(draw: st.DrawFn, aim: Capabilities) -> Case:
 
 
 @st.composite
-def condition_cases(draw: st.DrawFn, family: str, aim: Capabilities, set_operator: str | None = None) -> Case:
+def condition_cases(draw: st.DrawFn, family: str, aim: Aim, set_operator: str | None = None) -> Case:
     """Statements whose conditions all come from one operator family (with a set operator when given)."""
     safe = aim.simulator_safe
     document = draw(policy_documents(max_statements=3, simulator_safe=safe))
@@ -87,7 +121,7 @@ def condition_cases(draw: st.DrawFn, family: str, aim: Capabilities, set_operato
 
 
 @st.composite
-def variable_cases(draw: st.DrawFn, aim: Capabilities) -> Case:
+def variable_cases(draw: st.DrawFn, aim: Aim) -> Case:
     """Policy variables in Resource and condition values, with defaults and escapes."""
     key = draw(st.sampled_from(["aws:username", "aws:PrincipalTag/team", "aws:userid"]))
     default = draw(st.sampled_from(["", ", 'shared'"]))
@@ -119,7 +153,7 @@ def _run(
     def check(case: Case) -> None:
         check_case(harness, target, case, request.node.nodeid, suite)
 
-    check()
+    run_suite(harness, target, request.node.nodeid, check)
 
 
 def test_actions_and_resources(

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.features import features_of
 from conformance.harness import Status, check_cases
-from conformance.pytest_plugin import HarnessState
+from conformance.pytest_plugin import HarnessState, check_event
 from conformance.targets.replay import ReplayTarget
 
 
@@ -24,9 +25,7 @@ def test_recorded_answers_agree_with_the_reference(harness: HarnessState) -> Non
         pytest.skip(f"no AWS recordings in {target.store.directory} yet (record with --target aws-simulator)")
     outcomes = check_cases(target, [r.case for r in recordings.values()], cache=harness.cache)
     for o in outcomes:
-        harness.emit(
-            "check", suite="recordings", target="replay", status=o.status.value, known=o.known.id if o.known else None
-        )
+        harness.emit(check_event(o, "recordings", sorted(features_of(o.case)), harness.cache))
     assert not target.missing_ids(), f"recordings that no longer match their case: {target.missing_ids()}"
     failures = [o.describe() for o in outcomes if o.is_failure or o.status == Status.UNSUPPORTED]
     assert not failures, "\n".join(failures)

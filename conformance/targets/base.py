@@ -11,7 +11,9 @@ it claims, and it is started and stopped by the suite itself.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+import functools
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -25,6 +27,58 @@ class Check(enum.StrEnum):
     DECISION = "decision"
     MATCHED_STATEMENTS = "matched_statements"
     MISSING_CONTEXT_VALUES = "missing_context_values"
+
+
+_PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
+
+
+@functools.lru_cache(maxsize=8192)
+def _template_pattern(template: str) -> re.Pattern[str]:
+    """An ARN template of the Service Authorization Reference as a pattern (letters in any case): a
+    placeholder inside the ARN stands for text without a colon, the last one (an object key, a path) for
+    any text."""
+    parts = _PLACEHOLDER.split(template)
+    out = []
+    for i, literal in enumerate(parts):
+        out.append(re.escape(literal))
+        if i < len(parts) - 1:
+            out.append(".+" if i == len(parts) - 2 and not parts[-1] else "[^:]+")
+    return re.compile("".join(out), re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetCatalogue:
+    """The part of the IAM catalogue a target knows: what it compares, so that strategies can aim at it.
+
+    A target refusing requests outside its own catalogue (an action it does not know, an ARN of none of
+    the action's resource types) declares it here; a request it refuses is ``Unsupported`` and not
+    compared, and a suite comparing too few fails its health check (``conformance.health``).
+    """
+
+    # Lower-cased "service:action" -> the ARN templates of the action's resource types, as the Service
+    # Authorization Reference writes them (``arn:${Partition}:s3:::${BucketName}/${ObjectName}``);
+    # () for an action that takes only "*".
+    actions: Mapping[str, tuple[str, ...]]
+    # The target compares an action with resource types only on a literal ARN, not on a pattern with "*".
+    literal_resources_only: bool = True
+
+    def knows_action(self, action: str) -> bool:
+        return action.lower() in self.actions
+
+    def resource_templates(self, action: str) -> tuple[str, ...] | None:
+        """The action's resource-type ARN templates; None for an action the target does not know."""
+        return self.actions.get(action.lower())
+
+    def accepts(self, action: str, resource: str) -> bool:
+        """Would the target compare this request (rather than refuse it as unsupported)?"""
+        templates = self.resource_templates(action)
+        if templates is None:
+            return False
+        if not templates:
+            return resource == "*"
+        if self.literal_resources_only and "*" in resource:
+            return False
+        return any(_template_pattern(t).fullmatch(resource) for t in templates)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +101,9 @@ class Capabilities:
     #   drawn (``strategies.within_catalog``).
     simulator_safe: bool = False
     catalog_only: bool = False
+    # The catalogue the target knows, loaded on demand (None: it declares none, and is taken to know
+    # whatever the reference's catalogue holds).  Strategies aim at it; see TargetCatalogue.
+    catalogue: Callable[[], TargetCatalogue] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,7 @@ from conformance.targets.base import (
     TargetUnavailable,
     Unsupported,
 )
+from conformance.targets.iam_simulate_catalogue import load_catalogue
 from reference.model import Case, CaseResult, ContextEntry, Decision, Details, Policy, Request, RequestResult
 
 PACKAGE = "@cloud-copilot/iam-simulate"
@@ -228,8 +229,10 @@ class _Batch:
         )
         self.requests += len(case.requests)
 
-    def encode(self, batch_id: int) -> bytes:
-        line = {"id": batch_id, "policies": self.texts, "cases": self.cases}
+    def encode(self, batch_id: int, *, bench: bool = False) -> bytes:
+        line: dict[str, Any] = {"id": batch_id, "policies": self.texts, "cases": self.cases}
+        if bench:
+            line["bench"] = True  # timed by the worker instead of answered
         return msgspec.json.encode(line) + b"\n"
 
 
@@ -470,9 +473,13 @@ class IamSimulateTarget:
 
     name = "iam-simulate"
     # It refuses actions outside its catalogue and resources of another type than the action's
-    # (REQUEST_REFUSALS): the suites draw only catalog actions on resources of their own type.
+    # (REQUEST_REFUSALS): the suites draw only what its own catalogue accepts (catalogue below).
     capabilities = Capabilities(
-        checks=frozenset({Check.DECISION}), features=FEATURES, one_request_per_case=True, catalog_only=True
+        checks=frozenset({Check.DECISION}),
+        features=FEATURES,
+        one_request_per_case=True,
+        catalogue=lambda: load_catalogue(PACKAGE_DIR),
+        catalog_only=True,
     )
 
     def __init__(
@@ -568,6 +575,23 @@ class IamSimulateTarget:
                 raise WorkerError(f"cannot restart: {e.reason}") from None
         assert self._worker is not None
         return self._exchange(self._worker, batch)
+
+    def raw_seconds(self, cases: Sequence[Case]) -> float:
+        """Seconds iam-simulate's ``runSimulation`` alone takes over every request of ``cases``, timed inside
+        the running worker (the same warm process the harness talks to), in the batches ``answer`` uses."""
+        if self._worker is None:
+            self.start()
+        assert self._worker is not None
+        total = 0.0
+        for _, batch in batches(cases, self.max_batch_requests):
+            self._batch_id += 1
+            line = self._worker.exchange(batch.encode(self._batch_id, bench=True), self.timeout)
+            reply = json.loads(line)
+            timed = reply.get("bench") if isinstance(reply, dict) else None
+            if not isinstance(timed, dict) or reply.get("id") != self._batch_id:
+                raise WorkerError(f"out-of-protocol bench answer: {line[:300]!r}")
+            total += float(timed["seconds"])
+        return total
 
     def _exchange(self, worker: _Worker, batch: _Batch) -> list[Any]:
         """One batch line out, its answer line back, checked against the protocol (WorkerError otherwise)."""

@@ -26,6 +26,13 @@
 //          "scp": RESULT-OF-SCPS|null, "ignored": [context keys iam-simulate dropped]}
 //         or {"error": "..."} (iam-simulate rejected or failed on this request)
 //
+// A batch line with "bench": true is timed instead of answered: its Simulation
+// objects are built, then runSimulation runs over every request of it once, on
+// the clock, in this same (warm) process; the answer line is
+//   {"id": N, "bench": {"requests": n, "seconds": s, "errors": e}}
+// so the harness bench measures iam-simulate alone and through the harness in
+// one process, interleaved (bench/harness.py).
+//
 // A bad case or request never stops the worker: every case and every request
 // is caught on its own. stdout on a pipe is synchronous on Linux, so each
 // answer line is flushed as it is written.
@@ -184,6 +191,7 @@ async function answerLine(line) {
     return { id: null, error: `batch line is not JSON: ${e.message}` }
   }
   if (!batch || !Array.isArray(batch.cases)) return { id: batch?.id ?? null, error: 'batch has no "cases" list' }
+  if (batch.bench === true) return { id: batch.id ?? null, bench: await timeBatch(batch) }
   const table = new PolicyTable(batch.policies)
   const answers = []
   for (const c of batch.cases) {
@@ -205,6 +213,19 @@ async function serve() {
 }
 
 // -- benchmark ----------------------------------------------------------------
+
+// runSimulation alone over every request of one batch line, once, in this process.
+async function timeBatch(batch) {
+  const table = new PolicyTable(batch.policies)
+  const sims = batch.cases.flatMap((c) => simulationsOf(c, table))
+  let errors = 0
+  const start = process.hrtime.bigint()
+  for (const sim of sims) {
+    const response = await runSimulation(sim, { simulationMode: 'Strict' })
+    if (response.resultType === 'error') errors++
+  }
+  return { requests: sims.length, seconds: Number(process.hrtime.bigint() - start) / 1e9, errors }
+}
 
 const BUILTIN_MIX = {
   policies: [
