@@ -12,6 +12,7 @@ on a valid ARN with a random context.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import msgspec
@@ -27,7 +28,7 @@ from strategies.actions import check_services, gen_action
 from strategies.aimed import gen_aimed_request
 from strategies.arns import ACCOUNTS, gen_arn
 from strategies.conditions import fill_key
-from strategies.policies import gen_document, object_text, render
+from strategies.policies import RCP_FULL_ACCESS, gen_document, object_text, render
 from strategies.targets import Target, target_of_document
 from strategies.values import gen_value
 from strategies.within_catalog import CatalogOnly, check_catalog_only, fit_request, vocabulary_of
@@ -200,7 +201,9 @@ def gen_case(
     min_requests: int = 1,
 ) -> Case:
     """One case; ``policy_type`` (one of :data:`POLICY_TYPES`) makes it hold that kind of policy."""
-    caller, account, close = gen_caller(c, simulator_safe, session=policy_type == "session")
+    # A session policy is drawn first: its caller is a role session or a federated user.
+    with_session = not simulator_safe and (policy_type == "session" or (policy_type is None and c.chance(0.12)))
+    caller, account, close = gen_caller(c, simulator_safe, session=with_session)
     docs: list[tuple[int, int]] = []  # (weight, index into made)
     made: list[_Entry] = []
 
@@ -228,7 +231,7 @@ def gen_case(
         fields["permissions_boundary"] = _policy(
             c, "boundary", "boundary" if c.chance(0.5) else None, doc("identity", 1), safe
         )
-    if not simulator_safe and has("session", 0.12):
+    if with_session:
         fields["session_policy"] = _policy(c, "session", "session" if c.chance(0.5) else None, doc("identity", 1), safe)
     if policy_type in ("resource-same-account", "resource-cross-account") or has("resource", 0.3):
         fields["resource_policy"] = _policy(
@@ -255,8 +258,12 @@ def gen_case(
             for lvl in range(c.weighted(levels))
         ]
     if not simulator_safe and has("rcp", 0.08):
+        # Each level: RCPFullAWSAccess (mostly: it cannot be detached, but a case may leave it out) and a
+        # custom RCP of Deny statements ("The effect of Allow is only supported for the RCPFullAWSAccess
+        # policy", AWS Organizations User Guide, orgs_manage_policies_rcps_syntax.html).
         fields["rcps"] = [
-            [_policy(c, f"rcp-{lvl}-0", "rcp" if c.chance(0.5) else None, doc("rcp", 1), safe)]
+            ([Policy.of(f"rcp-full-{lvl}", json.dumps(RCP_FULL_ACCESS), "rcp")] if not c.chance(0.3) else [])
+            + [_policy(c, f"rcp-{lvl}-0", "rcp" if c.chance(0.5) else None, doc("rcp", 1), safe)]
             for lvl in range(c.integer(1, 2))
         ]
     if caller is not None:

@@ -55,6 +55,11 @@ DEFAULT_PRINCIPALS: tuple[str, ...] = (
 )
 """AWS principals a resource-based policy names when the case does not say whose it is."""
 _FULL_ACCESS: dict[str, Any] = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+RCP_FULL_ACCESS: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}],
+}
+"""RCPFullAWSAccess: attached to every root, OU and account once RCPs are enabled (AWS Organizations)."""
 _SID_WORDS = ("Stmt", "Allow", "Deny", "ReadData", "S", "SageMaker", "x")
 _CANONICAL = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
 
@@ -194,8 +199,12 @@ def gen_statement(
                 st["NotPrincipal"] = {"AWS": c.pick(principals)}
         else:
             st["Principal"] = gen_principal(c, principals)
-    action_key = "NotAction" if c.chance(0.15) else "Action"
-    st[action_key] = _element(c, [gen_action_value(c, pool, service) for _ in range(c.integer(1, max_items))])
+    # RCPs take Action, not NotAction (AWS Organizations, RCP syntax: its elements table has no NotAction)
+    action_key = "NotAction" if kind != "rcp" and c.chance(0.15) else "Action"
+    actions = [gen_action_value(c, pool, service) for _ in range(c.integer(1, max_items))]
+    if kind == "rcp":  # a Deny of every action is left to the full-access statement's absence (iam-simulate
+        actions = [a if a != "*" else f"{service}:*" for a in actions]  # refuses RCPs denying Action "*")
+    st[action_key] = _element(c, actions)
     resource_key = "NotResource" if c.chance(0.15) else "Resource"
     st[resource_key] = _element(c, [gen_resource_value(c, service) for _ in range(c.integer(1, max(1, max_items - 1)))])
     if c.chance(0.45):
@@ -219,7 +228,8 @@ def gen_document(
     principals: tuple[str, ...] = DEFAULT_PRINCIPALS,
 ) -> dict[str, Any]:
     """A policy document (a dict); SCPs and RCPs often start with the full-access statement."""
-    version = c.weighted([(8, VERSION_2012), (1, VERSION_2008), (1, "")])
+    # "Every RCP must include a Version element with the value 2012-10-17" (AWS Organizations, RCP syntax)
+    version = VERSION_2012 if kind == "rcp" else c.weighted([(8, VERSION_2012), (1, VERSION_2008), (1, "")])
     variables = version == VERSION_2012
     doc: dict[str, Any] = {}
     if version:
@@ -230,11 +240,10 @@ def gen_document(
     if count == 0:  # now and then, anything up to max_statements
         count = c.integer(1, max_statements)
     statements: list[dict[str, Any]] = []
-    if kind in ("scp", "rcp") and not c.chance(0.3):
-        full = dict(_FULL_ACCESS)
-        if kind == "rcp":
-            full = {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}
-        statements.append(full)
+    # An SCP often starts with the full-access statement; an RCP never holds one: RCPFullAWSAccess is a
+    # policy of its own (``RCP_FULL_ACCESS``), beside the custom RCPs of a level (strategies.cases).
+    if kind == "scp" and not c.chance(0.3):
+        statements.append(dict(_FULL_ACCESS))
     use_sids = c.chance(0.4)
     while len(statements) < count:
         i = len(statements)
