@@ -276,7 +276,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--count", type=int, default=100, help="number of cases (default 100)")
     gen.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     gen.add_argument("--policy", metavar="FILE", action="append", default=[], help="aim the cases at this policy")
-    gen.add_argument("--simulator-safe", action="store_true", help="only what the AWS policy simulator accepts")
+    gen.add_argument(
+        "--simulator-safe",
+        action="store_true",
+        help="only what the AWS policy simulator accepts (IAM user callers, no session policies or RCPs)",
+    )
     gen.add_argument(
         "--contexts-per-case",
         type=int,

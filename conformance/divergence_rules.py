@@ -34,6 +34,7 @@ from reference.conditions import Clause, read_instant, read_number
 from reference.evaluator import RCP, RESOURCE, SESSION, Applicable
 from reference.model import Case, Decision, Policy, Request
 from reference.principals import PrincipalMatch
+from reference.variables import Escaped, Literal
 
 __all__ = ["RULES", "Observation", "Rule"]
 
@@ -876,5 +877,39 @@ def iam_resource_type_outside_localstack_list(o: Observation) -> bool:
             parts = pattern.split(":", 5)
             typed = len(parts) == 6 and parts[2] == "iam" and parts[5] not in ("*", "root")
             if typed and not parts[5].startswith(_LOCALSTACK_IAM_PATHS):
+
+
+def _question_marks_literal(pattern: str) -> tuple[Literal | Escaped, ...]:
+    """The Resource pattern with every ``?`` literal (its ``*`` still wildcards)."""
+    out: list[Literal | Escaped] = []
+    for i, piece in enumerate(pattern.split("?")):
+        if i:
+            out.append(Escaped("?"))
+        if piece:
+            out.append(Literal(piece))
+    return tuple(out)
+
+
+@rule
+def question_mark_in_resource(o: Observation) -> bool:
+    """A statement in force whose Condition holds covers the request's resource only through Resource patterns
+    whose ``?`` stands for one character (read literally, as the peer does, none would match), and leaving
+    that statement out gives the observed decision."""
+    from reference.patterns import resource as resource_pattern
+
+    chosen = []
+    for a in o.in_force:
+        s = a.statement.statement
+        if s.resource_negated or not a.condition_holds:
+            continue
+        covering = [r for r in s.resources if resource_pattern(r).fullmatch(o.request.resource)]
+        literal = [
+            r
+            for r in covering
+            if "?" not in r or resource_pattern(_question_marks_literal(r)).fullmatch(o.request.resource)
+        ]
+        if covering and not literal:
+            chosen.append(a)
+    return o.observed_by_negating(chosen)
                 return True
     return False

@@ -72,6 +72,7 @@ FEATURES: tuple[str, ...] = (
     "policy:boundary",
     "policy:session",
     "policy:resource",
+    "policy:same-account",
     "policy:cross-account",
     "policy:scp",
     "policy:rcp",
@@ -155,6 +156,8 @@ def features_of(case: Case) -> frozenset[str]:
         _policy_features(case.resource_policy, "resource", out)
         if _is_cross_account(case):
             out.add("policy:cross-account")
+        else:
+            out.add("policy:same-account")
     for level in case.scps:
         out.add("policy:scp")
         for p in level:

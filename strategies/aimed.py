@@ -28,10 +28,18 @@ from strategies._match import glob_match, resource_match
 from strategies.actions import gen_action, gen_case_variant, gen_unknown_action, matches_action
 from strategies.arns import gen_near_miss, gen_resource_arn
 from strategies.conditions import fill_key
-from strategies.fill import fill_resource, gen_chunk
+from strategies.fill import crosses_colons, fill_glob, fill_resource, gen_chunk, pieces_of
 from strategies.satisfy import ContextBuilder, gen_clause_entry, render_pieces
 from strategies.targets import AimStatement, Target, policy_kind_of, target_of_document, target_of_text
 from strategies.values import gen_value
+from strategies.within_catalog import (
+    CatalogOnly,
+    catalog_action,
+    catalog_resource,
+    check_catalog_only,
+    fits_catalog,
+    vocabulary_of,
+)
 
 _NOISE_KEYS: tuple[str, ...] = (
     "aws:SecureTransport",
@@ -121,10 +129,18 @@ def _action_outside(c: Chooser, st: AimStatement, target: Target) -> str:
     candidate = ""
     for attempt in range(6):
         # close misses first; then anywhere in the catalog (a pattern may cover its whole service)
-        how = c.weighted([(5, "same-service"), (3, "one-off"), (2, "elsewhere")]) if attempt < 3 else "anywhere"
         pattern = c.pick(st.actions)
+        question = 2 if "?" in pattern else 0
+        how = (
+            c.weighted([(question, "question"), (5, "same-service"), (3, "one-off"), (2, "elsewhere")])
+            if attempt < 3
+            else "anywhere"
+        )
         prefix = pattern.split(":", 1)[0].lower()
-        if how == "same-service" and prefix in _service_set():
+        if how == "question":
+            # '?' is exactly one character (reference_policies_elements_action.html): none or two miss
+            candidate = fill_glob(c, pieces_of(pattern), question_width=c.pick((0, 2)))
+        elif how == "same-service" and prefix in _service_set():
             candidate = c.pick(service_actions(prefix))
         elif how == "one-off" and ":" in pattern:
             base = _instance_of_action(c, pattern, target)
@@ -184,7 +200,12 @@ def gen_aimed_resource(c: Chooser, st: AimStatement, action: str, target: Target
             if not _resource_covered(st.resources, candidate):
                 return candidate
         return candidate
-    base = _instance_of_resource(c, c.pick(st.resources), action, target, ctx)
+    pattern = c.pick(st.resources)
+    if "${" not in pattern and crosses_colons(pieces_of(pattern)) and c.chance(0.5):
+        # A mid-segment * filled with text holding a colon: matched only by a reading of * that
+        # runs past colons everywhere (reference_policies_elements_resource.html: it must not).
+        return fill_resource(c, pieces_of(pattern), cross_colons=True)
+    base = _instance_of_resource(c, pattern, action, target, ctx)
     return gen_near_miss(c, base) if base != "*" else _arn_for(c, action)
 
 
@@ -202,12 +223,25 @@ def _noise(c: Chooser, ctx: ContextBuilder) -> None:
     ctx.put(key, ctype, [gen_value(c, base, key, ctx.safe) for _ in range(n)])
 
 
-def gen_aimed_request(c: Chooser, target: Target, *, simulator_safe: bool = False) -> Request:
-    """One request aimed at a statement of ``target``."""
+def gen_aimed_request(
+    c: Chooser, target: Target, *, simulator_safe: bool = False, catalog_only: CatalogOnly = False
+) -> Request:
+    """One request aimed at a statement of ``target``; with ``catalog_only``, a catalog action on a
+    resource of its own type (``strategies.within_catalog``)."""
     st = c.pick(target.statements)
     ctx = ContextBuilder(simulator_safe)
     action = gen_aimed_action(c, st, target)
+    vocabulary = vocabulary_of(catalog_only)
+    if catalog_only:
+        action = catalog_action(c, action, target.services, vocabulary)
     res = gen_aimed_resource(c, st, action, target, ctx)
+    if catalog_only:
+        for _ in range(3):
+            if fits_catalog(action, res, vocabulary):
+                break
+            res = gen_aimed_resource(c, st, action, target, ctx)
+        else:
+            res = catalog_resource(c, action, res, vocabulary)
     for clause in st.clauses:
         want = c.weighted([(4, True), (1, False)])
         gen_clause_entry(c, clause, want, target.variables, ctx)
@@ -217,7 +251,7 @@ def gen_aimed_request(c: Chooser, target: Target, *, simulator_safe: bool = Fals
 
 
 def aimed_requests(
-    *, policy: str, kind: PolicyKind | None = None, simulator_safe: bool = False
+    *, policy: str, kind: PolicyKind | None = None, simulator_safe: bool = False, catalog_only: CatalogOnly = False
 ) -> SearchStrategy[Request]:
     """Requests aimed at ``policy`` (a policy text): its own actions and resources, filled or just
     missed, and its conditions satisfied, violated or without their keys.
@@ -225,16 +259,28 @@ def aimed_requests(
     ``kind`` is how to read the policy (``identity``, ``resource``, ``scp``, ``rcp``); by default
     an identity policy, or a resource-based one if it names principals.  The policy is parsed
     and compiled now: an invalid one raises InvalidArgument.  Shrinks towards an action of a
-    statement without conditions, on a fill of its Resource.
+    statement without conditions, on a fill of its Resource.  ``catalog_only``: only catalog actions,
+    each on a resource of exactly one of its resource types (``*`` when it has none), for targets that
+    refuse anything else, or only what a target's own vocabulary accepts (``strategies.within_catalog``).
     """
     check_str("policy", policy)
     check_bool("simulator_safe", simulator_safe)
+    check_catalog_only(catalog_only)
     k = policy_kind_of(policy, kind)
-    return from_generator("aimed_requests", _aimed_request_gen, policy=policy, kind=k, simulator_safe=simulator_safe)
+    return from_generator(
+        "aimed_requests",
+        _aimed_request_gen,
+        policy=policy,
+        kind=k,
+        simulator_safe=simulator_safe,
+        catalog_only=catalog_only,
+    )
 
 
-def _aimed_request_gen(c: Chooser, *, policy: str, kind: PolicyKind, simulator_safe: bool) -> Request:
-    return gen_aimed_request(c, target_of_text(policy, kind), simulator_safe=simulator_safe)
+def _aimed_request_gen(
+    c: Chooser, *, policy: str, kind: PolicyKind, simulator_safe: bool, catalog_only: CatalogOnly
+) -> Request:
+    return gen_aimed_request(c, target_of_text(policy, kind), simulator_safe=simulator_safe, catalog_only=catalog_only)
 
 
 _SLOT_TYPES: dict[PolicyKind, str] = {"identity": "user-managed", "resource": "resource", "scp": "scp", "rcp": "rcp"}

@@ -3,38 +3,75 @@
 A case holds 0-3 identity policies, sometimes a permissions boundary, a session
 policy (never when ``simulator_safe``: the simulator has no session policies),
 a resource-based policy with a caller and a resource owner (same account or
-another), SCP levels and RCP levels (RCPs not when ``simulator_safe``).  Most
-requests are aimed at one of the case's policies (``strategies.aimed``), the
-rest are a real action on a valid ARN with a random context.
+another), SCP levels and RCP levels (RCPs not when ``simulator_safe``).  The
+caller is the default one or an IAM user, role, role session, federated user or
+account root (only IAM users when ``simulator_safe``).  Most requests are aimed
+at one of the case's policies (``strategies.aimed``), the rest are a real action
+on a valid ARN with a random context.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import msgspec
+from hypothesis.errors import InvalidArgument
 from hypothesis.strategies import SearchStrategy
 
 from reference.document import MAX_POLICY_CHARS
 from reference.model import Case, ContextEntry, Policy, PolicyType, Request
 from reference.policy import PolicyKind
 from strategies._catalog import global_condition_keys
-from strategies._choice import Chooser, check_bool, check_int, from_generator
+from strategies._choice import Chooser, check_bool, check_choice, check_int, from_generator
 from strategies.actions import check_services, gen_action
 from strategies.aimed import gen_aimed_request
 from strategies.arns import ACCOUNTS, gen_arn
 from strategies.conditions import fill_key
-from strategies.policies import gen_document, object_text, render
+from strategies.policies import RCP_FULL_ACCESS, gen_document, object_text, render
 from strategies.targets import Target, target_of_document
 from strategies.values import gen_value
+from strategies.within_catalog import CatalogOnly, check_catalog_only, fit_request, vocabulary_of
 
+POLICY_TYPES: tuple[str, ...] = (
+    "boundary",
+    "session",
+    "resource-same-account",
+    "resource-cross-account",
+    "scp",
+    "rcp",
+)
+"""What ``cases(policy_type=...)`` can make every case hold."""
 IDENTITY_TYPES: tuple[PolicyType, ...] = ("user", "group", "role", "aws-managed", "user-managed")
 _NAMES = ("alice", "bob", "app", "deploy", "conformance")
 
 
-def gen_caller(c: Chooser) -> tuple[str | None, str, tuple[str, ...]]:
-    """(caller ARN or None for the default, its account, AWS principals naming it or close to it)."""
+_CALLER_KINDS: tuple[tuple[int, str], ...] = (
+    (4, "default"),
+    (2, "user"),
+    (1, "role"),
+    (2, "session"),
+    (1, "federated"),
+    (1, "root"),
+)
+# SimulateCustomPolicy, CallerArn: "You can specify only the ARN of an IAM user. You cannot specify the
+# ARN of an assumed role, federated user, or a service principal." (IAM API Reference)
+_SIMULATOR_CALLER_KINDS: tuple[tuple[int, str], ...] = ((4, "default"), (3, "user"))
+# A session policy is passed "when you programmatically create a temporary session for a role or
+# federated user" (access_policies.html#policies_session): its caller is such a session.
+_SESSION_CALLER_KINDS: tuple[tuple[int, str], ...] = ((2, "session"), (1, "federated"))
+
+
+def gen_caller(
+    c: Chooser, simulator_safe: bool = False, session: bool = False
+) -> tuple[str | None, str, tuple[str, ...]]:
+    """(caller ARN or None for the default, its account, AWS principals naming it or close to it).
+
+    ``simulator_safe``: IAM users only (the default caller is one), as ``CallerArn`` takes;
+    ``session``: a role session or a federated user, the callers a session policy is for."""
     account = ACCOUNTS[0] if not c.chance(0.2) else c.pick(ACCOUNTS[1:])
-    kind = c.weighted([(4, "default"), (2, "user"), (1, "role"), (2, "session"), (1, "federated"), (1, "root")])
+    kinds = _SESSION_CALLER_KINDS if session else _SIMULATOR_CALLER_KINDS if simulator_safe else _CALLER_KINDS
+    kind = c.weighted(list(kinds))
     name = c.pick(_NAMES)
     if kind == "default":
         return (
@@ -159,8 +196,14 @@ def gen_case(
     max_statements: int = 4,
     max_requests: int = 4,
     library: PolicyLibrary | None = None,
+    catalog_only: CatalogOnly = False,
+    policy_type: str | None = None,
+    min_requests: int = 1,
 ) -> Case:
-    caller, account, close = gen_caller(c)
+    """One case; ``policy_type`` (one of :data:`POLICY_TYPES`) makes it hold that kind of policy."""
+    # A session policy is drawn first: its caller is a role session or a federated user.
+    with_session = not simulator_safe and (policy_type == "session" or (policy_type is None and c.chance(0.12)))
+    caller, account, close = gen_caller(c, simulator_safe, session=with_session)
     docs: list[tuple[int, int]] = []  # (weight, index into made)
     made: list[_Entry] = []
 
@@ -175,50 +218,79 @@ def gen_case(
         made.append(entry)
         return entry
 
+    def has(kind: str, chance: float) -> bool:
+        return policy_type == kind or c.chance(chance)
+
     safe = simulator_safe
     identity = []
     for i in range(c.weighted([(6, 1), (3, 2), (1, 0), (1, 3)])):
         ptype = c.pick(IDENTITY_TYPES) if c.chance(0.7) else None
         identity.append(_policy(c, f"id{i}", ptype, doc("identity", 4), safe))
     fields: dict[str, Any] = {"identity_policies": identity}
-    if c.chance(0.2):
+    if has("boundary", 0.2):
         fields["permissions_boundary"] = _policy(
             c, "boundary", "boundary" if c.chance(0.5) else None, doc("identity", 1), safe
         )
-    if not simulator_safe and c.chance(0.12):
+    if with_session:
         fields["session_policy"] = _policy(c, "session", "session" if c.chance(0.5) else None, doc("identity", 1), safe)
-    if c.chance(0.3):
+    if policy_type in ("resource-same-account", "resource-cross-account") or has("resource", 0.3):
         fields["resource_policy"] = _policy(
             c, "resource", "resource" if c.chance(0.5) else None, doc("resource", 3), safe
         )
-        owner = c.weighted([(3, "unset"), (1, "same"), (2, "other")])
+        if policy_type == "resource-same-account":
+            owner = c.weighted([(1, "unset"), (1, "same")])
+        elif policy_type == "resource-cross-account":
+            owner = "other"
+        else:
+            owner = c.weighted([(3, "unset"), (1, "same"), (2, "other")])
         if owner == "same":
             fields["resource_owner"] = f"arn:aws:iam::{account}:root"
         elif owner == "other":
             fields["resource_owner"] = f"arn:aws:iam::{ACCOUNTS[1] if account != ACCOUNTS[1] else ACCOUNTS[0]}:root"
-    if c.chance(0.2):
+    if has("scp", 0.2):
+        # Several levels often when SCPs are the point: each level must allow on its own.
+        levels = [(2, 1), (3, 2), (2, 3)] if policy_type == "scp" else [(6, 1), (3, 2), (1, 3)]
         fields["scps"] = [
             [
                 _policy(c, f"scp-{lvl}-{i}", "scp" if c.chance(0.5) else None, doc("scp", 1), safe)
                 for i in range(c.weighted([(3, 1), (1, 2)]))
             ]
-            for lvl in range(c.weighted([(6, 1), (3, 2), (1, 3)]))
+            for lvl in range(c.weighted(levels))
         ]
-    if not simulator_safe and c.chance(0.08):
+    if not simulator_safe and has("rcp", 0.08):
+        # Each level: RCPFullAWSAccess (mostly: it cannot be detached, but a case may leave it out) and a
+        # custom RCP of Deny statements ("The effect of Allow is only supported for the RCPFullAWSAccess
+        # policy", AWS Organizations User Guide, orgs_manage_policies_rcps_syntax.html).
         fields["rcps"] = [
-            [_policy(c, f"rcp-{lvl}-0", "rcp" if c.chance(0.5) else None, doc("rcp", 1), safe)]
+            ([Policy.of(f"rcp-full-{lvl}", json.dumps(RCP_FULL_ACCESS), "rcp")] if not c.chance(0.3) else [])
+            + [_policy(c, f"rcp-{lvl}-0", "rcp" if c.chance(0.5) else None, doc("rcp", 1), safe)]
             for lvl in range(c.integer(1, 2))
         ]
     if caller is not None:
         fields["caller_arn"] = caller
     requests = []
-    for _ in range(c.integer(1, max_requests)):
-        if docs and not c.chance(0.2):
-            target = made[c.weighted(docs)].aim()
-            requests.append(gen_aimed_request(c, target, simulator_safe=simulator_safe))
+    no_role_resources = simulator_safe and "resource_policy" in fields
+    for _ in range(c.integer(min_requests, max_requests)):
+        for _attempt in range(4):
+            if docs and not c.chance(0.2):
+                target = made[c.weighted(docs)].aim()
+                request = gen_aimed_request(c, target, simulator_safe=simulator_safe, catalog_only=catalog_only)
+            else:
+                request = _random_request(c, pool, simulator_safe)
+                if catalog_only:
+                    request = fit_request(c, request, pool, vocabulary_of(catalog_only))
+            if not (no_role_resources and _is_role(request.resource)):
+                break
         else:
-            requests.append(_random_request(c, pool, simulator_safe))
+            request = msgspec.structs.replace(request, resource="*")
+        requests.append(request)
     return Case(requests=requests, **fields)
+
+
+def _is_role(resource: str) -> bool:
+    """An IAM role ARN: SimulateCustomPolicy, ResourceArns: "Simulation of resource-based policies isn't
+    supported for IAM roles" (IAM API Reference), so simulator-safe cases with a resource policy avoid them."""
+    return ":iam::" in resource and ":role/" in resource
 
 
 def cases(
@@ -227,17 +299,31 @@ def cases(
     simulator_safe: bool = False,
     max_statements: int = 4,
     max_requests: int = 4,
+    catalog_only: CatalogOnly = False,
+    policy_type: str | None = None,
+    min_requests: int = 1,
 ) -> SearchStrategy[Case]:
     """Whole case-format v1 cases (see the module docstring for what they hold).
 
     Every case validates against ``reference.caseio.case_schema()`` and every policy in it
-    compiles.  Shrinks towards one request and as few policies as possible, each with one
-    simple statement.
+    compiles.  ``simulator_safe``: only what SimulateCustomPolicy accepts (IAM user callers, no
+    session policy, no RCPs, no IAM role resource beside a resource policy, Latin-1 text).
+    ``catalog_only``: catalog actions only, each on a resource of its own type, or what a target's
+    own vocabulary accepts (``strategies.within_catalog``).  ``policy_type`` (one of :data:`POLICY_TYPES`): every case
+    holds that kind of policy (a resource policy with the caller's account or another one as
+    its owner).  Each case has ``min_requests`` to ``max_requests`` requests.  Shrinks towards
+    ``min_requests`` requests and as few policies as possible, each with one simple statement.
     """
     pool = check_services(services)
     check_bool("simulator_safe", simulator_safe)
+    check_catalog_only(catalog_only)
     check_int("max_statements", max_statements, 1, 1000)
     check_int("max_requests", max_requests, 1, 1000)
+    check_int("min_requests", min_requests, 1, max_requests)
+    if policy_type is not None:
+        check_choice("policy_type", policy_type, POLICY_TYPES)
+        if simulator_safe and policy_type in ("session", "rcp"):
+            raise InvalidArgument(f"policy_type={policy_type!r}: the policy simulator has no such policies")
     return from_generator(
         "cases",
         gen_case,
@@ -245,4 +331,7 @@ def cases(
         simulator_safe=simulator_safe,
         max_statements=max_statements,
         max_requests=max_requests,
+        catalog_only=catalog_only,
+        policy_type=policy_type,
+        min_requests=min_requests,
     )

@@ -57,8 +57,10 @@ def _wild_positions(pieces: Pieces) -> tuple[str, list[int]]:
 _WILD = re.compile(r"[*?]")
 
 
-def fill_glob(c: Chooser, pieces: Pieces) -> str:
-    """StringLike / Action: ``*`` is any text, ``?`` one character."""
+def fill_glob(c: Chooser, pieces: Pieces, *, question_width: int = 1) -> str:
+    """StringLike / Action: ``*`` is any text, ``?`` one character.
+
+    ``question_width`` 0 or 2: a near miss instead, each ``?`` standing for no character or for two."""
     text, positions = _wild_positions(pieces)
     if not positions:
         return text
@@ -66,15 +68,23 @@ def fill_glob(c: Chooser, pieces: Pieces) -> str:
     last = 0
     for i in positions:
         out.append(text[last:i])
-        out.append(gen_chunk(c, slash=True, colon=True) if text[i] == "*" else c.pick(_CHUNK_ALPHABET))
+        if text[i] == "*":
+            out.append(gen_chunk(c, slash=True, colon=True))
+        else:
+            out.append("".join(c.pick(_CHUNK_ALPHABET) for _ in range(question_width)))
         last = i + 1
     out.append(text[last:])
     return "".join(out)
 
 
-def fill_resource(c: Chooser, pieces: Pieces) -> str:
+def fill_resource(c: Chooser, pieces: Pieces, *, cross_colons: bool = False) -> str:
     """Resource / NotResource: ``?`` and a mid-segment ``*`` stay within the segment; a segment that
-    is just ``*`` in the partition, region or account field gets a partition, region or account."""
+    is just ``*`` in the partition, region or account field gets a partition, region or account; a
+    ``*`` that ends a segment of the resource part often stands for text with colons.
+
+    ``cross_colons``: a near miss instead; every mid-segment ``*`` of the resource part stands for
+    text holding a colon, which only a ``*`` that ends a segment may match (``crosses_colons`` says
+    whether the pattern has such a ``*``)."""
     text, positions = _wild_positions(pieces)
     if not positions:
         return text
@@ -98,10 +108,23 @@ def fill_resource(c: Chooser, pieces: Pieces) -> str:
             out.append(gen_region(c, partition))
         elif starts and ends and segment == 4:
             out.append(gen_account(c))
+        elif cross_colons and segment >= 5 and not ends:
+            out.append(gen_chunk(c) + ":" + gen_chunk(c))
         else:
-            out.append(gen_chunk(c, slash=segment >= 5, colon=ends and segment >= 5))
+            chunk = gen_chunk(c, slash=segment >= 5, colon=ends and segment >= 5)
+            if ends and segment >= 5 and c.chance(0.25):
+                chunk += ":" + c.text(_CHUNK_ALPHABET, 1, 4)  # a segment-final * matches past colons
+            out.append(chunk)
     out.append(text[last:])
     return "".join(out)
+
+
+def crosses_colons(pieces: Pieces) -> bool:
+    """Does the pattern hold a ``*`` in the middle of a segment of its resource part?"""
+    text, positions = _wild_positions(pieces)
+    return any(
+        text[i] == "*" and text.count(":", 0, i) >= 5 and i + 1 < len(text) and text[i + 1] != ":" for i in positions
+    )
 
 
 def fill_arn(c: Chooser, pieces: Pieces) -> str:

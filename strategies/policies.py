@@ -56,6 +56,11 @@ DEFAULT_PRINCIPALS: tuple[str, ...] = (
 )
 """AWS principals a resource-based policy names when the case does not say whose it is."""
 _FULL_ACCESS: dict[str, Any] = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+RCP_FULL_ACCESS: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}],
+}
+"""RCPFullAWSAccess: attached to every root, OU and account once RCPs are enabled (AWS Organizations)."""
 _SID_WORDS = ("Stmt", "Allow", "Deny", "ReadData", "S", "SageMaker", "x")
 _CANONICAL = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
 
@@ -83,7 +88,10 @@ def gen_action_value(c: Chooser, pool: tuple[str, ...], service: str) -> str:
 
 
 def wildcard_arn(c: Chooser, arn: str) -> str:
-    """An ARN turned into a Resource pattern: ``*`` for region/account, a cut name plus ``*``, ``?``."""
+    """An ARN turned into a Resource pattern: ``*`` for region/account, a cut name plus ``*``, ``?``,
+    and in a resource part that holds colons or slashes a ``*`` that ends a segment (before a colon:
+    it matches past colons) or one in the middle of a segment (it stays inside it)
+    (reference_policies_elements_resource.html#reference_policies_elements_resource_wildcards)."""
     parts = arn.split(":", 5)
     if len(parts) < 6:
         return arn
@@ -92,8 +100,20 @@ def wildcard_arn(c: Chooser, arn: str) -> str:
     if parts[4] and c.chance(0.5):
         parts[4] = "*"
     res = parts[5]
-    how = c.weighted([(4, "cut"), (2, "question"), (1, "middle"), (1, "keep")])
-    if how == "cut":
+    colons = [i for i, ch in enumerate(res) if ch == ":" and i > 0]
+    how = c.weighted([(4, "cut"), (2, "question"), (1, "middle"), (1, "keep"), (2, "segment-end"), (2, "mid-segment")])
+    if how == "segment-end" and colons:
+        # "log-group:*:log-stream:x" or "log-group:my*:log-stream:x": the * ends a segment
+        end = c.pick(colons)
+        start = res.rfind(":", 0, end) + 1
+        parts[5] = res[: c.integer(start, end)] + "*" + res[end:]
+    elif how == "mid-segment" and len(res) > 2:
+        # a * followed by a literal of its own segment: "log-group:my*up:log-stream:x", "fn*/v1"
+        inner = [i for i in range(1, len(res)) if res[i] != ":"]
+        j = c.pick(inner)
+        start = res.rfind(":", 0, j) + 1
+        parts[5] = res[: c.integer(start, j)] + "*" + res[j:]
+    elif how == "cut" or how in ("segment-end", "mid-segment"):
         parts[5] = res[: c.integer(0, len(res))] + "*"
     elif how == "question" and res:
         i = c.integer(0, len(res) - 1)
@@ -166,7 +186,9 @@ def gen_statement(
 ) -> dict[str, Any]:
     """One statement of a policy of ``kind`` about a service of ``pool``."""
     service = gen_service(c, pool)
-    effect = c.weighted([(1, "Deny"), (1, "Allow")]) if kind == "rcp" else c.weighted([(7, "Allow"), (3, "Deny")])
+    # RCPs: "The effect of Allow is only supported for the RCPFullAWSAccess policy" (AWS Organizations
+    # User Guide, orgs_manage_policies_rcps_syntax.html), which gen_document adds on its own.
+    effect = "Deny" if kind == "rcp" else c.weighted([(7, "Allow"), (3, "Deny")])
     st: dict[str, Any] = {}
     if sid is not None:
         st["Sid"] = sid
@@ -180,8 +202,12 @@ def gen_statement(
                 st["NotPrincipal"] = {"AWS": c.pick(principals)}
         else:
             st["Principal"] = gen_principal(c, principals)
-    action_key = "NotAction" if c.chance(0.15) else "Action"
-    st[action_key] = _element(c, [gen_action_value(c, pool, service) for _ in range(c.integer(1, max_items))])
+    # RCPs take Action, not NotAction (AWS Organizations, RCP syntax: its elements table has no NotAction)
+    action_key = "NotAction" if kind != "rcp" and c.chance(0.15) else "Action"
+    actions = [gen_action_value(c, pool, service) for _ in range(c.integer(1, max_items))]
+    if kind == "rcp":  # a Deny of every action is left to the full-access statement's absence (iam-simulate
+        actions = [a if a != "*" else f"{service}:*" for a in actions]  # refuses RCPs denying Action "*")
+    st[action_key] = _element(c, actions)
     resource_key = "NotResource" if c.chance(0.15) else "Resource"
     st[resource_key] = _element(c, [gen_resource_value(c, service) for _ in range(c.integer(1, max(1, max_items - 1)))])
     if c.chance(0.45):
@@ -205,7 +231,8 @@ def gen_document(
     principals: tuple[str, ...] = DEFAULT_PRINCIPALS,
 ) -> dict[str, Any]:
     """A policy document (a dict); SCPs and RCPs often start with the full-access statement."""
-    version = c.weighted([(8, VERSION_2012), (1, VERSION_2008), (1, "")])
+    # "Every RCP must include a Version element with the value 2012-10-17" (AWS Organizations, RCP syntax)
+    version = VERSION_2012 if kind == "rcp" else c.weighted([(8, VERSION_2012), (1, VERSION_2008), (1, "")])
     variables = version == VERSION_2012
     doc: dict[str, Any] = {}
     if version:
@@ -216,11 +243,10 @@ def gen_document(
     if count == 0:  # now and then, anything up to max_statements
         count = c.integer(1, max_statements)
     statements: list[dict[str, Any]] = []
-    if kind in ("scp", "rcp") and not c.chance(0.3):
-        full = dict(_FULL_ACCESS)
-        if kind == "rcp":
-            full = {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}
-        statements.append(full)
+    # An SCP often starts with the full-access statement; an RCP never holds one: RCPFullAWSAccess is a
+    # policy of its own (``RCP_FULL_ACCESS``), beside the custom RCPs of a level (strategies.cases).
+    if kind == "scp" and not c.chance(0.3):
+        statements.append(dict(_FULL_ACCESS))
     use_sids = c.chance(0.4)
     while len(statements) < count:
         i = len(statements)

@@ -71,7 +71,9 @@ class ContextBuilder:
             if entry.type.endswith("List") or len(entry.values) != 1:
                 return default
             return entry.values[0]
-        if default is not None and c.chance(0.4):
+        if default is not None and c.weighted([(2, True), (3, False)]):
+            # left absent so that the default is used (a weighted choice: under Hypothesis it leans to
+            # its first entry, where a chance() of 0.4 comes out far rarer)
             return default
         if c.chance(0.1):
             return default  # left absent: the value is the default, or nothing
@@ -214,11 +216,30 @@ class _Values:
             good = self.good()
             if good is None:
                 return gen_value(c, "string", self.clause.key, self.safe)
-            how = c.weighted([(2, "case"), (2, "append"), (1, "near")])
+            question = f == "String" and self.clause.kind == "like" and any("?" in v for v in self.clause.values)
+            how = c.weighted(
+                [
+                    (2 if f == "Arn" else 0, "colon"),
+                    (2 if question else 0, "question"),
+                    (2, "case"),
+                    (2, "append"),
+                    (1, "near"),
+                ]
+            )
+            if how == "question":
+                # '?' is exactly one character: none or two in its place must not match
+                return fill_glob(c, c.pick(self.rendered), question_width=c.pick((0, 2)))
             if how == "case" and other_case(c, good) != good:
                 return other_case(c, good)
             if how == "near" and f == "Arn" and good.count(":") >= 5:
                 return gen_near_miss(c, good)
+            if how == "colon" and good.count(":") >= 5:
+                # A colon inside the region or account part: ArnLike splits the value at its first five
+                # colons, so a "*" there must not take it (..._condition_operators.html#Conditions_ARN).
+                parts = good.split(":", 5)
+                at = c.pick((3, 4))
+                parts[at] += ":" + c.text("abcdefghijklmnopqrstuvwxyz0123456789", 1, 4)
+                return ":".join(parts)
             return good + c.pick(("x", "-", "/", "0"))
         if f == "Bool":
             good = self.good()
@@ -243,13 +264,15 @@ class _Values:
             if match:
                 return near(c, c.pick(self.clause.values), "equal")
             return near(c, hi_v, "just-above" if just else "above")
+        # The boundary itself is what tells "less than" from "less than or equal": it comes first
+        # (under Hypothesis a weighted choice leans to its first entry, and shrinks to it).
         if kind in ("lt", "le"):
             if match:
-                return near(c, hi_v, "equal") if kind == "le" and c.chance(0.4) else near(c, hi_v, "just-below")
-            return near(c, hi_v, "equal") if kind == "lt" and c.chance(0.5) else near(c, hi_v, "just-above")
+                return near(c, hi_v, c.weighted([(1, "equal"), (1, "just-below")]) if kind == "le" else "just-below")
+            return near(c, hi_v, c.weighted([(1, "equal"), (1, "just-above")]) if kind == "lt" else "just-above")
         if match:
-            return near(c, lo_v, "equal") if kind == "ge" and c.chance(0.4) else near(c, lo_v, "just-above")
-        return near(c, lo_v, "equal") if kind == "gt" and c.chance(0.5) else near(c, lo_v, "just-below")
+            return near(c, lo_v, c.weighted([(1, "equal"), (1, "just-above")]) if kind == "ge" else "just-above")
+        return near(c, lo_v, c.weighted([(1, "equal"), (1, "just-below")]) if kind == "gt" else "just-below")
 
 
 def gen_clause_entry(c: Chooser, clause: AimClause, want: bool, variables: bool, ctx: ContextBuilder) -> None:

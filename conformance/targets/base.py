@@ -94,6 +94,15 @@ class Capabilities:
     # catalogue, say): the harness then sends it one request per case, so one
     # refused request does not take the others of its case with it.
     one_request_per_case: bool = False
+    # What the target can be asked at all, so that the suites aim their cases at it and the share
+    # compared is high by construction (the rest would only come back Unsupported):
+    # - simulator_safe: only what SimulateCustomPolicy takes (IAM user callers, no session policy,
+    #   no RCPs, Latin-1 text; ``strategies.cases``);
+    # - catalog_only: it refuses actions outside its IAM catalogue and resources of none (or several)
+    #   of the action's resource types, so only catalog actions on resources of their own type are
+    #   drawn (``strategies.within_catalog``).
+    simulator_safe: bool = False
+    catalog_only: bool = False
     # The catalogue the target knows, loaded on demand (None: it declares none, and is taken to know
     # whatever the reference's catalogue holds).  Strategies aim at it; see TargetCatalogue.
     catalogue: Callable[[], TargetCatalogue] | None = None

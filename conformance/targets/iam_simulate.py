@@ -472,11 +472,14 @@ class IamSimulateTarget:
     """``@cloud-copilot/iam-simulate`` ``runSimulation``, one Node worker, batched line protocol."""
 
     name = "iam-simulate"
+    # It refuses actions outside its catalogue and resources of another type than the action's
+    # (REQUEST_REFUSALS): the suites draw only what its own catalogue accepts (catalogue below).
     capabilities = Capabilities(
         checks=frozenset({Check.DECISION}),
         features=FEATURES,
         one_request_per_case=True,
         catalogue=lambda: load_catalogue(PACKAGE_DIR),
+        catalog_only=True,
     )
 
     def __init__(

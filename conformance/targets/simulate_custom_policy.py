@@ -51,6 +51,7 @@ DEFINITE_ERRORS = frozenset({"MalformedPolicyDocument", "InvalidInput", "Validat
 CAPABILITIES = Capabilities(
     checks=frozenset({Check.DECISION, Check.MATCHED_STATEMENTS, Check.MISSING_CONTEXT_VALUES}),
     features=frozenset(FEATURES) - {"policy:session", "policy:rcp"},
+    simulator_safe=True,
 )
 
 
@@ -85,7 +86,9 @@ class Exchange:
     error: dict[str, str] | None = None
 
 
-_CALLER = re.compile(r"^arn:[a-z-]+:iam::\d{12}:(user|role|group)/")
+# CallerArn: "You can specify only the ARN of an IAM user. You cannot specify the ARN of an assumed role,
+# federated user, or a service principal." (IAM API Reference, SimulateCustomPolicy)
+_CALLER = re.compile(r"^arn:[a-z-]+:iam::\d{12}:user/")
 
 
 def unsupported_reason(case: Case) -> str | None:
@@ -97,8 +100,7 @@ def unsupported_reason(case: Case) -> str | None:
     if len(case.scps) > MAX_SCP_LEVELS:
         return f"OrderedOrganizationPolicyInputList takes at most {MAX_SCP_LEVELS} SCP levels"
     if not _CALLER.match(case.caller):
-        # CallerArn: "You cannot specify the ARN of an assumed role, federated user, or a service principal."
-        return f"CallerArn must be an IAM user, group or role, not {case.caller!r}"
+        return f"CallerArn must be the ARN of an IAM user, not {case.caller!r}"
     if case.resource_policy is not None and any(
         ":iam::" in r.resource and ":role/" in r.resource for r in case.requests
     ):
