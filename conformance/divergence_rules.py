@@ -877,6 +877,8 @@ def iam_resource_type_outside_localstack_list(o: Observation) -> bool:
             parts = pattern.split(":", 5)
             typed = len(parts) == 6 and parts[2] == "iam" and parts[5] not in ("*", "root")
             if typed and not parts[5].startswith(_LOCALSTACK_IAM_PATHS):
+                return True
+    return False
 
 
 def _question_marks_literal(pattern: str) -> tuple[Literal | Escaped, ...]:
@@ -911,5 +913,3 @@ def question_mark_in_resource(o: Observation) -> bool:
         if covering and not literal:
             chosen.append(a)
     return o.observed_by_negating(chosen)
-                return True
-    return False
