@@ -73,3 +73,19 @@ def test_a_server_never_ready_is_stopped() -> None:
     with pytest.raises(TargetUnavailable, match="not ready"):
         server.start()
     assert server.process is None
+
+
+def test_an_interrupt_while_waiting_for_the_server_stops_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the suite waits for readiness: the process is stopped before the interrupt goes on."""
+    server = _server("term")
+    started: list[int] = []
+
+    def interrupted(self: ServerProcess) -> bool:
+        assert self.pid is not None
+        started.append(self.pid)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ServerProcess, "healthy", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        server.start()
+    assert started and _gone(started[0]) and server.process is None

@@ -88,6 +88,14 @@ class ServerProcess:
             start_new_session=True,
         )
         _LIVE.add(self)
+        try:
+            self._wait_ready()
+        except BaseException:  # not ready, exited, or interrupted (Ctrl-C) while waiting: nothing stays behind
+            self.stop()
+            raise
+
+    def _wait_ready(self) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             code = self.process.poll()
