@@ -687,6 +687,8 @@ def assume_role_trust_naming_the_account(o: Observation) -> bool:
 def identity_policy_version_2008(o: Observation) -> bool:
     """An identity policy or boundary of the case has ``"Version": "2008-10-17"``, or no Version (which means
     2008-10-17: Guide, reference_policies_elements_version.html)."""
+    if o.observed is not None:  # a set-up refusal explains a failure, never a decision
+        return False
     import json
 
     for p in [*o.case.identity_policies, *([o.case.permissions_boundary] if o.case.permissions_boundary else [])]:
@@ -796,28 +798,41 @@ def localstack_implicit_deny_as_explicit(o: Observation) -> bool:
     )
 
 
+def _covers(s: dict[str, object], request: Request) -> bool:
+    """Does the statement's Action name the request's action, wildcards read as IAM reads them (case aside)?
+    Only such statements can be the ones LocalStack's placeholder got wrong."""
+    import fnmatch
+
+    action = request.action.lower()
+    return any(fnmatch.fnmatchcase(action, p.lower()) for p in _patterns(s, "Action"))
+
+
 @rule
 def localstack_deny_ignored(o: Observation) -> bool:
-    """LocalStack: a Deny statement does not deny (the placeholder looks at Allow statements only)."""
+    """LocalStack: a Deny statement naming the action does not deny (the placeholder reads Allow statements only)."""
     return (
         o.expected.decision.value == "explicitDeny"
         and _placeholder_explains(o)
-        and _has(o.case, lambda s: s.get("Effect") == "Deny")
+        and _has(o.case, lambda s: s.get("Effect") == "Deny" and _covers(s, o.request))
     )
 
 
 @rule
 def localstack_wildcards_not_matched(o: Observation) -> bool:
-    """LocalStack: ``*`` and ``?`` in Action or Resource are not wildcards (substring or exact matching)."""
-    return _placeholder_explains(o) and _has(
-        o.case, lambda s: any("*" in p or "?" in p for p in _patterns(s, "Action", "Resource"))
-    )
+    """LocalStack: ``*`` and ``?`` in Action or Resource are not wildcards (substring or exact matching):
+    a statement naming the action through a wildcard, or with a wildcard Resource, is missed."""
+
+    def wildcard(s: dict[str, object]) -> bool:
+        patterns = _patterns(s, "Action", "Resource")
+        return _covers(s, o.request) and any("*" in p or "?" in p for p in patterns)
+
+    return _placeholder_explains(o) and _has(o.case, wildcard)
 
 
 @rule
 def localstack_conditions_ignored(o: Observation) -> bool:
-    """LocalStack: conditions are not evaluated."""
-    return _placeholder_explains(o) and _has(o.case, lambda s: "Condition" in s)
+    """LocalStack: conditions are not evaluated (a statement naming the action has a Condition)."""
+    return _placeholder_explains(o) and _has(o.case, lambda s: "Condition" in s and _covers(s, o.request))
 
 
 @rule
@@ -827,15 +842,26 @@ def localstack_group_and_boundary_ignored(o: Observation) -> bool:
     return _placeholder_explains(o) and (group or o.case.permissions_boundary is not None)
 
 
+def _placeholder_reads(s: dict[str, object], request: Request) -> bool:
+    """The placeholder's own test of a statement's Action (substring of a string, member of a list)."""
+    action = s.get("Action")
+    return isinstance(action, (str, list)) and request.action in action
+
+
 @rule
 def localstack_placeholder_simulator(o: Observation) -> bool:
-    """LocalStack's placeholder answer, whatever the combination of its simplifications."""
-    return _placeholder_explains(o)
+    """LocalStack's placeholder answer, whatever the combination of its simplifications, where a statement
+    of the principal's policies names the action (as IAM or as the placeholder reads it)."""
+    return _placeholder_explains(o) and _has(
+        o.case, lambda s: _covers(s, o.request) or _placeholder_reads(s, o.request)
+    )
 
 
 @rule
 def condition_value_not_a_string(o: Observation) -> bool:
     """A condition value of an identity policy or boundary is a JSON number or boolean, not a string."""
+    if o.observed is not None:  # a set-up refusal explains a failure, never a decision
+        return False
     for s in _all_statements(o.case):
         condition = s.get("Condition")
         if not isinstance(condition, dict):
@@ -854,6 +880,8 @@ def condition_value_not_a_string(o: Observation) -> bool:
 def s3_resource_with_region(o: Observation) -> bool:
     """An identity policy or boundary names an S3 ARN with a region (access points, access grants,
     Multi-Region access points and other regional S3 resources)."""
+    if o.observed is not None:  # a set-up refusal explains a failure, never a decision
+        return False
     for s in _all_statements(o.case):
         for pattern in _patterns(s, "Resource", "NotResource"):
             parts = pattern.split(":", 5)
@@ -872,6 +900,8 @@ _LOCALSTACK_IAM_PATHS = (
 def iam_resource_type_outside_localstack_list(o: Observation) -> bool:
     """An identity policy or boundary names an IAM ARN whose resource is none of the types LocalStack's
     validator lists (``contextProvider/...``, say)."""
+    if o.observed is not None:  # a set-up refusal explains a failure, never a decision
+        return False
     for s in _all_statements(o.case):
         for pattern in _patterns(s, "Resource", "NotResource"):
             parts = pattern.split(":", 5)

@@ -55,8 +55,10 @@ class KnownDivergence:
         """Does this entry name this mismatch: its check, and its direction or failure message?"""
         if mismatch.check not in self.checks:
             return False
-        if mismatch.check in (Check.DECISION, Check.ENFORCED):
+        if mismatch.check == Check.DECISION:
             return (mismatch.expected, mismatch.observed) in self.directions
+        if mismatch.check == Check.ENFORCED:
+            return (mismatch.expected, mismatch.observed) in {(_ENFORCED[e], _ENFORCED[o]) for e, o in self.directions}
         if mismatch.check == Check.ANSWER:
             return self.failure_pattern is not None and self.failure_pattern.search(mismatch.observed) is not None
         return True
@@ -84,7 +86,7 @@ def _entry(target: str, n: int, raw: dict[str, object]) -> KnownDivergence:
         raise DivergenceFileError(f"{where}: an entry covers the decision or the enforced check, not both")
     directions = _directions(where, raw, Check.DECISION in checks or Check.ENFORCED in checks)
     if Check.ENFORCED in checks:
-        directions = _enforced(where, directions)
+        _enforced(where, directions)
     pattern = _failure_pattern(where, raw, Check.ANSWER in checks)
     return KnownDivergence(
         id=str(raw["id"]),
@@ -104,13 +106,11 @@ _DECISIONS = tuple(d.value for d in Decision)
 _ENFORCED = {"allowed": "allowed", "implicitDeny": "denied", "explicitDeny": "denied"}
 
 
-def _enforced(where: str, directions: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+def _enforced(where: str, directions: frozenset[tuple[str, str]]) -> None:
     """The enforced check compares allowed/denied: an entry names its direction with ``allowed`` and
-    ``implicitDeny`` (a real call cannot say which deny), read here as allowed/denied."""
-    out = frozenset((_ENFORCED[e], _ENFORCED[o]) for e, o in directions if _ENFORCED[e] != _ENFORCED[o])
-    if not out:
+    ``implicitDeny`` (a real call cannot say which deny), read as allowed/denied."""
+    if any(_ENFORCED[e] == _ENFORCED[o] for e, o in directions):
         raise DivergenceFileError(f"{where}: the enforced check's direction is allowed -> implicitDeny or the reverse")
-    return out
 
 
 def _decisions(where: str, name: str, value: object) -> list[str]:

@@ -73,3 +73,44 @@ def test_a_server_never_ready_is_stopped() -> None:
     with pytest.raises(TargetUnavailable, match="not ready"):
         server.start()
     assert server.process is None
+
+
+def test_an_interrupt_while_waiting_for_the_server_stops_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the suite waits for readiness: the process is stopped before the interrupt goes on."""
+    server = _server("term")
+    started: list[int] = []
+
+    def interrupted(self: ServerProcess) -> bool:
+        assert self.pid is not None
+        started.append(self.pid)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ServerProcess, "healthy", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        server.start()
+    assert started and _gone(started[0]) and server.process is None
+
+
+def test_a_server_dies_with_a_killed_suite(tmp_path: Path) -> None:
+    """The suite's process killed outright (SIGKILL: no clean-up runs): its server is terminated anyway."""
+    import signal
+    import subprocess
+
+    script = tmp_path / "suite.py"
+    script.write_text(
+        "import os, sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})\n"
+        "from tests.test_server_process import _server\n"
+        "s = _server('term'); s.start(); print(s.pid, flush=True)\n"
+        "import time; time.sleep(60)\n"
+    )
+    suite = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert suite.stdout is not None
+    pid = int(suite.stdout.readline())
+    assert not _gone(pid)
+    suite.send_signal(signal.SIGKILL)
+    suite.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not _gone(pid):
+        time.sleep(0.1)
+    assert _gone(pid)

@@ -69,7 +69,10 @@ def test_ctrl_c_during_a_run_leaves_no_server(tmp_path: Path) -> None:
             time.sleep(0.2)
             children = _children(run.pid)
         assert children, "the moto server never started"
-        time.sleep(1.0)  # into the suite
+        events = tmp_path / "report" / "events.ndjson"
+        while time.monotonic() < deadline and '"target-started"' not in (events.read_text() if events.exists() else ""):
+            time.sleep(0.2)  # until the suite runs against the started target
+        time.sleep(0.5)
         run.send_signal(signal.SIGINT)
         run.wait(30)
     finally:

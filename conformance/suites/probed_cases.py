@@ -83,7 +83,7 @@ def probed_statement(draw: st.DrawFn, account: str, requests: list[Request]) -> 
 
 
 @st.composite
-def probed_cases(draw: st.DrawFn, account: str, max_requests: int = 3) -> Case:
+def probed_cases(draw: st.DrawFn, account: str, max_requests: int = 3, boundaries: bool = True) -> Case:
     requests = draw(st.lists(probed_requests(account), min_size=1, max_size=max_requests))
     version = draw(st.sampled_from(["2012-10-17", "2012-10-17", "2012-10-17", "2008-10-17"]))
 
@@ -95,7 +95,7 @@ def probed_cases(draw: st.DrawFn, account: str, max_requests: int = 3) -> Case:
     policies = [
         Policy.of(f"policy-{i}", document(), draw(st.sampled_from(types))) for i in range(draw(st.integers(1, 2)))
     ]
-    boundary = Policy.of("boundary", document(), "boundary") if draw(st.integers(0, 4)) == 0 else None
+    boundary = Policy.of("boundary", document(), "boundary") if boundaries and draw(st.integers(0, 4)) == 0 else None
     return Case(
         requests=requests,
         identity_policies=policies,

@@ -21,4 +21,6 @@ def test_enforced_calls(conformance_target: Target, harness: HarnessState, reque
     account = getattr(conformance_target, "account_id", None)
     if not isinstance(account, str):
         pytest.fail(f"{conformance_target.name} claims probed actions but names no account")
-    _run(harness, conformance_target, request, probed_cases(account))
+    # boundaries only where the emulator can be given one (moto cannot): the rest would be unsupported
+    boundaries = "policy:boundary" in conformance_target.capabilities.features
+    _run(harness, conformance_target, request, probed_cases(account, boundaries=boundaries))

@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -26,6 +27,17 @@ from pathlib import Path
 from conformance.targets.base import TargetUnavailable
 
 _LIVE: set[ServerProcess] = set()
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec (Linux): SIGTERM it when the suite's process dies, however it dies (SIGKILL,
+    or an interrupt landing before the suite could record the child): no server outlives its run."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -86,8 +98,17 @@ class ServerProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         _LIVE.add(self)
+        try:
+            self._wait_ready()
+        except BaseException:  # not ready, exited, or interrupted (Ctrl-C) while waiting: nothing stays behind
+            self.stop()
+            raise
+
+    def _wait_ready(self) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             code = self.process.poll()
