@@ -233,6 +233,12 @@ def test_for_any_value_over_a_single_value_is_the_plain_operator(block: dict[str
     context = [ContextEntry(key=key, type="stringList", values=[one])]
     plain = [ContextEntry(key=key, type="string", values=[one])]
     event(f"operator family: {base}")
+    if one == "":
+        # The same page: "If the key values in the request resolve to an empty data set (for example, an
+        # empty string), ... ForAnyValue returns false", whatever the plain operator says of "".
+        event("empty data set")
+        assert not _holds({f"ForAnyValue:{base}": {key: value}}, context)
+        return
     assert _holds({f"ForAnyValue:{base}": {key: value}}, context) == _holds({base: {key: value}}, plain)
 
 
