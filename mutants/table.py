@@ -101,8 +101,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "reference.compiled",
         (
             (
-                "        return hit != self.negated\n\n\n@dataclass(frozen=True, slots=True)\nclass ResourceMatcher:",
-                "        return hit\n\n\n@dataclass(frozen=True, slots=True)\nclass ResourceMatcher:",
+                "        return hit != self.negated\n\n\ndef _is_star_glob(",
+                "        return hit\n\n\ndef _is_star_glob(",
             ),
         ),
         first=("test_actions_and_resources",),

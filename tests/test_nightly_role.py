@@ -71,7 +71,9 @@ def _decide_all(document: dict[str, Any], requests: list[Request], *, trust: boo
         case = Case(resource_policy=Policy.of("trust", text, "resource"), caller_arn=CALLER, requests=requests)
     else:
         case = Case(identity_policies=[Policy.of("policy", text, "role")], requests=requests)
-    prepared = prepare(case, PolicyCache())
+    # What the policy itself grants: the service-specific rules (reference/service_rules.py) allow
+    # sts:GetCallerIdentity to everyone, with or without a policy, so they are left out here.
+    prepared = prepare(case, PolicyCache(), service_rules=False)
     return [decide(prepared, r).decision for r in requests]
 
 
