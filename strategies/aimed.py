@@ -155,6 +155,8 @@ def _action_outside(c: Chooser, st: AimStatement, target: Target) -> str:
 
 
 def gen_aimed_action(c: Chooser, st: AimStatement, target: Target) -> str:
+    if not st.actions:  # ["Action": [null]] names nothing (reference.policy._strings skips nulls): no aim
+        return gen_action(c, services())
     hit = not c.chance(0.25)
     if hit != st.action_negated:
         return _instance_of_action(c, c.pick(st.actions), target)
@@ -188,6 +190,8 @@ def _resource_covered(patterns: tuple[str, ...], value: str) -> bool:
 
 
 def gen_aimed_resource(c: Chooser, st: AimStatement, action: str, target: Target, ctx: ContextBuilder) -> str:
+    if not st.resources:  # ["Resource": [null]] names nothing (reference.policy._strings skips nulls): no aim
+        return _arn_for(c, action)
     hit = not c.chance(0.3)
     if hit != st.resource_negated:
         return _instance_of_resource(c, c.pick(st.resources), action, target, ctx)
