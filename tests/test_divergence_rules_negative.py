@@ -149,6 +149,8 @@ def trigger_anywhere(rule: str, case: Case, request: Request) -> bool:
         return _any_policy_text(
             case, lambda p: any(_wildcard_in_type_part(r) for st in p.statements for r in st.resources)
         )
+    if rule == "question_mark_in_resource":
+        return _any_policy_text(case, lambda p: any("?" in r for st in p.statements for r in st.resources))
     if rule == "assume_role_without_trust_policy":
         return request.action.lower().startswith("sts:assumerole")
     if rule == "service_linked_role_changed":
