@@ -674,13 +674,17 @@ def user_call_checked_as_star(o: Observation) -> bool:
 def assume_role_trust_naming_the_account(o: Observation) -> bool:
     """moto: ``sts:AssumeRole`` of a role whose trust policy names the account (as the probes' roles do)
     is denied whatever the caller's identity policies allow: moto compares the trust policy's principal
-    with the caller's ARN literally."""
-    return (
+    with the caller's ARN literally.  Only when the trust policy (the case's resource policy) lets the caller in
+    through its account alone: an applying Allow names the account, none names the caller itself."""
+    if not (
         o.request.action.lower() == "sts:assumerole"
         and o.expected.decision.value == "allowed"
         and o.observed is not None
         and o.observed.decision.value != "allowed"
-    )
+    ):
+        return False
+    trust = [a.principal for a in o.in_force if a.slot.role == RESOURCE and a.statement.allow and a.condition_holds]
+    return PrincipalMatch.ACCOUNT in trust and all(m <= PrincipalMatch.ACCOUNT for m in trust)
 
 
 @rule

@@ -222,7 +222,7 @@ def _emulator_trigger(rule: str, case: Case, request: Request) -> bool | None:
     if rule == "user_call_checked_as_star":
         return on_user
     if rule == "assume_role_trust_naming_the_account":
-        return request.action.lower() == "sts:assumerole"
+        return request.action.lower() == "sts:assumerole" and case.resource_policy is not None
     if rule == "moto_statement_matching":
         return on_user or any(
             _emulator_trigger(r, case, request)
@@ -501,6 +501,22 @@ def test_kms_rule_needs_an_identity_allow_that_applies() -> None:
         "key", {"Effect": "Allow", "Principal": {"AWS": "111122223333"}, "Action": "kms:*", "Resource": "*"}
     )
     _silent("kms_without_key_policy", msgspec.structs.replace(case, resource_policy=key_policy))
+
+
+def test_assume_role_rule_needs_a_trust_policy_that_names_only_the_account() -> None:
+    """moto's literal principal comparison explains a denied AssumeRole only when the trust policy lets the
+    caller in through its account alone: not when it names the caller, not for a case without one."""
+    rule = "assume_role_trust_naming_the_account"
+    case = _witness(rule)
+    assert case.resource_policy is not None and _fires_somewhere(rule, case)
+    caller = _policy(
+        "trust-policy",
+        {"Effect": "Allow", "Principal": {"AWS": case.caller}, "Action": "sts:AssumeRole", "Resource": "*"},
+    )
+    _silent(rule, msgspec.structs.replace(case, resource_policy=caller))
+    both = json.loads(case.resource_policy.text())
+    both["Statement"][0]["Principal"]["AWS"].append(case.caller)
+    _silent(rule, msgspec.structs.replace(case, resource_policy=Policy.of("trust-policy", both)))
 
 
 def test_kms_entry_refuses_the_other_direction() -> None:

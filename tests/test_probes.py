@@ -79,6 +79,54 @@ def test_aimed_cases_are_probeable(case: Case) -> None:
     assert unsupported_reason(case, "123456789012") is None
 
 
+def test_aimed_cases_include_assume_role_cases_with_the_trust_policy() -> None:
+    """AssumeRole is probed in cases of its own, which carry the probe roles' trust policy."""
+    from hypothesis import find
+
+    from conformance.targets.probes import is_case_trust_policy
+
+    account = "123456789012"
+    case = find(probed_cases(account), lambda c: any(r.action == "sts:AssumeRole" for r in c.requests))
+    assert {r.action for r in case.requests} == {"sts:AssumeRole"}
+    assert case.resource_policy is not None and is_case_trust_policy(case.resource_policy.text(), account)
+
+
+def test_the_trust_policy_case_rules() -> None:
+    """A case of AssumeRole requests alone is accepted with the probe roles' trust policy (compared parsed, not
+    as text), refused without it, with another resource policy, or with requests of another probe."""
+    import json
+
+    import msgspec
+
+    from conformance.targets.probes import case_trust_policy
+    from reference.model import Policy, Request
+
+    account = "123456789012"
+    trust = Policy.of("trust", case_trust_policy(account), "resource")
+    case = Case(
+        requests=[Request("sts:AssumeRole", f"arn:aws:iam::{account}:role/probe-role-a")],
+        identity_policies=[Policy.of("p", {"Version": "2012-10-17", "Statement": []}, "user")],
+        resource_policy=trust,
+        caller_arn=f"arn:aws:iam::{account}:user/alice",
+    )
+    assert unsupported_reason(case, account) is None
+    reformatted = Policy.of("trust", json.dumps(json.loads(trust.text()), indent=4), "resource")
+    assert unsupported_reason(msgspec.structs.replace(case, resource_policy=reformatted), account) is None
+    other_account = Policy.of("trust", case_trust_policy("111122223333"), "resource")
+    s3 = Request("s3:GetObject", "arn:aws:s3:::bucket-a/k")
+    variants = {
+        "must carry that trust policy": msgspec.structs.replace(case, resource_policy=None),
+        "without resource-based policies": msgspec.structs.replace(case, resource_policy=other_account),
+        "AssumeRole requests only": msgspec.structs.replace(case, requests=[*case.requests, s3]),
+    }
+    for words, variant in variants.items():
+        reason = unsupported_reason(variant, account)
+        assert reason is not None and words in reason, (words, reason)
+    no_assume = msgspec.structs.replace(case, requests=[s3])
+    reason = unsupported_reason(no_assume, account)
+    assert reason is not None and "AssumeRole requests only" in reason
+
+
 def test_unsupported_reasons() -> None:
     import msgspec
 

@@ -12,6 +12,7 @@ import pytest
 from conformance.harness import Status, check_cases
 from conformance.suites.probed_cases import CALLER_NAME, resources_of
 from conformance.targets import probes
+from conformance.targets.base import Unsupported
 from conformance.targets.enforcement import ADMIN_NAME, EnforcementTarget
 from conformance.targets.moto_enforcement import ACCOUNT, make_moto_enforcement_target
 from conformance.targets.probes import PROBES
@@ -21,23 +22,34 @@ ROOT = Path(__file__).resolve().parents[1]
 CALLER = f"arn:aws:iam::{ACCOUNT}:user/{CALLER_NAME}"
 
 
-def _case(statement: dict[str, object]) -> Case:
+NOT_ASSUME = [p for p in PROBES if p.action != "sts:AssumeRole"]
+TRUST_POLICY = Policy.of("trust-policy", probes.case_trust_policy(ACCOUNT), "resource")
+
+
+def _case(statement: dict[str, object], *, assume: bool = False) -> Case:
     # Resource "*": moto authorizes IAM user calls and AssumeRole against "*" (a known divergence), so a
-    # grant on "*" is the one every probe must honour.
-    requests = [Request(p.action, resources_of(p.kind, ACCOUNT)[0]) for p in PROBES]
+    # grant on "*" is the one every probe must honour.  The AssumeRole probe is a case of its own: it
+    # carries the probe role's trust policy (which names the account) as its resource policy.
+    chosen = [p for p in PROBES if p.action == "sts:AssumeRole"] if assume else NOT_ASSUME
+    requests = [Request(p.action, resources_of(p.kind, ACCOUNT)[0]) for p in chosen]
     policy = Policy.of("policy", {"Version": "2012-10-17", "Statement": [statement]}, "user")
-    return Case(requests=requests, identity_policies=[policy], caller_arn=CALLER)
+    trust = TRUST_POLICY if assume else None
+    return Case(requests=requests, identity_policies=[policy], resource_policy=trust, caller_arn=CALLER)
 
 
-ALLOW_PROBED = _case({"Effect": "Allow", "Action": [p.action for p in PROBES], "Resource": "*"})
-ALLOW_OTHER = _case({"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*"})
-DENY_OVER_ALLOW = msgspec.structs.replace(
-    ALLOW_PROBED,
-    identity_policies=[
-        *ALLOW_PROBED.identity_policies,
-        Policy.of("deny", {"Version": "2012-10-17", "Statement": {"Effect": "Deny", "Action": "*", "Resource": "*"}}),
-    ],
-)
+def _deny_over(case: Case) -> Case:
+    deny = Policy.of("deny", {"Version": "2012-10-17", "Statement": {"Effect": "Deny", "Action": "*", "Resource": "*"}})
+    return msgspec.structs.replace(case, identity_policies=[*case.identity_policies, deny])
+
+
+ALLOW_ALL_PROBED = {"Effect": "Allow", "Action": [p.action for p in PROBES], "Resource": "*"}
+ALLOW_OTHER_ACTION = {"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*"}
+ALLOW_PROBED = _case(ALLOW_ALL_PROBED)
+ALLOW_OTHER = _case(ALLOW_OTHER_ACTION)
+DENY_OVER_ALLOW = _deny_over(ALLOW_PROBED)
+ALLOW_ASSUME = _case(ALLOW_ALL_PROBED, assume=True)
+OTHER_ASSUME = _case(ALLOW_OTHER_ACTION, assume=True)
+DENY_OVER_ASSUME = _deny_over(ALLOW_ASSUME)
 
 
 @pytest.fixture(scope="module")
@@ -65,16 +77,33 @@ EMPTY = {"users": [], "roles": [], "groups": [], "policies": [], "buckets": [], 
 
 
 def test_every_probe_is_allowed_and_denied_for_real(moto: EnforcementTarget) -> None:
-    outcomes = check_cases(moto, [ALLOW_PROBED, ALLOW_OTHER, DENY_OVER_ALLOW])
-    assume = [p.action for p in PROBES].index("sts:AssumeRole")
-    statuses = [Status.AGREE] * (3 * len(PROBES))
-    statuses[assume] = Status.KNOWN  # moto denies AssumeRole through a trust policy naming the account
+    cases = [ALLOW_PROBED, ALLOW_OTHER, DENY_OVER_ALLOW, ALLOW_ASSUME, OTHER_ASSUME, DENY_OVER_ASSUME]
+    outcomes = check_cases(moto, cases)
+    # AWS allows AssumeRole through a trust policy naming the account when the identity policy allows;
+    # moto denies it (the known divergence); the other AssumeRole cases are denied by both
+    statuses = [Status.AGREE] * (3 * len(NOT_ASSUME)) + [Status.KNOWN, Status.AGREE, Status.AGREE]
     assert [o.status for o in outcomes] == statuses, [o.describe() for o in outcomes if o.status != Status.AGREE]
-    allowed = ["allowed"] * len(PROBES)
-    allowed[assume] = "implicitDeny"
-    assert [o.observed.decision.value for o in outcomes if o.observed][: len(PROBES)] == allowed
-    assert outcomes[assume].known is not None and outcomes[assume].known.id == "assume-role-trust-naming-the-account"
+    assert [o.observed.decision.value for o in outcomes if o.observed][: len(NOT_ASSUME)] == ["allowed"] * len(
+        NOT_ASSUME
+    )
+    assume = outcomes[3 * len(NOT_ASSUME)]
+    assert assume.expected is not None and assume.expected.decision.value == "allowed"  # AWS would allow
+    assert assume.observed is not None and assume.observed.decision.value == "implicitDeny"  # moto denies
+    assert assume.known is not None and assume.known.id == "assume-role-trust-naming-the-account"
     assert _leftovers(moto) == EMPTY
+
+
+def test_assume_role_without_the_trust_policy_is_unsupported(moto: EnforcementTarget) -> None:
+    """The reference needs the role's trust policy to decide AssumeRole: a case without it is refused, and the
+    trust policy cannot stand as the resource policy of the other probes' requests."""
+    bare, mixed = moto.answer(
+        [
+            msgspec.structs.replace(ALLOW_ASSUME, resource_policy=None),
+            msgspec.structs.replace(ALLOW_ASSUME, requests=[*ALLOW_ASSUME.requests, *ALLOW_PROBED.requests]),
+        ]
+    )
+    assert isinstance(bare, Unsupported) and "trust policy" in bare.reason
+    assert isinstance(mixed, Unsupported) and "AssumeRole requests only" in mixed.reason
 
 
 def test_an_inverted_probe_classification_fails_the_check(

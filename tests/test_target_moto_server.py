@@ -13,7 +13,7 @@ from pathlib import Path
 
 from conformance.harness import Status, check_cases
 from conformance.targets.moto_enforcement import make_moto_enforcement_target
-from tests.test_target_moto import ALLOW_OTHER, ALLOW_PROBED
+from tests.test_target_moto import ALLOW_ASSUME, ALLOW_OTHER, ALLOW_PROBED
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,7 +25,7 @@ def test_through_the_server_same_answers_and_the_process_ends() -> None:
     pid = server.pid
     try:
         assert server.url.startswith("http://127.0.0.1:")
-        outcomes = check_cases(target, [ALLOW_PROBED, ALLOW_OTHER])
+        outcomes = check_cases(target, [ALLOW_PROBED, ALLOW_ASSUME, ALLOW_OTHER])
         known = [o.known.id for o in outcomes if o.status == Status.KNOWN and o.known]
         assert known == ["assume-role-trust-naming-the-account"]
         assert {o.status for o in outcomes} == {Status.AGREE, Status.KNOWN}

@@ -5,7 +5,9 @@ of the probe's kind in the emulator's account; policies name those actions
 and resources exactly, by wildcards (``*``, ``?``, service and prefix
 wildcards, another letter case), by ``NotAction``/``NotResource``, with
 Allow and Deny, in several policies and sometimes a boundary, and no
-conditions (a real call carries its own request context).
+conditions (a real call carries its own request context).  About one case in six is
+``sts:AssumeRole`` requests alone, with the probe roles' trust policy as its resource policy
+(``conformance.targets.probes.case_trust_policy``): AWS decides AssumeRole by the trust policy too.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.targets.probes import PROBES, REGION, Probe
+from conformance.targets.probes import PROBES, REGION, Probe, case_trust_policy
 from reference.model import Case, Policy, Request
 
 BUCKETS = ("probe-bucket-a", "probe-bucket-b")
@@ -40,10 +42,20 @@ def resources_of(kind: str, account: str) -> list[str]:
     raise ValueError(kind)
 
 
+ASSUME_ROLE = "sts:AssumeRole"
+# AssumeRole cases are cases of their own: they carry the probe roles' trust policy as resource policy,
+# which would otherwise be read as the resource policy of the case's other requests too.
+_NOT_ASSUME = tuple(p for p in PROBES if p.action != ASSUME_ROLE)
+
+
 @st.composite
-def probed_requests(draw: st.DrawFn, account: str) -> Request:
-    probe = draw(st.sampled_from(PROBES))
+def probed_requests(draw: st.DrawFn, account: str, probes: tuple[Probe, ...] = PROBES) -> Request:
+    probe = draw(st.sampled_from(probes))
     return Request(probe.action, draw(st.sampled_from(resources_of(probe.kind, account))))
+
+
+def _assume_role_requests(account: str) -> st.SearchStrategy[Request]:
+    return st.builds(Request, st.just(ASSUME_ROLE), st.sampled_from(resources_of("role", account)))
 
 
 def _action_patterns(probe: Probe) -> st.SearchStrategy[str]:
@@ -84,7 +96,9 @@ def probed_statement(draw: st.DrawFn, account: str, requests: list[Request]) -> 
 
 @st.composite
 def probed_cases(draw: st.DrawFn, account: str, max_requests: int = 3, boundaries: bool = True) -> Case:
-    requests = draw(st.lists(probed_requests(account), min_size=1, max_size=max_requests))
+    assume = draw(st.integers(0, 5)) == 0
+    some = _assume_role_requests(account) if assume else probed_requests(account, _NOT_ASSUME)
+    requests = draw(st.lists(some, min_size=1, max_size=max_requests))
     version = draw(st.sampled_from(["2012-10-17", "2012-10-17", "2012-10-17", "2008-10-17"]))
 
     def document() -> str:
@@ -100,5 +114,6 @@ def probed_cases(draw: st.DrawFn, account: str, max_requests: int = 3, boundarie
         requests=requests,
         identity_policies=policies,
         permissions_boundary=boundary,
+        resource_policy=Policy.of("trust-policy", case_trust_policy(account), "resource") if assume else None,
         caller_arn=f"arn:aws:iam::{account}:user/{CALLER_NAME}",
     )

@@ -12,7 +12,8 @@ call fails.
 
 What a real call cannot be told is left out as ``Unsupported``: a request
 context (the call carries its own: conditions and policy variables), session
-policies, SCPs, RCPs, resource policies, an action without a probe, a
+policies, SCPs, RCPs, resource policies (but the probe roles' trust policy, which a case of
+``sts:AssumeRole`` requests must carry), an action without a probe, a
 resource the probe cannot act on.  Answers are allowed or denied only
 (``Check.ENFORCED``): a denied call does not say whether a Deny matched.
 """
@@ -31,7 +32,16 @@ from typing import Any, Protocol
 from conformance.targets.base import Capabilities, Check, TargetAnswer, TargetFailure, TargetStats, Unsupported
 from conformance.targets.principals import CALLER as _CALLER
 from conformance.targets.principals import Cleanup, create_principal
-from conformance.targets.probes import KINDS, PROBES, SESSION_NAME, Clients, call, facts_of, probe_for
+from conformance.targets.probes import (
+    KINDS,
+    PROBES,
+    SESSION_NAME,
+    Clients,
+    call,
+    facts_of,
+    is_case_trust_policy,
+    probe_for,
+)
 from reference.compiled import compile_text
 from reference.errors import PolicyError
 from reference.evaluator import case_policies
@@ -105,8 +115,25 @@ def unsupported_reason(case: Case, account: str) -> str | None:
         return "enforcement probes make calls with long-term keys or plain role sessions: no session policy"
     if case.scps or case.rcps:
         return "the emulator has no AWS Organizations policies"
+    assume_roles = [r for r in case.requests if r.action.lower() == "sts:assumerole"]
     if case.resource_policy is not None:
-        return "enforcement probes use resources without resource-based policies"
+        # The one resource policy a probe's resource has: a probe role's trust policy.  A case-level resource
+        # policy is every resource's, so only a case of AssumeRole requests alone can carry it.
+        if not is_case_trust_policy(case.resource_policy.text(), account):
+            return (
+                "enforcement probes use resources without resource-based policies "
+                "(except the probe roles' trust policy)"
+            )
+        if len(assume_roles) != len(case.requests):
+            return (
+                "the probe roles' trust policy is the resource policy of AssumeRole requests only, "
+                "not of the case's other requests"
+            )
+    elif assume_roles:
+        return (
+            "an sts:AssumeRole probe acts on a role whose trust policy names the account: the case must carry "
+            "that trust policy as its resource_policy (conformance.targets.probes.case_trust_policy)"
+        )
     m = _CALLER.fullmatch(case.caller)
     if m is None or m["account"] != account:
         return f"the caller must be an IAM user or role of the emulator's account {account}, not {case.caller!r}"

@@ -51,6 +51,29 @@ def trust_policy(account: str, *also: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
+def case_trust_policy(account: str) -> str:
+    """The probe roles' trust policy (``trust_policy(account)``) as a case's ``resource_policy`` says it.
+
+    The role is created with ``trust_policy(account)``, which has no Resource element (a trust policy's
+    resource is the role it is attached to, and IAM refuses one with a Resource); the case format's
+    resource policy needs one (``reference.policy``), so each statement here names ``"Resource": "*"``,
+    which in a case whose every request is ``sts:AssumeRole`` on a probe role means exactly that role.
+    The reference then applies the trust-policy rule (``reference.service_rules.STS_TRUST_POLICY``).
+    """
+    document = json.loads(trust_policy(account))
+    for statement in document["Statement"]:
+        statement["Resource"] = "*"
+    return json.dumps(document)
+
+
+def is_case_trust_policy(text: str, account: str) -> bool:
+    """Whether a case's resource policy is the probe roles' trust policy (parsed JSON compared, not text)."""
+    try:
+        return bool(json.loads(text) == json.loads(case_trust_policy(account)))
+    except ValueError:
+        return False
+
+
 # --------------------------------------------------------------------------- resource kinds
 
 
