@@ -461,33 +461,6 @@ def scp_keys_left_out(o: Observation) -> bool:
 # -- resources ------------------------------------------------------------------------------------------------
 
 
-def _wildcard_in_type_part(pattern: str) -> bool:
-    """A ``*`` or ``?`` before the first "/" of the ARN's resource part (``...:HAN?/app1``, ``...:inst*/i-1``)."""
-    parts = pattern.split(":", 5)
-    if len(parts) != 6 or "/" not in parts[5]:
-        return False
-    head = parts[5].split("/", 1)[0]
-    return "*" in head or "?" in head
-
-
-@rule
-def wildcard_in_resource_type_part(o: Observation) -> bool:
-    """A statement in force whose Condition holds covers the request's resource only through Resource patterns
-    with a wildcard in the resource-type part, and leaving that statement out (the peer never matches such a
-    pattern) gives the observed decision."""
-    from reference.patterns import resource as resource_pattern
-
-    chosen = []
-    for a in o.in_force:
-        s = a.statement.statement
-        if s.resource_negated or not a.condition_holds:
-            continue
-        covering = [r for r in s.resources if resource_pattern(r).fullmatch(o.request.resource)]
-        if covering and all(_wildcard_in_type_part(r) for r in covering):
-            chosen.append(a)
-    return o.observed_by_negating(chosen)
-
-
 # -- service-specific rules the peer models differently (reference/service_rules.py) ---------------------------
 
 

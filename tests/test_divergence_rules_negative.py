@@ -143,12 +143,6 @@ def trigger_anywhere(rule: str, case: Case, request: Request) -> bool:
         return bool(case.rcps)
     if rule == "resource_prefix_not_lower_case":
         return request.resource != request.resource.lower()
-    if rule == "wildcard_in_resource_type_part":
-        from conformance.divergence_rules import _wildcard_in_type_part
-
-        return _any_policy_text(
-            case, lambda p: any(_wildcard_in_type_part(r) for st in p.statements for r in st.resources)
-        )
     if rule == "question_mark_in_resource":
         return _any_policy_text(case, lambda p: any("?" in r for st in p.statements for r in st.resources))
     if rule == "assume_role_without_trust_policy":
