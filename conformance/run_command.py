@@ -290,6 +290,12 @@ def run_main(
     if not any(summary.compared(t) for t in summary.counts):
         print("iamconf run: error: no target compared anything (nothing was checked)", file=out)
         return 2
+    failed_targets = sorted(t for t, c in summary.counts.items() if c["target failure"])
+    if failed_targets:
+        # A target that was asked and failed (a crash, a hang, errors past the retries) concluded nothing:
+        # a target error, never agreement and not a divergence found (exit 2, as a target that cannot start).
+        print(f"iamconf run: error: target failure(s) in {', '.join(failed_targets)}", file=out)
+        return 2
     if code == pytest.ExitCode.OK:
         return 0
     if code == pytest.ExitCode.TESTS_FAILED:

@@ -17,8 +17,8 @@ import conformance
 import conformance.pytest_plugin as plugin
 import conformance.replay_command as replay_command
 from conformance.cli import main
-from conformance.events import DivergenceEvent, RunStarted, SuiteHealth, read_events
-from conformance.targets.base import Capabilities, Check, TargetAnswer, Unsupported
+from conformance.events import CheckEvent, DivergenceEvent, RunStarted, SuiteHealth, read_events
+from conformance.targets.base import Capabilities, Check, TargetAnswer, TargetFailure, Unsupported
 from reference.compiled import PolicyCache
 from reference.evaluator import evaluate_case
 from reference.model import Case, Decision
@@ -130,6 +130,18 @@ class HalfRefuser(Echo):
         ]
 
 
+class FailsHalf(Echo):
+    """Answers like the reference, but fails (a worker that died, say) on cases whose first action has an
+    odd length: those requests are target failures, never agreement."""
+
+    def answer(self, cases: Sequence[Case]) -> list[TargetAnswer]:
+        answers = super().answer(cases)
+        return [
+            a if len(c.requests[0].action) % 2 == 0 else TargetFailure("worker died (injected)")
+            for c, a in zip(cases, answers, strict=False)
+        ]
+
+
 @pytest.fixture
 def quick_shrink(monkeypatch: pytest.MonkeyPatch) -> None:
     """Shrink a divergence for half a second at most: these tests need a divergence, not its smallest form."""
@@ -188,6 +200,24 @@ def test_a_target_that_refuses_everything_fails_every_suite_and_the_run(
     assert health and not any(h.passed for h in health)
     junit = (report / "junit.xml").read_text()
     assert "health check failed: iam-simulate compared 0 of the" in junit
+
+
+@pytest.mark.usefixtures("quick_shrink")
+def test_target_failures_are_exit_2_and_every_result_is_in_the_events(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plugin, "make_target", lambda name, options: FailsHalf())
+    report = tmp_path / "report"
+    code = main(["run", "--target", "iam-simulate", "--max-examples", "3", "--report-dir", str(report)])
+    out = capsys.readouterr().out
+    assert code == 2 and "target failure(s) in iam-simulate" in out, out
+    # events.ndjson holds every result up to the end, readable afterwards (iamconf merge reads it too).
+    checks = [e for e in read_events(report) if isinstance(e, CheckEvent)]
+    statuses = {e.status for e in checks}
+    assert "target failure" in statuses and "agree" in statuses
+    assert main(["merge", str(report), "--report-dir", str(tmp_path / "merged")]) != 0
+    merged = [e for e in read_events(tmp_path / "merged") if isinstance(e, CheckEvent)]
+    assert len(merged) == len(checks)
 
 
 def test_a_target_that_compares_half_fails_the_health_check_and_shows_its_share(
