@@ -301,16 +301,23 @@ def context_key_without_values(o: Observation) -> bool:
     """A condition of a statement whose Action covers the request reads a context key the request gives
     with an empty list of values (a failure: the entry names its message).  Resource and Principal are not
     required to match: iam-simulate evaluates the condition of such a statement anyway and throws (measured:
-    corpus/iam-simulate/crash-on-key-without-values-resource-not-matched.json, a NotResource "*" statement)."""
+    corpus/iam-simulate/crash-on-key-without-values-resource-not-matched.json, a NotResource "*" statement).
+    A set-operator clause (ForAllValues / ForAnyValue) on such a key throws even in a statement whose Action
+    does not cover the request (measured: corpus/iam-simulate/crash-on-key-without-values-action-not-matched.json;
+    a plain operator there does not throw)."""
     empty = {e.key.lower() for e in o.request.context if not e.values}
-    if not empty:
+    if o.observed is not None or not empty:  # it explains the throw, never a decision
         return False
     action = o.request.action.lower()
-    return any(
-        st.condition is not None and any(c.key.lower() in empty for c in st.condition.clauses)
-        for slot in o.prepared.slots
-        for st in slot.compiled.candidates(action)
-    )
+    for slot in o.prepared.slots:
+        covering = {id(st) for st in slot.compiled.candidates(action)}
+        for st in slot.compiled.statements:
+            if st.condition is None:
+                continue
+            for c in st.condition.clauses:
+                if c.key.lower() in empty and (id(st) in covering or c.operator.qualifier is not None):
+                    return True
+    return False
 
 
 # -- policy types ---------------------------------------------------------------------------------------

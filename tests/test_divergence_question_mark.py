@@ -1,16 +1,19 @@
 """The iam-simulate entry ``question-mark-in-resource`` fires only where a '?' in a Resource pattern of a
-statement covering the action decides whether the resource matches (witness: its corpus case)."""
+statement covering the action decides whether the resource matches, and leaving that statement out gives the
+peer's decision (witness: its corpus case).  The observed answer is therefore a decision other than the
+reference's: with observed == expected there is no divergence to explain and every rule is silent."""
 
 from __future__ import annotations
 
 import json
 
+import msgspec
 import pytest
 
 from conformance.divergence_rules import Observation, question_mark_in_resource
 from reference.compiled import PolicyCache
 from reference.evaluator import evaluate_case
-from reference.model import Case, Policy, Request
+from reference.model import Case, Decision, Policy, Request
 
 RES = "arn:aws:codepipeline:us-east-1:111122223333:a/-/-"
 
@@ -22,11 +25,21 @@ def _observation(pattern: str, action: str = "codepipeline:DisableStageTransitio
         requests=[Request(action, resource)],
     )
     expected = evaluate_case(case, PolicyCache()).results[0]
-    return Observation(case, case.requests[0], expected, expected)
+    # The peer reads '?' literally: where the reference allows, it denies implicitly, and vice versa.
+    flipped = Decision.IMPLICIT_DENY if expected.decision == Decision.ALLOWED else Decision.ALLOWED
+    observed = msgspec.structs.replace(expected, decision=flipped, matched_statements=[])
+    return Observation(case, case.requests[0], expected, observed)
 
 
 def test_fires_where_the_question_mark_decides() -> None:
-    assert question_mark_in_resource(_observation("arn:aws:codepipeline:us-east-1:111122223333:?/-/-"))
+    o = _observation("arn:aws:codepipeline:us-east-1:111122223333:?/-/-")
+    assert o.expected.decision == Decision.ALLOWED  # '?' matches the one character 'a'
+    assert question_mark_in_resource(o)
+
+
+def test_silent_where_the_observed_decision_is_the_expected_one() -> None:
+    o = _observation("arn:aws:codepipeline:us-east-1:111122223333:?/-/-")
+    assert not question_mark_in_resource(Observation(o.case, o.request, o.expected, o.expected))
 
 
 @pytest.mark.parametrize(
