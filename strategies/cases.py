@@ -42,6 +42,8 @@ POLICY_TYPES: tuple[str, ...] = (
     "rcp",
 )
 """What ``cases(policy_type=...)`` can make every case hold."""
+BESIDE_TYPES: frozenset[str] = frozenset({"boundary", "session", "resource", "scp", "rcp"})
+"""The kinds of policy ``cases(besides=...)`` may draw beside the identity policies."""
 IDENTITY_TYPES: tuple[PolicyType, ...] = ("user", "group", "role", "aws-managed", "user-managed")
 _NAMES = ("alice", "bob", "app", "deploy", "conformance")
 
@@ -199,10 +201,18 @@ def gen_case(
     catalog_only: CatalogOnly = False,
     policy_type: str | None = None,
     min_requests: int = 1,
+    besides: frozenset[str] | None = None,
 ) -> Case:
-    """One case; ``policy_type`` (one of :data:`POLICY_TYPES`) makes it hold that kind of policy."""
+    """One case; ``policy_type`` (one of :data:`POLICY_TYPES`) makes it hold that kind of policy;
+    ``besides`` (of :data:`BESIDE_TYPES`; None: all of them): the other kinds it may hold beside."""
+
+    def may(kind: str) -> bool:
+        return besides is None or kind in besides
+
     # A session policy is drawn first: its caller is a role session or a federated user.
-    with_session = not simulator_safe and (policy_type == "session" or (policy_type is None and c.chance(0.12)))
+    with_session = not simulator_safe and (
+        policy_type == "session" or (policy_type is None and may("session") and c.chance(0.12))
+    )
     caller, account, close = gen_caller(c, simulator_safe, session=with_session)
     docs: list[tuple[int, int]] = []  # (weight, index into made)
     made: list[_Entry] = []
@@ -219,7 +229,7 @@ def gen_case(
         return entry
 
     def has(kind: str, chance: float) -> bool:
-        return policy_type == kind or c.chance(chance)
+        return policy_type == kind or (may(kind) and c.chance(chance))
 
     safe = simulator_safe
     identity = []
@@ -302,6 +312,7 @@ def cases(
     catalog_only: CatalogOnly = False,
     policy_type: str | None = None,
     min_requests: int = 1,
+    besides: frozenset[str] | None = None,
 ) -> SearchStrategy[Case]:
     """Whole case-format v1 cases (see the module docstring for what they hold).
 
@@ -311,7 +322,9 @@ def cases(
     ``catalog_only``: catalog actions only, each on a resource of its own type, or what a target's
     own vocabulary accepts (``strategies.within_catalog``).  ``policy_type`` (one of :data:`POLICY_TYPES`): every case
     holds that kind of policy (a resource policy with the caller's account or another one as
-    its owner).  Each case has ``min_requests`` to ``max_requests`` requests.  Shrinks towards
+    its owner).  ``besides`` (a subset of :data:`BESIDE_TYPES`; None: all): the other kinds of
+    policy a case may hold beside its identity policies, so that cases are aimed at what a target
+    can express.  Each case has ``min_requests`` to ``max_requests`` requests.  Shrinks towards
     ``min_requests`` requests and as few policies as possible, each with one simple statement.
     """
     pool = check_services(services)
@@ -320,6 +333,8 @@ def cases(
     check_int("max_statements", max_statements, 1, 1000)
     check_int("max_requests", max_requests, 1, 1000)
     check_int("min_requests", min_requests, 1, max_requests)
+    if besides is not None and not (isinstance(besides, frozenset) and besides <= BESIDE_TYPES):
+        raise InvalidArgument(f"besides={besides!r}: expected a frozenset of {sorted(BESIDE_TYPES)} or None")
     if policy_type is not None:
         check_choice("policy_type", policy_type, POLICY_TYPES)
         if simulator_safe and policy_type in ("session", "rcp"):
@@ -334,4 +349,5 @@ def cases(
         catalog_only=catalog_only,
         policy_type=policy_type,
         min_requests=min_requests,
+        besides=besides,
     )

@@ -25,6 +25,7 @@ from conformance.targets.base import Target, TargetCatalogue
 from reference.fixtures import ANCHOR_VERSIONS, anchor_policy
 from reference.model import Case, Policy
 from strategies import aimed_requests, cases, condition_blocks, policy_documents
+from strategies.cases import BESIDE_TYPES
 from strategies.conditions import FAMILIES
 from strategies.within_catalog import CatalogOnly
 
@@ -69,6 +70,19 @@ class Aim:
 
     simulator_safe: bool
     catalog_only: CatalogOnly
+    # The kinds of policy drawn beside the identity policies (strategies.cases.BESIDE_TYPES): those
+    # whose feature the target claims, so that a target is not sent what it cannot express.
+    besides: frozenset[str] = BESIDE_TYPES
+
+
+# Each kind of policy a case may hold beside its identity policies, and the feature it needs.
+BESIDE_FEATURE = {
+    "boundary": "policy:boundary",
+    "session": "policy:session",
+    "resource": "policy:resource",
+    "scp": "policy:scp",
+    "rcp": "policy:rcp",
+}
 
 
 def aim_of(target: Target) -> Aim:
@@ -78,7 +92,8 @@ def aim_of(target: Target) -> Aim:
     scope: CatalogOnly = caps.catalog_only
     if caps.catalog_only and caps.catalogue is not None:
         scope = _Catalogue(target.name, caps.catalogue())
-    return Aim(caps.simulator_safe, scope)
+    besides = frozenset(kind for kind, feature in BESIDE_FEATURE.items() if feature in caps.features)
+    return Aim(caps.simulator_safe, scope, besides)
 
 
 @st.composite
@@ -220,6 +235,7 @@ def test_policy_types(
         policy_type=policy_type,
         simulator_safe=aim.simulator_safe,
         catalog_only=aim.catalog_only,
+        besides=aim.besides,
     )
     _run(harness, conformance_target, request, strategy)
 

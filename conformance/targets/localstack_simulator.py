@@ -28,10 +28,23 @@ from conformance.targets.principals import CALLER, Cleanup, create_principal
 from reference.model import Case
 
 NAME = "localstack-simulator"
+# It sends no resource policy (so neither kind of resource-policy case), no session policy, no RCP and
+# no SCP (SimulateCustomPolicy, the only way to send one, is not implemented by the free edition);
+# its callers are IAM users or roles it creates, so the suites aim at IAM user callers
+# (simulator_safe), as for the aws-simulator target.
 CAPABILITIES = Capabilities(
     checks=frozenset({Check.DECISION}),
     features=frozenset(FEATURES)
-    - {"policy:session", "policy:rcp", "policy:scp", "policy:resource", "policy:cross-account", "anchor"},
+    - {
+        "policy:session",
+        "policy:rcp",
+        "policy:scp",
+        "policy:resource",
+        "policy:same-account",
+        "policy:cross-account",
+        "anchor",
+    },
+    simulator_safe=True,
 )
 _ALLOW_ALL = {"Effect": "Allow", "Action": "*", "Resource": "*"}
 _PROBE_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [_ALLOW_ALL]})
@@ -76,15 +89,23 @@ class LocalStackSimulatorTarget:
     def answer(self, cases: Sequence[Case]) -> list[TargetAnswer]:
         return [self._answer_one(case) for case in cases]
 
-    def _answer_one(self, case: Case) -> TargetAnswer:
+    def unsupported_reason(self, case: Case) -> Unsupported | None:
+        """Why this target cannot express ``case`` (None: it can), asking nothing of LocalStack."""
         if case.scps:
             why = self.custom_policy_support or "SCPs are not sent (this target asks SimulatePrincipalPolicy)"
             return Unsupported(f"SCPs need SimulateCustomPolicy: {why}")
         if case.resource_policy is not None:
             return Unsupported("resource policies are not sent to SimulatePrincipalPolicy by this target")
-        caller = CALLER.fullmatch(case.caller)
-        if caller is None:
+        if CALLER.fullmatch(case.caller) is None:
             return Unsupported(f"the caller must be an IAM user or role without a path, not {case.caller!r}")
+        return None
+
+    def _answer_one(self, case: Case) -> TargetAnswer:
+        refused = self.unsupported_reason(case)
+        if refused is not None:
+            return refused
+        caller = CALLER.fullmatch(case.caller)
+        assert caller is not None  # unsupported_reason checked it
         calls = plan(case)
         if isinstance(calls, Unsupported):
             return calls
