@@ -166,10 +166,16 @@ def _failure_pattern(where: str, raw: dict[str, object], answer: bool) -> re.Pat
         raise DivergenceFileError(f"{where}: failure_pattern: {e}") from None
 
 
+# Targets that speak another target's API and so share its documented departures: ``simulator-endpoint`` is
+# the aws-simulator target's code against another SimulateCustomPolicy endpoint, whose answers follow the
+# same API reference (SCP statements left out of MatchedStatements, say).
+SHARED_FILES = {"simulator-endpoint": "aws-simulator"}
+
+
 @functools.cache
 def known_divergences(target: str) -> tuple[KnownDivergence, ...]:
     """The entries for ``target`` (none when it has no file)."""
-    path = resources.files("conformance").joinpath(f"divergences/{target}.toml")
+    path = resources.files("conformance").joinpath(f"divergences/{SHARED_FILES.get(target, target)}.toml")
     if not path.is_file():
         return ()
     return parse_divergence_file(target, path.read_text(encoding="utf-8"))
