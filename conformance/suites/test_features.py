@@ -26,6 +26,7 @@ from reference.fixtures import ANCHOR_VERSIONS, anchor_policy
 from reference.model import Case, Policy
 from strategies import aimed_requests, cases, condition_blocks, policy_documents
 from strategies.conditions import FAMILIES
+from strategies.edges import action_edge_cases, boundary_deny_cases, resource_edge_cases
 from strategies.within_catalog import CatalogOnly
 
 FAMILY_FEATURE = {
@@ -97,7 +98,13 @@ def aimed_case(draw: st.DrawFn, document: dict[str, Any], aim: Aim, max_requests
 
 @st.composite
 def unconditional_cases(draw: st.DrawFn, aim: Aim) -> Case:
-    """Actions and resources alone: wildcards, NotAction, NotResource, several statements."""
+    """Actions and resources alone: wildcards, NotAction, NotResource, several statements; one case in
+    four on an edge of the matching rules with the request that shows it (``strategies.edges``)."""
+    if draw(st.integers(min_value=0, max_value=3)) == 0:
+        edge, requests = draw(st.one_of(action_edge_cases(), resource_edge_cases()))
+        return Case(
+            identity_policies=[Policy.of("policy", json.dumps(edge, indent=2), "user-managed")], requests=requests
+        )
     document = draw(policy_documents(max_statements=4, simulator_safe=aim.simulator_safe))
     for s in _statements(document):
         s.pop("Condition", None)
@@ -221,7 +228,20 @@ def test_policy_types(
         simulator_safe=aim.simulator_safe,
         catalog_only=aim.catalog_only,
     )
+    if policy_type == "boundary":
+        strategy = st.integers(min_value=0, max_value=4).flatmap(lambda n: _boundary_deny() if n == 0 else strategy)
     _run(harness, conformance_target, request, strategy)
+
+
+@st.composite
+def _boundary_deny(draw: st.DrawFn) -> Case:
+    """A Deny in the boundary over an identity Allow (``strategies.edges.boundary_deny_cases``)."""
+    identity, boundary, requests = draw(boundary_deny_cases())
+    return Case(
+        identity_policies=[Policy.of("policy", json.dumps(identity), "user-managed")],
+        permissions_boundary=Policy.of("boundary", json.dumps(boundary), "boundary"),
+        requests=requests,
+    )
 
 
 @pytest.mark.parametrize("version", ANCHOR_VERSIONS)
