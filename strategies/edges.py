@@ -6,16 +6,18 @@ build the pattern and the request together, so that every example is on the
 edge (a request just inside and one just outside the rule):
 
 - :func:`action_edge_cases`: wildcard Action patterns in another case than the
-  action ("Action element ... case-insensitive",
-  reference_policies_elements_action.html), ``?`` standing for exactly one
-  character (reference_policies_elements_action.html: "?" matches any single
-  character), ``NotAction`` (reference_policies_elements_notaction.html).
+  action (action names are case-insensitive, reference_policies_elements_action.html),
+  ``?`` for exactly one character, ``NotAction``
+  (reference_policies_elements_notaction.html).
 - :func:`resource_edge_cases`: a ``*`` inside the resource part of an ARN does
-  not cross a ``:`` (reference_policies_elements_resource.html: "a wildcard
-  ... cannot span segments"), with S3 object keys holding a colon.
+  not cross a ``:`` (reference_policies_elements_resource.html, "Using wildcards
+  in resource ARNs": wildcards "within the individual segments of an ARN (the
+  parts separated by colons)", "any single character (?)"; only a ``*`` that is
+  the last character of a segment can match beyond the colon), with S3 object
+  keys holding a colon.
 - :func:`boundary_deny_cases`: an explicit Deny in a permissions boundary
-  overrides an identity Allow (access_policies_boundaries.html, "an explicit
-  deny in any of these policies overrides the allow").
+  overrides an identity Allow (access_policies_boundaries.html; the reference's
+  rule, cited there).
 
 Each returns ``(policy document, requests)``; the caller places the document.
 Shrinks towards the first action of :data:`EDGE_ACTIONS` and the first form.
@@ -57,12 +59,20 @@ K_ACTIONS: tuple[tuple[str, str], ...] = (
 )
 
 
-@st.composite
-def action_edge_cases(draw: st.DrawFn) -> Edge:
+FORMS = ("case", "question-mark", "not-action", "non-ascii-case", "non-ascii-question-mark")
+
+
+def action_edge_cases() -> st.SearchStrategy[Edge]:
     """A wildcard Action in another case (ASCII, or with a KELVIN SIGN for a "k"), a '?' for one character
     (and a '?' where two were), or NotAction."""
-    form = draw(st.sampled_from(["case", "question-mark", "not-action", "non-ascii-case", "non-ascii-question-mark"]))
-    action, resource = draw(st.sampled_from(K_ACTIONS if form.startswith("non-ascii") else EDGE_ACTIONS))
+    return st.sampled_from(FORMS).flatmap(
+        lambda form: _action_edge(form, st.sampled_from(K_ACTIONS if form.startswith("non-ascii") else EDGE_ACTIONS))
+    )
+
+
+@st.composite
+def _action_edge(draw: st.DrawFn, form: str, pairs: st.SearchStrategy[tuple[str, str]]) -> Edge:
+    action, resource = draw(pairs)
     service, name = action.split(":")
     requests = [Request(action, resource)]
     statement: dict[str, Any]
@@ -122,3 +132,24 @@ def boundary_deny_cases(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]
     boundary = _document(*draw(st.sampled_from([[allow_all, deny], [deny, allow_all]])))
     requests = [Request(action, resource), Request(*_other(action))]
     return _document(allow_all), boundary, requests
+
+
+@st.composite
+def combined_edge_cases(draw: st.DrawFn) -> Edge:
+    """The edges of :func:`action_edge_cases` (but NotAction, which would allow every other request) and
+    :func:`resource_edge_cases` in one policy, one statement and one request each, on distinct actions:
+    a single draw meets them all (a derandomized run draws few edge cases)."""
+    statements: list[dict[str, Any]] = []
+    requests: list[Request] = []
+    used: set[str] = set()
+    for form in ("non-ascii-case", "non-ascii-question-mark", "case", "question-mark"):
+        pool = K_ACTIONS if form.startswith("non-ascii") else EDGE_ACTIONS
+        choices = [p for p in pool if p[0] not in used and p[0] not in ("s3:GetObject", "s3:PutObject")]
+        document, drawn = draw(_action_edge(form, st.sampled_from(choices)))
+        statements.extend(document["Statement"])
+        requests.extend(drawn)
+        used.add(drawn[0].action)
+    document, drawn = draw(resource_edge_cases())
+    statements.extend(document["Statement"])
+    requests.extend(drawn)
+    return _document(*statements), requests
