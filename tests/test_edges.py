@@ -19,7 +19,13 @@ from hypothesis import strategies as st
 from reference.compiled import PolicyCache
 from reference.evaluator import evaluate_case
 from reference.model import Case, Policy
-from strategies.edges import action_edge_cases, boundary_deny_cases, combined_edge_cases, resource_edge_cases
+from strategies.edges import (
+    action_edge_cases,
+    boundary_deny_cases,
+    combined_edge_cases,
+    resource_edge_cases,
+    string_like_edge_cases,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,13 +73,10 @@ def _decisions_under(name: str, cases: list[Case], tmp_path: Path) -> list[list[
 
 
 EDGES = {
-    "action-pattern-case-sensitive": _identity_edge(action_edge_cases()),
-    "question-mark-any-run": _identity_edge(action_edge_cases()),
+    "question-mark-any-run": _identity_edge(string_like_edge_cases()),
     "notaction-read-as-action": _identity_edge(action_edge_cases()),
     "resource-mid-star-crosses-colons": _identity_edge(resource_edge_cases()),
-    "combined: action-pattern-case-sensitive": _identity_edge(combined_edge_cases()),
     "combined: question-mark-any-run": _identity_edge(combined_edge_cases()),
-    "combined: resource-mid-star-crosses-colons": _identity_edge(combined_edge_cases()),
     "boundary-deny-ignored": _boundary_edge(),
 }
 

@@ -26,7 +26,7 @@ from reference.fixtures import ANCHOR_VERSIONS, anchor_policy
 from reference.model import Case, Policy
 from strategies import aimed_requests, cases, condition_blocks, policy_documents
 from strategies.conditions import FAMILIES
-from strategies.edges import action_edge_cases, boundary_deny_cases, combined_edge_cases, resource_edge_cases
+from strategies.edges import action_edge_cases, boundary_deny_cases, combined_edge_cases
 from strategies.within_catalog import CatalogOnly
 
 FAMILY_FEATURE = {
@@ -100,8 +100,8 @@ def aimed_case(draw: st.DrawFn, document: dict[str, Any], aim: Aim, max_requests
 def unconditional_cases(draw: st.DrawFn, aim: Aim) -> Case:
     """Actions and resources alone: wildcards, NotAction, NotResource, several statements; one case in
     four on an edge of the matching rules with the request that shows it (``strategies.edges``)."""
-    if draw(st.integers(min_value=0, max_value=3)) == 0:
-        edge, requests = draw(st.one_of(combined_edge_cases(), action_edge_cases(), resource_edge_cases()))
+    if draw(st.integers(min_value=0, max_value=3)) == 3:  # not the first (simplest) example
+        edge, requests = draw(st.one_of(combined_edge_cases(), action_edge_cases()))
         return Case(
             identity_policies=[Policy.of("policy", json.dumps(edge, indent=2), "user-managed")], requests=requests
         )
@@ -229,7 +229,7 @@ def test_policy_types(
         catalog_only=aim.catalog_only,
     )
     if policy_type == "boundary":
-        strategy = st.integers(min_value=0, max_value=4).flatmap(lambda n: _boundary_deny() if n == 0 else strategy)
+        strategy = st.integers(min_value=0, max_value=4).flatmap(lambda n: _boundary_deny() if n == 4 else strategy)
     _run(harness, conformance_target, request, strategy)
 
 
