@@ -27,6 +27,7 @@ from reference.model import Case, Policy
 from strategies import aimed_requests, cases, condition_blocks, policy_documents
 from strategies.cases import BESIDE_TYPES
 from strategies.conditions import FAMILIES
+from strategies.edges import action_edge_cases, boundary_deny_cases, combined_edge_cases
 from strategies.within_catalog import CatalogOnly
 
 FAMILY_FEATURE = {
@@ -112,7 +113,13 @@ def aimed_case(draw: st.DrawFn, document: dict[str, Any], aim: Aim, max_requests
 
 @st.composite
 def unconditional_cases(draw: st.DrawFn, aim: Aim) -> Case:
-    """Actions and resources alone: wildcards, NotAction, NotResource, several statements."""
+    """Actions and resources alone: wildcards, NotAction, NotResource, several statements; one case in
+    four on an edge of the matching rules with the request that shows it (``strategies.edges``)."""
+    if draw(st.integers(min_value=0, max_value=3)) == 3:  # not the first (simplest) example
+        edge, requests = draw(st.one_of(combined_edge_cases(), action_edge_cases()))
+        return Case(
+            identity_policies=[Policy.of("policy", json.dumps(edge, indent=2), "user-managed")], requests=requests
+        )
     document = draw(policy_documents(max_statements=4, simulator_safe=aim.simulator_safe))
     for s in _statements(document):
         s.pop("Condition", None)
@@ -237,7 +244,20 @@ def test_policy_types(
         catalog_only=aim.catalog_only,
         besides=aim.besides,
     )
+    if policy_type == "boundary":
+        strategy = st.integers(min_value=0, max_value=4).flatmap(lambda n: _boundary_deny() if n == 4 else strategy)
     _run(harness, conformance_target, request, strategy)
+
+
+@st.composite
+def _boundary_deny(draw: st.DrawFn) -> Case:
+    """A Deny in the boundary over an identity Allow (``strategies.edges.boundary_deny_cases``)."""
+    identity, boundary, requests = draw(boundary_deny_cases())
+    return Case(
+        identity_policies=[Policy.of("policy", json.dumps(identity), "user-managed")],
+        permissions_boundary=Policy.of("boundary", json.dumps(boundary), "boundary"),
+        requests=requests,
+    )
 
 
 @pytest.mark.parametrize("version", ANCHOR_VERSIONS)
