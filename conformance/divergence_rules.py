@@ -693,13 +693,12 @@ def identity_policy_version_2008(o: Observation) -> bool:
 # (when its Action contains the action) without Resource crashes the call (HTTP 500).
 
 
-def _placeholder_statements(case: Case) -> list[dict[str, object]]:
+def _raw_statements(policies: list[Policy]) -> list[dict[str, object]]:
+    """The statements of these policies as their JSON objects (what an emulator reads)."""
     import json
 
     out: list[dict[str, object]] = []
-    for p in case.identity_policies:
-        if p.type == "group":
-            continue
+    for p in policies:
         try:
             document = json.loads(p.text())
         except ValueError:
@@ -710,6 +709,11 @@ def _placeholder_statements(case: Case) -> list[dict[str, object]]:
         elif isinstance(statements, list):
             out.extend(s for s in statements if isinstance(s, dict))
     return out
+
+
+def _placeholder_statements(case: Case) -> list[dict[str, object]]:
+    """The principal's own inline and attached policies (not its groups'), as LocalStack's placeholder reads."""
+    return _raw_statements([p for p in case.identity_policies if p.type != "group"])
 
 
 def localstack_placeholder(case: Case, request: Request) -> str:
@@ -739,21 +743,9 @@ def _has(case: Case, test: Callable[[dict[str, object]], bool]) -> bool:
 
 
 def _all_statements(case: Case) -> list[dict[str, object]]:
-    import json
-
-    out: list[dict[str, object]] = []
-    policies = [*case.identity_policies, *([case.permissions_boundary] if case.permissions_boundary else [])]
-    for p in policies:
-        try:
-            document = json.loads(p.text())
-        except ValueError:
-            continue
-        statements = document.get("Statement") if isinstance(document, dict) else None
-        if isinstance(statements, dict):
-            out.append(statements)
-        elif isinstance(statements, list):
-            out.extend(s for s in statements if isinstance(s, dict))
-    return out
+    return _raw_statements(
+        [*case.identity_policies, *([case.permissions_boundary] if case.permissions_boundary else [])]
+    )
 
 
 def _patterns(s: dict[str, object], *elements: str) -> list[str]:
