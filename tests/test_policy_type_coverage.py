@@ -37,7 +37,9 @@ def compared_per_policy_type(events: Path) -> collections.Counter[tuple[str, str
 
 def _targets() -> list[str]:
     targets = ["aws-simulator"]
-    if shutil.which("node") and (ROOT / "conformance" / "node_modules" / "@cloud-copilot").is_dir():
+    from conformance.targets.iam_simulate import PACKAGE_DIR  # IAMCONF_NPM_PREFIX, as the target reads it
+
+    if shutil.which("node") and (PACKAGE_DIR / "node_modules" / "@cloud-copilot").is_dir():
         targets.append("iam-simulate")
     elif os.environ.get("IAMCONF_REQUIRE_NODE"):
         pytest.fail("iam-simulate is required here (IAMCONF_REQUIRE_NODE) but is not installed")
