@@ -27,7 +27,7 @@ from typing import Protocol, runtime_checkable
 import msgspec
 from hypothesis.errors import InvalidArgument
 
-from reference.catalog import ResourceType, get_catalog
+from reference.catalog import ArnTemplate, ResourceType, get_catalog
 from reference.model import Request
 from strategies._catalog import action_resource_types, arn_templates, service_actions, services
 from strategies._choice import Chooser
@@ -36,7 +36,17 @@ from strategies.arns import gen_resource_arn
 
 
 def _types_matching(types: tuple[ResourceType, ...], arn: str) -> int:
-    return sum(1 for rt in types if any(t.match(arn) is not None for t in arn_templates(rt.service, rt.key)))
+    return sum(1 for rt in types if any(_template_takes(t, arn) for t in arn_templates(rt.service, rt.key)))
+
+
+def _template_takes(template: ArnTemplate, arn: str) -> bool:
+    """The catalog's template regex, and S3's bucket naming rule, which the regex does not carry: a bucket
+    name has no "/" (Amazon S3 User Guide, bucketnamingrules.html: "Bucket names can consist only of
+    lowercase letters, numbers, periods (.), and hyphens (-)"), so ``arn:aws:s3:::b/k`` is an object."""
+    found = template.match(arn)
+    if found is None:
+        return False
+    return not ("BucketName" in found and "/" in found["BucketName"] and str(template).endswith("${BucketName}"))
 
 
 @runtime_checkable
