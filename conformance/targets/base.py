@@ -80,7 +80,13 @@ class TargetCatalogue:
             return resource == "*"
         if self.literal_resources_only and "*" in resource:
             return False
-        return any(_template_pattern(t).fullmatch(resource) for t in templates)
+        # S3 bucket names hold no "/" (Amazon S3 User Guide, bucketnamingrules.html), which the template
+        # regex does not carry: arn:aws:s3:::b/k is an object, never a bucket.
+        return any(
+            _template_pattern(t).fullmatch(resource)
+            and not (t.endswith("${BucketName}") and "/" in resource.rsplit(":", 1)[-1])
+            for t in templates
+        )
 
 
 @dataclass(frozen=True, slots=True)
