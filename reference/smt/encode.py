@@ -621,16 +621,6 @@ def request_of(space: RequestSpace, model: z3.ModelRef, prefer: Iterable[str] = 
     return Request(action=action, resource=resource, context=context)
 
 
-_CONTEXT_TYPES = {
-    "String": "string",
-    "Binary": "binary",
-    "Numeric": "numeric",
-    "Date": "date",
-    "Bool": "boolean",
-    "Ip": "ip",
-}
-
-
 def _context_type(k: KeyVars) -> ContextKeyType:
     base = _CONTEXT_TYPES[k.family]
     return cast(ContextKeyType, f"{base}List" if k.slots > 1 else base)
