@@ -8,7 +8,7 @@ entry explains it.
 
 New minimal cases never go into the installed package (a reinstall would lose
 them and ``tox`` would never replay them): they go to ``--corpus DIR``, else to
-``conformance/corpus`` of the checkout the run is started from (so that the
+``$IAMCONF_CORPUS_DIR``, else to ``conformance/corpus`` of the checkout the run is started from (so that the
 next ``tox`` replays them), else to ``corpus/`` in the report directory
 (:func:`default_corpus_dir`).
 """
@@ -16,6 +16,7 @@ next ``tox`` replays them), else to ``corpus/`` in the report directory
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,7 +45,10 @@ def checkout_root(start: Path | None = None) -> Path | None:
 
 
 def default_corpus_dir(report_dir: Path | None, start: Path | None = None) -> Path:
-    """Where new minimal cases go when no ``--corpus`` is given: the checkout's corpus, else the report's."""
+    """Where new minimal cases go when no ``--corpus`` is given: ``$IAMCONF_CORPUS_DIR``, the checkout's
+    corpus, else the report's."""
+    if os.environ.get("IAMCONF_CORPUS_DIR"):
+        return Path(os.environ["IAMCONF_CORPUS_DIR"])
     root = checkout_root(start)
     if root is not None:
         return root / "conformance" / "corpus"

@@ -96,8 +96,10 @@ def catalog_action(c: Chooser, action: str, pool: tuple[str, ...], vocabulary: V
         candidate = c.pick(service_actions(service)) if service in services() else gen_action(c, pool)
         if _usable(candidate, vocabulary):
             return candidate
-    if service in services():  # a narrow vocabulary: pick among the service's usable actions
-        usable = [a for a in service_actions(service) if _usable(a, vocabulary)]
+    # A narrow vocabulary: pick among the usable actions of the service, or (for a service outside the
+    # catalog, "x0z:GetA") of the pool's services.
+    for scope in ((service,) if service in services() else ()), tuple(p for p in pool if p in services()):
+        usable = [a for s in scope for a in service_actions(s) if _usable(a, vocabulary)]
         if usable:
             return c.pick(usable)
     return candidate
@@ -122,8 +124,10 @@ def catalog_resource(c: Chooser, action: str, resource: str, vocabulary: Vocabul
     if not types:
         return "*"
     arn = resource
-    for _ in range(4):
-        arn = gen_resource_arn(c, c.pick(types)).arn
+    for attempt in range(6):
+        # Unusual names (slashes, "=" and "&" in an id) first; plain ones last, which a target's narrower
+        # reading of a template (an id that is a whole ARN component holds no "/") still takes.
+        arn = gen_resource_arn(c, c.pick(types), unusual=attempt < 3).arn
         if fits_catalog(action, arn, vocabulary):
             return arn
     return arn

@@ -3,10 +3,20 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
 
 _FIGURES: list[str] = []
 FIGURE = "iamconf-figure"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Suites that these tests make fail on purpose (wrong targets, mutants) save their minimal cases:
+    into a scratch folder, never the checkout's corpus, which ``tox`` replays (inherited by subprocesses)."""
+    if not os.environ.get("IAMCONF_CORPUS_DIR"):
+        os.environ["IAMCONF_CORPUS_DIR"] = tempfile.mkdtemp(prefix="iamconf-test-corpus-")
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

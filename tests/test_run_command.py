@@ -334,7 +334,9 @@ def test_the_ci_profile_keeps_no_database(
     assert not (report / ".hypothesis").exists() and not (tmp_path / ".hypothesis").exists()
 
 
-def test_an_installed_copy_run_elsewhere_defaults_its_corpus_outside_the_package(tmp_path: Path) -> None:
+def test_an_installed_copy_run_elsewhere_defaults_its_corpus_outside_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The packages imported from a copy outside any checkout (as from a wheel): the default corpus is the
     report directory's, never the package's own folder."""
     site = tmp_path / "site"
@@ -358,10 +360,13 @@ def test_an_installed_copy_run_elsewhere_defaults_its_corpus_outside_the_package
     package, corpus_dir = (Path(p) for p in json.loads(done.stdout))
     assert package.is_relative_to(site)
     assert Path(corpus_dir) == Path("rep") / "corpus"
-    # From a checkout the same call names the checkout's corpus.
+    # From a checkout the same call names the checkout's corpus; $IAMCONF_CORPUS_DIR overrides both.
     from conformance.corpus import default_corpus_dir
 
+    monkeypatch.delenv("IAMCONF_CORPUS_DIR", raising=False)
     assert default_corpus_dir(None, start=ROOT / "tests") == ROOT / "conformance" / "corpus"
+    monkeypatch.setenv("IAMCONF_CORPUS_DIR", str(tmp_path / "mine"))
+    assert default_corpus_dir(None, start=ROOT / "tests") == tmp_path / "mine"
 
 
 def test_shrinking_stops_asking_the_target_once_the_profile_budget_is_spent(

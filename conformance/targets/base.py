@@ -35,17 +35,37 @@ _PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
 
 
 @functools.lru_cache(maxsize=8192)
-def _template_pattern(template: str) -> re.Pattern[str]:
-    """An ARN template of the Service Authorization Reference as a pattern (letters in any case): a
-    placeholder inside the ARN stands for text without a colon, the last one (an object key, a path) for
-    any text."""
-    parts = _PLACEHOLDER.split(template)
+def _template_components(template: str) -> tuple[re.Pattern[str], ...]:
+    """An ARN template of the Service Authorization Reference as one pattern per ARN component, matched
+    the way iam-simulate's catalogue matcher does (measured against it in tests/test_target_catalogue.py):
+    the ARN is split into partition, service, region, account and the resource (the rest, colons
+    included); within a component literals match in any case and a placeholder stands for one character
+    or more of any kind, except that a component which is one placeholder alone (``${BucketName}``,
+    ``${ConnectionArn}``) holds no ``:`` or ``/`` (so ``arn:aws:s3:::b/k`` is an object, never a bucket)."""
     out = []
-    for i, literal in enumerate(parts):
-        out.append(re.escape(literal))
-        if i < len(parts) - 1:
-            out.append(".+" if i == len(parts) - 2 and not parts[-1] else "[^:]+")
-    return re.compile("".join(out), re.IGNORECASE)
+    for component in template.split(":", 5):
+        if _PLACEHOLDER.fullmatch(component):
+            out.append(re.compile("[^:/]+"))
+        else:
+            out.append(re.compile(".+".join(re.escape(p) for p in _PLACEHOLDER.split(component)), re.I | re.S))
+    return tuple(out)
+
+
+def _template_takes(template: str, arn: str) -> bool:
+    components = arn.split(":", 5)
+    patterns = _template_components(template)
+    return len(components) == len(patterns) and all(p.fullmatch(c) for p, c in zip(patterns, components, strict=True))
+
+
+def _literal_text(template: str) -> str:
+    return "".join(_PLACEHOLDER.split(template)).lower()
+
+
+def _more_specific(child: str, parent: str) -> bool:
+    """``child`` holds all of ``parent``'s literal text as a prefix, and more (a migration task of a
+    progress-update stream, say): iam-simulate then takes the ARN to be of the child's type only."""
+    c, p = _literal_text(child), _literal_text(parent)
+    return len(c) > len(p) and c.startswith(p)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,15 +98,15 @@ class TargetCatalogue:
             return False
         if not templates:
             return resource == "*"
-        if self.literal_resources_only and "*" in resource:
+        if self.literal_resources_only and ("*" in resource or "?" in resource):
             return False
-        # S3 bucket names hold no "/" (Amazon S3 User Guide, bucketnamingrules.html), which the template
-        # regex does not carry: arn:aws:s3:::b/k is an object, never a bucket.
-        return any(
-            _template_pattern(t).fullmatch(resource)
-            and not (t.endswith("${BucketName}") and "/" in resource.rsplit(":", 1)[-1])
-            for t in templates
-        )
+        matching = [t for t in templates if _template_takes(t, resource)]
+        if "*" in resource or "?" in resource:
+            return bool(matching)
+        # Of an ARN of several of the action's types, iam-simulate keeps the most specific ones, and
+        # refuses an ARN that is still of several (multiple.resource.types).
+        specific = {t for t in matching if not any(o != t and _more_specific(o, t) for o in matching)}
+        return len(specific) == 1
 
 
 @dataclass(frozen=True, slots=True)
