@@ -25,6 +25,7 @@ import functools
 import json
 import re
 from collections.abc import Callable
+from typing import Any
 
 import msgspec
 
@@ -466,6 +467,74 @@ def scp_keys_left_out(o: Observation) -> bool:
 
 
 # -- resources ------------------------------------------------------------------------------------------------
+
+_VARIABLE = re.compile(r"\$\{[^}]*\}")
+# Stands for a ':' of an ARN's resource part in the what-if below: a character no ARN segment rule treats
+# as a separator (a private-use code point, in no real ARN or pattern).
+_NOT_A_COLON = "\ue000"
+
+
+def _colons_hidden(arn: str) -> str:
+    """``arn`` with the colons of its resource part (after the fifth ':', outside ``${...}``) replaced by a
+    character that is not a separator."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6:
+        return arn
+    rest, out, at = parts[5], [], 0
+    for m in _VARIABLE.finditer(rest):
+        out.append(rest[at : m.start()].replace(":", _NOT_A_COLON))
+        out.append(m.group())
+        at = m.end()
+    out.append(rest[at:].replace(":", _NOT_A_COLON))
+    return ":".join([*parts[:5], "".join(out)])
+
+
+def _mid_segment_star(pattern: str) -> bool:
+    """A ``*`` in the resource part of an ARN pattern followed by more of its segment (not by ':' or the end)."""
+    parts = _VARIABLE.sub("v", pattern).split(":", 5)
+    rest = parts[5] if len(parts) == 6 else ""
+    return any(c == "*" and i + 1 < len(rest) and rest[i + 1] != ":" for i, c in enumerate(rest))
+
+
+def _resources_with_colons_hidden(document: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(document.get("Statement"), (dict, list)):
+        return document
+    statements = document["Statement"]
+    for st in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(st, dict):
+            continue
+        for element in ("Resource", "NotResource"):
+            value = st.get(element)
+            if isinstance(value, str):
+                st[element] = _colons_hidden(value)
+            elif isinstance(value, list):
+                st[element] = [_colons_hidden(v) if isinstance(v, str) else v for v in value]
+    return document
+
+
+@rule
+def mid_segment_star_crosses_colons(o: Observation) -> bool:
+    """A statement whose Action covers the request has a Resource pattern with a ``*`` inside a segment of
+    the resource part (``.../home/*.txt``), the request's resource part holds a ':', and matching with
+    every colon of the resource parts (request and patterns) taken as an ordinary character (what the peer
+    does: its ``*`` crosses colons) gives the observed decision."""
+    if ":" not in (o.request.resource.split(":", 5) + [""] * 6)[5]:
+        return False
+    action = o.request.action.lower()
+    if not any(
+        _mid_segment_star(str(pattern))
+        for slot in o.prepared.slots
+        for st in slot.compiled.candidates(action)
+        for pattern in st.statement.resources
+    ):
+        return False
+    changed: dict[str, Policy] = {}
+    for slot in o.prepared.slots:
+        document = json.loads(slot.compiled.parsed.document.text)
+        if isinstance(document, dict):
+            changed[slot.policy_id] = Policy.of(slot.policy_id, _resources_with_colons_hidden(document))
+    request = msgspec.structs.replace(o.request, resource=_colons_hidden(o.request.resource))
+    return o.observed_with(case=_replace_policies(o.case, changed), request=request)
 
 
 # -- service-specific rules the peer models differently (reference/service_rules.py) ---------------------------

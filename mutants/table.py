@@ -47,7 +47,14 @@ MUTANTS: tuple[Mutant, ...] = (
         "case handling of actions",
         "Action patterns with wildcards matched case-sensitively",
         "reference.compiled",
-        (("glob(v, ignore_case=True)", "glob(v, ignore_case=False)"),),
+        (
+            # the pattern kept as written while the action is lower-cased (ASCII: prefixes, star globs,
+            # "?" automata), and the regular expression of other text made case-sensitive
+            ("prefixes = tuple(v[:-1].lower() for v", "prefixes = tuple(v[:-1] for v"),
+            ("StarGlob.of(v.lower(), ignore_case=True)", "StarGlob.of(v, ignore_case=False)"),
+            ('questions = tuple(v.lower() for v in wild if "?"', 'questions = tuple(v for v in wild if "?"'),
+            ("glob(v, ignore_case=True)", "glob(v, ignore_case=False)"),
+        ),
         first=("test_actions_and_resources",),
     ),
     Mutant(

@@ -304,6 +304,7 @@ def test_outside_a_checkout_minimal_cases_and_the_database_go_to_the_report_dire
     work.mkdir()
     monkeypatch.chdir(work)
     monkeypatch.delenv("HYPOTHESIS_STORAGE_DIRECTORY", raising=False)
+    monkeypatch.delenv("IAMCONF_CORPUS_DIR", raising=False)
     monkeypatch.setattr(plugin, "make_target", lambda name, options: Contrarian())
     report = tmp_path / "report"
     code = main(
