@@ -37,7 +37,7 @@ from reference.model import Case, Decision, Policy, Request
 from reference.principals import PrincipalMatch
 from reference.variables import Escaped, Literal
 
-__all__ = ["RULES", "Observation", "Rule"]
+__all__ = ["LENSES", "RULES", "Lens", "Observation", "Rule"]
 
 Rule = Callable[[Observation], bool]
 RULES: dict[str, Rule] = {}
@@ -46,6 +46,21 @@ RULES: dict[str, Rule] = {}
 def rule(fn: Rule) -> Rule:
     RULES[fn.__name__] = fn
     return fn
+
+
+Lens = Callable[[Observation], "Observation | None"]
+# Rules whose divergence is a way the peer reads the request (keys it drops) rather than a way it decides:
+# another divergence may then happen on the request as the peer reads it (``conformance.divergences``
+# tries the other rules through the lens, once).  Rule name -> the observation through the peer's eyes.
+LENSES: dict[str, Lens] = {}
+
+
+def lens(rule_name: str) -> Callable[[Lens], Lens]:
+    def register(fn: Lens) -> Lens:
+        LENSES[rule_name] = fn
+        return fn
+
+    return register
 
 
 def _catalog_multivalued(key: str) -> bool | None:
@@ -263,11 +278,9 @@ def global_key_unknown_to_iam_simulate(o: Observation) -> bool:
     return o.observed_without_keys(_read_and_carried(o, unknown), _set_operator_if_exists)
 
 
-@rule
-def key_of_another_action(o: Observation) -> bool:
-    """An applying statement reads a service condition key, carried by the request, that the IAM catalog
-    does not list for the requested action or its resource types; dropping it (absent as iam-simulate
-    reads absence) gives the observed decision."""
+def _keys_of_other_actions(o: Observation, *, read_only: bool = True) -> list[str]:
+    """Service condition keys carried by the request (and read by the statements in force, with
+    ``read_only``) that the IAM catalog does not list for the requested action or its resource types."""
     catalog = get_catalog()
     action = catalog.action(o.request.action)
     listed: set[str] = set()
@@ -277,10 +290,34 @@ def key_of_another_action(o: Observation) -> bool:
             listed |= {k.lower() for k in rt.condition_keys}
 
     def other(key: str) -> bool:
+        # iam-simulate keeps the cross-service keys its catalogue lists beside the global ones
+        # (ssm:SourceInstanceArn, lambda:SourceFunctionArn, ...): those are not another action's.
         found = catalog.condition_key(key)
-        return found is not None and not found.is_global and found.name.lower() not in listed
+        return (
+            found is not None
+            and not found.is_global
+            and found.name.lower() not in listed
+            and key.lower() not in _iam_simulate_global_keys()
+        )
 
-    return o.observed_without_keys(_read_and_carried(o, other), _set_operator_if_exists)
+    if read_only:
+        return _read_and_carried(o, other)
+    return [e.key for e in o.request.context if other(e.key)]
+
+
+@rule
+def key_of_another_action(o: Observation) -> bool:
+    """An applying statement reads a service condition key, carried by the request, that the IAM catalog
+    does not list for the requested action or its resource types; dropping it (absent as iam-simulate
+    reads absence) gives the observed decision."""
+    return o.observed_without_keys(_keys_of_other_actions(o), _set_operator_if_exists)
+
+
+@lens("key_of_another_action")
+def without_keys_of_other_actions(o: Observation) -> Observation | None:
+    """The request as a peer that drops keys of other actions reads it (None: it drops none).  Every such
+    key: the peer drops it whoever reads it (an RCP the reference leaves out, say)."""
+    return o.without_keys(_keys_of_other_actions(o, read_only=False))
 
 
 @rule

@@ -132,6 +132,21 @@ class Observation:
         refs = frozenset(a.ref for a, clause in self.clauses() if clause.key.lower() in drop and absent_differs(clause))
         return bool(refs) and what_if_negated(self.prepared, request, refs).decision == wanted
 
+    def without_keys(self, keys: Iterable[str]) -> Observation | None:
+        """This observation with these context keys dropped from the request and the reference's answer
+        to that request as the expected one (None: the request carries none of them, or the reference
+        refuses the changed case)."""
+        drop = {k.lower() for k in keys}
+        kept = [e for e in self.request.context if e.key.lower() not in drop]
+        if len(kept) == len(self.request.context):
+            return None
+        request = msgspec.structs.replace(self.request, context=kept)
+        try:
+            expected = decide(self.prepared, request)
+        except CaseInputError:
+            return None
+        return Observation(self.case, request, expected, self.observed)
+
     def observed_with_context(self, context: list[ContextEntry]) -> bool:
         return self.observed_with(request=msgspec.structs.replace(self.request, context=context))
 

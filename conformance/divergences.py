@@ -20,6 +20,7 @@ stay true.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import re
@@ -27,8 +28,8 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 
-from conformance.compare import Mismatch
-from conformance.divergence_rules import RULES, Observation
+from conformance.compare import Mismatch, compare
+from conformance.divergence_rules import LENSES, RULES, Observation
 from conformance.features import FEATURES
 from conformance.targets.base import Check
 from reference.model import Decision
@@ -207,6 +208,32 @@ def explain(target: str, observation: Observation, mismatches: list[Mismatch]) -
     for m in mismatches:
         entry = next((e for e in entries if e.explains(observation, [m])), None)
         if entry is None:
-            return None
+            return _through_lens(entries, observation, mismatches)
         first = first or entry
     return first
+
+
+def _through_lens(
+    entries: tuple[KnownDivergence, ...], observation: Observation, mismatches: list[Mismatch]
+) -> KnownDivergence | None:
+    """Two known divergences at once, one of them a way the peer reads the request (``LENSES``: keys it
+    drops): another entry explains the observation as seen through that lens (the request without the
+    keys, the reference's answer to it).  Only decisions, only one lens, and the returned entry names
+    both (``a+b``)."""
+    checks = frozenset(m.check for m in mismatches)
+    if observation.observed is None or not checks <= {Check.DECISION, Check.ENFORCED}:
+        return None
+    for reader in entries:
+        lens = LENSES.get(reader.rule)
+        seen = lens(observation) if lens is not None else None
+        if seen is None or seen.observed is None:
+            continue
+        rest = compare(seen.expected, seen.observed, checks)
+        if not rest:  # the lens alone explains it (its own entry, when its directions name it)
+            continue
+        other = next((e for e in entries if e is not reader and e.explains(seen, rest)), None)
+        if other is not None:
+            return dataclasses.replace(
+                other, id=f"{reader.id}+{other.id}", reason=f"{reader.reason}; then {other.reason}"
+            )
+    return None

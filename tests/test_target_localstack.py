@@ -190,3 +190,73 @@ def test_groups_and_boundaries_are_created(simulator: LocalStackSimulatorTarget)
     assert all(o.observed is not None for o in outcomes)
     iam = simulator.iam("111122223333")
     assert iam.list_groups()["Groups"] == [] and iam.list_users()["Users"] == []
+
+
+def _kill(ls: LocalStack) -> None:
+    """SIGKILL to the LocalStack process group, as an OOM killer or a crash would end it."""
+    import os
+    import signal
+    import time
+
+    pid = ls.pid
+    assert pid is not None
+    os.killpg(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while not ls.died() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ls.died()
+
+
+@needs_localstack
+def test_localstack_killed_mid_run_is_restarted_and_the_case_asked_again() -> None:
+    """LocalStack dies between cases and while a case is in flight: the case is a retryable failure, a
+    fresh LocalStack is started, and the harness's retry compares every request (never an agreement
+    made up from a dead endpoint)."""
+    target = LocalStackSimulatorTarget()
+    target.start()
+    try:
+        first = check_cases(target, [ALLOW])
+        assert [o.status for o in first] == [Status.AGREE, Status.KNOWN]
+        old_pid = target.localstack.pid
+        _kill(target.localstack)
+        again = check_cases(target, [ALLOW])  # killed between cases: restarted before the case is asked
+        assert [o.status for o in again] == [Status.AGREE, Status.KNOWN], [o.describe() for o in again]
+        assert target.localstack.pid not in (None, old_pid)
+
+        # Killed while the case is in flight (during its first call): a retryable failure, then the retry.
+        original = target._simulate
+        killed: list[bool] = []
+
+        def kill_then_simulate(*args: object, **kwargs: object) -> object:
+            if not killed:
+                killed.append(True)
+                _kill(target.localstack)
+            return original(*args, **kwargs)  # type: ignore[arg-type]
+
+        target._simulate = kill_then_simulate  # type: ignore[method-assign,assignment]
+        answer = target.answer([ALLOW])[0]
+        assert isinstance(answer, TargetFailure) and answer.retryable and "LocalStack exited" in answer.message
+        retried = check_cases(target, [ALLOW])
+        assert [o.status for o in retried] == [Status.AGREE, Status.KNOWN], [o.describe() for o in retried]
+        assert target.stats.extra["localstack_deaths"] == 1
+    finally:
+        target.stop()
+
+
+@needs_localstack
+def test_localstack_that_cannot_be_started_again_fails_every_later_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed, and the restart fails: each case is a target failure naming why, never an answer."""
+    target = LocalStackSimulatorTarget()
+    target.start()
+    try:
+        _kill(target.localstack)
+
+        def no_start() -> None:
+            raise TargetUnavailable("injected: no port left")
+
+        monkeypatch.setattr(target.localstack, "start", no_start)
+        outcomes = check_cases(target, [ALLOW, ALLOW])
+        assert {o.status for o in outcomes} == {Status.FAILURE}, [o.describe() for o in outcomes]
+        assert all("could not be started again: injected" in o.reason for o in outcomes)
+    finally:
+        target.stop()

@@ -106,6 +106,17 @@ class LocalStack:
             raise
         self.endpoint_url = self._server.url
 
+    def died(self) -> bool:
+        """The LocalStack this suite started has exited (killed, crashed); never true of an instance named
+        by LOCALSTACK_ENDPOINT, which the suite does not own."""
+        server = self._server
+        return server is not None and (server.process is None or server.process.poll() is not None)
+
+    def restart(self) -> None:
+        """A fresh LocalStack in place of the one that died (new port, new temporary directory)."""
+        self.stop()
+        self.start()
+
     def stop(self) -> None:
         server, self._server = self._server, None
         if server is not None:

@@ -8,6 +8,14 @@ asked about the case's requests, planned and read like the aws-simulator
 target's calls (``conformance.targets.aws_simulator.plan`` / ``read_pages``).
 Everything created is deleted afterwards, also when a call fails.
 
+A LocalStack the suite started that dies mid-run (killed, crashed) fails the
+case in flight as retryable (``TargetFailure.retryable``: a dead endpoint says
+nothing about the case) and is started afresh before the next case, so the
+harness's one retry asks a working instance; if it cannot be started again,
+every later case is a target failure with the reason, never an answer.  An
+endpoint named by ``LOCALSTACK_ENDPOINT`` is not restarted: when it stops
+answering, its cases are target failures.
+
 ``SimulateCustomPolicy`` is asked once at start: where the instance answers
 "not implemented" (the free edition does), that is said once
 (``custom_policy_support``) and the cases only it could express (SCPs) are
@@ -22,7 +30,15 @@ from typing import Any
 
 from conformance.features import FEATURES
 from conformance.targets.aws_simulator import Exchange, SimCall, interpret, plan
-from conformance.targets.base import Capabilities, Check, TargetAnswer, TargetFailure, TargetStats, Unsupported
+from conformance.targets.base import (
+    Capabilities,
+    Check,
+    TargetAnswer,
+    TargetFailure,
+    TargetStats,
+    TargetUnavailable,
+    Unsupported,
+)
 from conformance.targets.localstack_process import LocalStack
 from conformance.targets.principals import CALLER, Cleanup, create_principal
 from reference.model import Case
@@ -59,6 +75,7 @@ class LocalStackSimulatorTarget:
         self.stats = TargetStats()
         self.custom_policy_support: str | None = None  # why SimulateCustomPolicy cannot be used, once
         self._iam: dict[str, Any] = {}
+        self._cannot_restart: str | None = None
 
     def start(self) -> None:
         self.localstack.start()
@@ -109,6 +126,9 @@ class LocalStackSimulatorTarget:
         calls = plan(case)
         if isinstance(calls, Unsupported):
             return calls
+        revived = self._revive()
+        if revived is not None:
+            return revived
         self.stats.cases += 1
         self.stats.requests += len(case.requests)
         iam = self.iam(caller["account"])
@@ -118,10 +138,28 @@ class LocalStackSimulatorTarget:
         except Exception as e:  # the IAM API refused a set-up call (a policy it cannot read, say)
             answer = TargetFailure(f"set-up: {type(e).__name__}: {e}")
         finally:
-            problem = cleanup.run()
+            problem = cleanup.run() if not self.localstack.died() else None
+        if self.localstack.died():
+            self.stats.extra["localstack_deaths"] = self.stats.extra.get("localstack_deaths", 0) + 1
+            return TargetFailure(f"LocalStack exited while the case was asked ({answer_text(answer)})", retryable=True)
         if problem is not None and not isinstance(answer, TargetFailure):
             return TargetFailure(problem)
         return answer
+
+    def _revive(self) -> TargetFailure | None:
+        """Start the owned LocalStack afresh if it died; a failure (for this and every later case) if it
+        cannot be started again."""
+        if self._cannot_restart is not None:
+            return TargetFailure(self._cannot_restart)
+        if not self.localstack.died():
+            return None
+        self._iam.clear()
+        try:
+            self.localstack.restart()
+        except TargetUnavailable as e:
+            self._cannot_restart = f"LocalStack died mid-run and could not be started again: {e.reason}"
+            return TargetFailure(self._cannot_restart)
+        return None
 
     def _simulate(self, iam: Any, case: Case, account: str, calls: list[SimCall], cleanup: Cleanup) -> TargetAnswer:
         from botocore.exceptions import ClientError
@@ -146,3 +184,9 @@ class LocalStackSimulatorTarget:
             self.stats.calls += len(pages)
             exchanges.append(Exchange(call.summary(), pages))
         return interpret(case, calls, exchanges)
+
+
+def answer_text(answer: TargetAnswer) -> str:
+    if isinstance(answer, TargetFailure):
+        return answer.message
+    return answer.reason if isinstance(answer, Unsupported) else "an answer, discarded"
