@@ -60,7 +60,13 @@ def test_ctrl_c_during_a_run_leaves_no_server(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "IAMCONF_MOTO_SERVER": "1", "IAMCONF_SUITE_EXAMPLES": "1000"}
     argv = [sys.executable, "-m", "conformance.cli", "run", "--target", "moto-enforcement"]
     run = subprocess.Popen(
-        [*argv, "--report-dir", str(tmp_path / "report")], env=env, cwd=tmp_path, stdout=subprocess.PIPE
+        [*argv, "--report-dir", str(tmp_path / "report")],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        # As from a terminal: a run started by a CI runner or a background shell job inherits SIGINT
+        # ignored, and Python then installs no KeyboardInterrupt handler; Ctrl-C is what is tested here.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 60
