@@ -175,10 +175,19 @@ def _statement(doc: ParsedDocument, index: int, path: tuple[PathPart, ...], s: A
     aname = "NotAction" if action_negated else "Action"
     for where, a in _located(s[aname]):
         _check_action(doc, [*p, aname, *where], a)
-    resources, resource_negated = _pair(doc, p, s, "Resource", "NotResource")
-    rname = "NotResource" if resource_negated else "Resource"
-    for where, r in _located(s[rname]):
-        _check_resource(doc, [*p, rname, *where], r)
+    if kind == "resource" and "Resource" not in s and "NotResource" not in s:
+        # A role trust policy names no Resource: it is IAM's resource-based policy type and applies to the
+        # role it is attached to (reference_policies_elements_principal.html: "The IAM resource-based
+        # policy type is a role trust policy"; its examples there have Principal and Action only).  A
+        # statement of a resource-based policy without Resource applies to that resource, which is the
+        # resource of every request of the case (case-format v1: the case's resource policy is the
+        # policy of the requested resource).  Evidence in reference/UNDOCUMENTED.md.
+        resources, resource_negated = ("*",), False
+    else:
+        resources, resource_negated = _pair(doc, p, s, "Resource", "NotResource")
+        rname = "NotResource" if resource_negated else "Resource"
+        for where, r in _located(s[rname]):
+            _check_resource(doc, [*p, rname, *where], r)
 
     principals, principal_negated = _principal(doc, p, s, effect, kind)
     condition = _condition(doc, [*p, "Condition"], s["Condition"]) if "Condition" in s else None

@@ -133,6 +133,44 @@ def test_resource_policy_principal_forms_accepted() -> None:
     assert p.statements[2].principal_negated
 
 
+def test_a_trust_policy_without_resource_is_accepted_only_as_a_resource_policy() -> None:
+    """A role trust policy names Principal and Action, no Resource (reference_policies_elements_principal.html):
+    in a resource-based policy the statement applies to the resource it is attached to; an identity
+    policy's statement without Resource stays refused (moto refused 30, 32)."""
+    trust = policy_text({"Effect": "Allow", "Principal": {"AWS": "111122223333"}, "Action": "sts:AssumeRole"})
+    p = parse_policy(trust, kind="resource")
+    assert (p.statements[0].resources, p.statements[0].resource_negated) == (("*",), False)
+    for kind in ("identity", "scp", "rcp"):
+        statement = {"Effect": "Allow", "Action": "sts:AssumeRole"}
+        if kind == "rcp":
+            statement["Principal"] = "*"
+        assert refused(policy_text(statement), kind=kind).code == "missing-resource"
+
+
+def test_a_trust_policy_without_resource_decides_assume_role() -> None:
+    """Evaluated: the trust policy of the role allows the caller's account, the caller's identity policy
+    allows sts:AssumeRole: allowed; a trust policy naming another account: denied (the trust policy must
+    allow, also in the same account: id_roles_compare-resource-policies.html)."""
+    from reference.compiled import PolicyCache
+    from reference.evaluator import evaluate_case
+    from reference.model import Case, Decision, Policy, Request
+
+    def case(trusted: str) -> Case:
+        trust = {"Effect": "Allow", "Principal": {"AWS": trusted}, "Action": "sts:AssumeRole"}
+        return Case(
+            caller_arn="arn:aws:iam::111122223333:user/alice",
+            identity_policies=[
+                Policy.of("i", policy_text({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}))
+            ],
+            resource_policy=Policy.of("trust", policy_text(trust)),
+            requests=[Request("sts:AssumeRole", "arn:aws:iam::111122223333:role/r")],
+        )
+
+    cache = PolicyCache()
+    assert evaluate_case(case("111122223333"), cache).results[0].decision == Decision.ALLOWED
+    assert evaluate_case(case("444455556666"), cache).results[0].decision != Decision.ALLOWED
+
+
 def test_error_positions_point_at_the_offending_value() -> None:
     text = policy_text(OK_STMT, {**OK_STMT, "Effect": "Maybe"})
     err = refused(text)
