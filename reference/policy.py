@@ -175,6 +175,7 @@ def _statement(doc: ParsedDocument, index: int, path: tuple[PathPart, ...], s: A
     aname = "NotAction" if action_negated else "Action"
     for where, a in _located(s[aname]):
         _check_action(doc, [*p, aname, *where], a)
+    resources: tuple[str, ...]
     if kind == "resource" and "Resource" not in s and "NotResource" not in s:
         # A role trust policy names no Resource: it is IAM's resource-based policy type and applies to the
         # role it is attached to (reference_policies_elements_principal.html: "The IAM resource-based

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from conformance.harness import Status, check_cases
 from conformance.targets.moto_enforcement import make_moto_enforcement_target
 from tests.test_target_moto import ALLOW_ASSUME, ALLOW_OTHER, ALLOW_PROBED
@@ -59,11 +61,14 @@ def test_ctrl_c_during_a_run_leaves_no_server(tmp_path: Path) -> None:
     """SIGINT to `iamconf run` while moto's server runs: the run ends and its server with it."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "IAMCONF_MOTO_SERVER": "1", "IAMCONF_SUITE_EXAMPLES": "1000"}
     argv = [sys.executable, "-m", "conformance.cli", "run", "--target", "moto-enforcement"]
+    # Output to a file, never an unread pipe: a run that fills the pipe's buffer blocks and never ends.
+    log = (tmp_path / "run.log").open("wb")
     run = subprocess.Popen(
         [*argv, "--report-dir", str(tmp_path / "report")],
         env=env,
         cwd=tmp_path,
-        stdout=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         # As from a terminal: a run started by a CI runner or a background shell job inherits SIGINT
         # ignored, and Python then installs no KeyboardInterrupt handler; Ctrl-C is what is tested here.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
@@ -80,10 +85,14 @@ def test_ctrl_c_during_a_run_leaves_no_server(tmp_path: Path) -> None:
             time.sleep(0.2)  # until the suite runs against the started target
         time.sleep(0.5)
         run.send_signal(signal.SIGINT)
-        run.wait(30)
+        try:
+            run.wait(30)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the run did not end within 30 s of SIGINT: " + (tmp_path / "run.log").read_text()[-2000:])
     finally:
         if run.poll() is None:
             run.kill()
             run.wait()
+        log.close()
     assert run.returncode != 0
     assert [c for c in children if _alive(c)] == []
