@@ -47,6 +47,7 @@ from conformance.events import (
 )
 from conformance.features import FEATURES
 from conformance.health import COMPARED, MIN_COMPARED_SHARE
+from conformance.targets.process import interruptible
 from conformance.versions import target_versions, versions_line
 from reports.matrix_report import write_matrix_reports
 from reports.progress import progress
@@ -268,7 +269,8 @@ def run_main(
             workers=workers,
             endpoint_url=endpoint_url,
         )
-        code = pytest.main(args)
+        with interruptible():
+            code = pytest.main(args)
     finally:
         if own_home:
             set_hypothesis_home_dir(None)

@@ -19,6 +19,7 @@ from conformance.targets.base import TargetUnavailable
 from conformance.targets.enforcement import Credentials, EnforcementTarget, create_admin
 from conformance.targets.localstack_process import ACCOUNT, ENV_ENDPOINT, ENV_TOKEN, ROOT, LocalStack
 from conformance.targets.probes import REGION, call, probe_for
+from conformance.targets.process import emulator_client_config
 
 NAME = "localstack-enforcement"
 NOT_ENFORCING = (
@@ -53,7 +54,7 @@ class LocalStackBackend:
         session = self.localstack.session(
             credentials.access_key_id, credentials.secret_access_key, credentials.session_token
         )
-        client = session.client(service, region_name=REGION)
+        client = session.client(service, region_name=REGION, config=emulator_client_config())
         if credentials == self._admin:
             self._clients[(service, credentials)] = client
         return client

@@ -21,7 +21,7 @@ from typing import Any
 
 from conformance.targets.enforcement import Credentials, EnforcementTarget, create_admin
 from conformance.targets.probes import REGION
-from conformance.targets.process import ServerProcess, free_port
+from conformance.targets.process import ServerProcess, emulator_client_config, free_port
 
 NAME = "moto-enforcement"
 ACCOUNT = "123456789012"  # moto's default account
@@ -69,6 +69,7 @@ class MotoBackend:
             aws_access_key_id=credentials.access_key_id,
             aws_secret_access_key=credentials.secret_access_key,
             aws_session_token=credentials.session_token,
+            config=emulator_client_config(),
         )
         if credentials == self._admin:
             self._clients[(service, credentials)] = client

@@ -18,11 +18,13 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from conformance.targets.base import TargetUnavailable
 
@@ -159,3 +161,56 @@ class ServerProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def emulator_client_config() -> Any:
+    """botocore's client settings for an emulator on loopback: a call answers in milliseconds, so one
+    that hangs (an emulator stuck on a request) becomes a target failure within seconds, and Ctrl-C is
+    not held up by a read that botocore would wait on for a minute (its default), then retry."""
+    from botocore.config import Config
+
+    return Config(connect_timeout=5, read_timeout=15, retries={"mode": "standard", "max_attempts": 2})
+
+
+INTERRUPT_GRACE_SECONDS = 10.0
+
+
+def interruptible() -> contextlib.AbstractContextManager[None]:
+    """Ctrl-C ends the run, whatever it is doing: the first SIGINT raises KeyboardInterrupt as usual (the
+    run winds down, events already flushed), and arms a watchdog that, if the process is still running
+    after INTERRUPT_GRACE_SECONDS (a library on the way swallowed the interrupt, say), stops every server
+    the suite started and exits with 130.  A second SIGINT exits at once the same way."""
+    return _Interruptible()
+
+
+class _Interruptible(contextlib.AbstractContextManager[None]):
+    def __init__(self) -> None:
+        self._previous: Any = None
+        self._timer: threading.Timer | None = None
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+            return  # started with Ctrl-C ignored (nohup, a background job): left so
+        self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+
+    def _on_sigint(self, signum: int, frame: object) -> None:
+        if self._timer is not None:
+            _hard_exit()
+        self._timer = threading.Timer(INTERRUPT_GRACE_SECONDS, _hard_exit)
+        self._timer.daemon = True
+        self._timer.start()
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+def _hard_exit() -> None:
+    with contextlib.suppress(Exception):
+        _stop_all()
+    os._exit(130)
