@@ -8,9 +8,9 @@ entry explains it.
 
 New minimal cases never go into the installed package (a reinstall would lose
 them and ``tox`` would never replay them): they go to ``--corpus DIR``, else to
-``$IAMCONF_CORPUS_DIR``, else to ``conformance/corpus`` of the checkout the run is started from (so that the
-next ``tox`` replays them), else to ``corpus/`` in the report directory
-(:func:`default_corpus_dir`).
+``$IAMCONF_CORPUS_DIR``, else to ``conformance/corpus`` of the checkout the run
+is started from (so that the next ``tox`` replays them), else to ``corpus/`` in
+the report directory (:func:`default_corpus_dir`).
 """
 
 from __future__ import annotations

@@ -511,6 +511,12 @@ _VARIABLE = re.compile(r"\$\{[^}]*\}")
 _NOT_A_COLON = "\ue000"
 
 
+def _resource_part(arn: str) -> str:
+    """What follows the fifth ':' of an ARN ("" for a shorter one)."""
+    parts = arn.split(":", 5)
+    return parts[5] if len(parts) == 6 else ""
+
+
 def _colons_hidden(arn: str) -> str:
     """``arn`` with the colons of its resource part (after the fifth ':', outside ``${...}``) replaced by a
     character that is not a separator."""
@@ -528,8 +534,7 @@ def _colons_hidden(arn: str) -> str:
 
 def _mid_segment_star(pattern: str) -> bool:
     """A ``*`` in the resource part of an ARN pattern followed by more of its segment (not by ':' or the end)."""
-    parts = _VARIABLE.sub("v", pattern).split(":", 5)
-    rest = parts[5] if len(parts) == 6 else ""
+    rest = _resource_part(_VARIABLE.sub("v", pattern))
     return any(c == "*" and i + 1 < len(rest) and rest[i + 1] != ":" for i, c in enumerate(rest))
 
 
@@ -555,11 +560,11 @@ def mid_segment_star_crosses_colons(o: Observation) -> bool:
     the resource part (``.../home/*.txt``), the request's resource part holds a ':', and matching with
     every colon of the resource parts (request and patterns) taken as an ordinary character (what the peer
     does: its ``*`` crosses colons) gives the observed decision."""
-    if ":" not in (o.request.resource.split(":", 5) + [""] * 6)[5]:
+    if ":" not in _resource_part(o.request.resource):
         return False
     action = o.request.action.lower()
     if not any(
-        _mid_segment_star(str(pattern))
+        _mid_segment_star(pattern)
         for slot in o.prepared.slots
         for st in slot.compiled.candidates(action)
         for pattern in st.statement.resources

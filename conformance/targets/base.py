@@ -98,10 +98,11 @@ class TargetCatalogue:
             return False
         if not templates:
             return resource == "*"
-        if self.literal_resources_only and ("*" in resource or "?" in resource):
+        wildcard = "*" in resource or "?" in resource
+        if self.literal_resources_only and wildcard:
             return False
         matching = [t for t in templates if _template_takes(t, resource)]
-        if "*" in resource or "?" in resource:
+        if wildcard:
             return bool(matching)
         # Of an ARN of several of the action's types, iam-simulate keeps the most specific ones, and
         # refuses an ARN that is still of several (multiple.resource.types).

@@ -138,10 +138,11 @@ class LocalStackSimulatorTarget:
         except Exception as e:  # the IAM API refused a set-up call (a policy it cannot read, say)
             answer = TargetFailure(f"set-up: {type(e).__name__}: {e}")
         finally:
-            problem = cleanup.run() if not self.localstack.died() else None
-        if self.localstack.died():
+            died = self.localstack.died()  # nothing to clean up on a dead instance
+            problem = None if died else cleanup.run()
+        if died:
             self.stats.extra["localstack_deaths"] = self.stats.extra.get("localstack_deaths", 0) + 1
-            return TargetFailure(f"LocalStack exited while the case was asked ({answer_text(answer)})", retryable=True)
+            return TargetFailure(f"LocalStack exited while the case was asked ({_answer_text(answer)})", retryable=True)
         if problem is not None and not isinstance(answer, TargetFailure):
             return TargetFailure(problem)
         return answer
@@ -186,7 +187,7 @@ class LocalStackSimulatorTarget:
         return interpret(case, calls, exchanges)
 
 
-def answer_text(answer: TargetAnswer) -> str:
+def _answer_text(answer: TargetAnswer) -> str:
     if isinstance(answer, TargetFailure):
         return answer.message
     return answer.reason if isinstance(answer, Unsupported) else "an answer, discarded"

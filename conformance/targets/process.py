@@ -22,7 +22,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -175,39 +175,34 @@ def emulator_client_config() -> Any:
 INTERRUPT_GRACE_SECONDS = 10.0
 
 
-def interruptible() -> contextlib.AbstractContextManager[None]:
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
     """Ctrl-C ends the run, whatever it is doing: the first SIGINT raises KeyboardInterrupt as usual (the
     run winds down, events already flushed), and arms a watchdog that, if the process is still running
     after INTERRUPT_GRACE_SECONDS (a library on the way swallowed the interrupt, say), stops every server
-    the suite started and exits with 130.  A second SIGINT exits at once the same way."""
-    return _Interruptible()
+    the suite started and exits with 130.  A second SIGINT exits at once the same way.  A run started
+    with Ctrl-C ignored (nohup, a background job) is left so."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        yield
+        return
+    armed: list[threading.Timer] = []
 
-
-class _Interruptible(contextlib.AbstractContextManager[None]):
-    def __init__(self) -> None:
-        self._previous: Any = None
-        self._timer: threading.Timer | None = None
-
-    def __enter__(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-            return  # started with Ctrl-C ignored (nohup, a background job): left so
-        self._previous = signal.signal(signal.SIGINT, self._on_sigint)
-
-    def _on_sigint(self, signum: int, frame: object) -> None:
-        if self._timer is not None:
+    def on_sigint(signum: int, frame: object) -> None:
+        if armed:
             _hard_exit()
-        self._timer = threading.Timer(INTERRUPT_GRACE_SECONDS, _hard_exit)
-        self._timer.daemon = True
-        self._timer.start()
+        timer = threading.Timer(INTERRUPT_GRACE_SECONDS, _hard_exit)
+        timer.daemon = True
+        timer.start()
+        armed.append(timer)
         raise KeyboardInterrupt
 
-    def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-        if self._timer is not None:
-            self._timer.cancel()
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        for timer in armed:
+            timer.cancel()
 
 
 def _hard_exit() -> None:
