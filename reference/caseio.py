@@ -156,11 +156,12 @@ def stream_lines(stream: Iterable[bytes]) -> Iterator[bytes]:
 
 
 def answer_lines(
-    lines: Iterable[bytes | str], cache: PolicyCache | None = None, *, service_rules: bool = True
+    lines: Iterable[bytes | str], cache: PolicyCache | None = None, *, service_rules: bool = True, start: int = 1
 ) -> Iterator[Answer]:
-    """One answer per non-blank input line, in input order (``service_rules``: reference.service_rules)."""
+    """One answer per non-blank input line, in input order (``service_rules``: reference.service_rules;
+    ``start``: the number of the first line, when ``lines`` is a part of the input)."""
     cache = cache if cache is not None else PolicyCache()
-    for number, raw in enumerate(lines, start=1):
+    for number, raw in enumerate(lines, start=start):
         if not raw.strip():
             continue
         try:

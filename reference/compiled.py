@@ -9,13 +9,13 @@ request only looks at statements that can apply to its action.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 from reference.conditions import ConditionBlock, compile_conditions
 from reference.context import RequestContext
 from reference.errors import PolicyError
-from reference.model import Policy
+from reference.model import MatchedStatement, Policy
 from reference.patterns import Pattern, glob, nfa_match, resource
 from reference.policy import ParsedPolicy, PolicyKind, Statement, parse_policy
 from reference.principals import Caller, PrincipalMatch, match_principal
@@ -241,6 +241,24 @@ class CompiledStatement:
     resources: ResourceMatcher
     condition: ConditionBlock | None
     keys: tuple[str, ...]  # context keys it reads: variables in Resource, then condition keys
+    keys_lower: tuple[str, ...]  # the same, lower-cased (context keys are not case-sensitive)
+    # No Principal element: identity policies and SCPs apply to the caller they are attached to.
+    names_any_caller: bool
+    # The statement as a result reports it, per (policy id, policy type): built once (its position in the
+    # policy text is computed then), shared by every result it decides (MatchedStatement is immutable).
+    _reported: dict[tuple[str, str], MatchedStatement] = field(default_factory=dict, compare=False, repr=False)
+
+
+    def reported(self, policy_id: str, policy_type: str) -> MatchedStatement:
+        key = (policy_id, policy_type)
+        found = self._reported.get(key)
+        if found is None:
+            s = self.statement
+            start, end = s.document.span(s.path)
+            found = MatchedStatement(policy_id, policy_type, s.index, s.sid, start, end)
+            if len(self._reported) < 64:  # a statement reused under many policy ids: build each time
+                self._reported[key] = found
+        return found
 
     def principal(self, caller: Caller) -> PrincipalMatch:
         """How this statement names the caller; statements without a Principal
@@ -281,13 +299,16 @@ def _compile_statement(parsed: ParsedPolicy, s: Statement) -> CompiledStatement:
             s.condition, doc=parsed.document, path=(*s.path, "Condition"), variables_enabled=ve
         )
     resources = ResourceMatcher.of(s.resources, s.resource_negated, ve)
+    keys = resources.variable_keys() + (condition.keys if condition is not None else ())
     return CompiledStatement(
         statement=s,
         allow=s.effect == "Allow",
         actions=ActionMatcher.of(s.actions, s.action_negated),
         resources=resources,
         condition=condition,
-        keys=resources.variable_keys() + (condition.keys if condition is not None else ()),
+        keys=keys,
+        keys_lower=tuple(k.lower() for k in keys),
+        names_any_caller=s.principals is None,
     )
 
 
@@ -310,6 +331,14 @@ class PolicyCache:
         self._by_raw: dict[tuple[bytes, PolicyKind], CompiledPolicy] = {}
         self._limit = limit
         self._compile = compiler
+        # reference.evaluator's memo of applicable statements per list of policies and caller, kept here
+        # so that it lives as long as the compiled policies it indexes.
+        self.plans: dict[Hashable, object] = {}
+
+    def remember_plans(self, key: Hashable, plans: object) -> None:
+        if len(self.plans) >= self._limit:
+            self.plans.clear()
+        self.plans[key] = plans
 
     def get(self, policy: Policy, kind: PolicyKind) -> CompiledPolicy:
         key = (bytes(policy.document), kind)

@@ -10,13 +10,15 @@ when the context is built.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from reference.model import ContextEntry, ContextKeyType
 
 
-@dataclass(frozen=True, slots=True)
-class ContextValue:
+class ContextValue(NamedTuple):
+    """One context key's value (a named tuple: built for every key of every request that reads its
+    context, immutable and hashable, and far cheaper to build than a frozen dataclass)."""
+
     key: str  # as the request spelled it
     type: ContextKeyType
     values: tuple[str, ...]
@@ -63,6 +65,10 @@ class RequestContext:
 
     def has(self, key: str) -> bool:
         return key.lower() in self._table()
+
+    def has_lower(self, key_lower: str) -> bool:
+        """``has`` for a key already lower-cased."""
+        return key_lower in self._table()
 
     def keys(self) -> list[str]:
         return [v.key for v in self._table().values()]

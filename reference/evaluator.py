@@ -79,22 +79,19 @@ class Slot:
     compiled: CompiledPolicy
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every applying statement, and a frozen __init__ costs more
 class Hit:
     slot: Slot
     statement: CompiledStatement
     principal: PrincipalMatch
 
+    reported: MatchedStatement | None = None  # what matched() gives, kept once built
+
     def matched(self) -> MatchedStatement:
-        s = self.statement.statement
-        return MatchedStatement(
-            policy_id=self.slot.policy_id,
-            policy_type=self.slot.policy_type,
-            statement_index=s.index,
-            sid=s.sid,
-            start=s.start,
-            end=s.end,
-        )
+        found = self.reported
+        if found is None:
+            found = self.reported = self.statement.reported(self.slot.policy_id, self.slot.policy_type)
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +105,8 @@ class PreparedCase:
     scp_levels: int
     rcp_levels: int
     service_rules: bool = True  # reference.service_rules: on unless the run or the case switches them off
+    plain: bool = False  # identity policies alone: no boundary, session policy, resource policy, SCP or RCP
+    plans: ActionPlans | None = None  # shared by the cases with the same policies and caller (prepare)
 
 
 def _account_of(owner: str) -> str:
@@ -162,17 +161,73 @@ def prepare(case: Case, cache: PolicyCache, *, service_rules: bool = True) -> Pr
     caller = Caller.parse(case.caller)
     owner = case.resource_owner if isinstance(case.resource_owner, str) else None
     same_account = owner is None or _account_of(owner) == caller.account
+    has_boundary = case.permissions_boundary is not None
+    # The statements that can apply to an action depend on the policies and the caller alone: cases that
+    # share both (a batch of requests against one policy) share the memo of them.
+    key = (case.caller, has_boundary, tuple((s.role, s.level, s.policy_id, s.policy_type, id(s.compiled)) for s in slots))
+    plans = cache.plans.get(key)
+    if not isinstance(plans, ActionPlans):
+        plans = ActionPlans(tuple(slots), caller, has_boundary)
+        cache.remember_plans(key, plans)
     return PreparedCase(
         case=case,
         slots=tuple(slots),
         caller=caller,
         same_account=same_account,
-        has_boundary=case.permissions_boundary is not None,
+        has_boundary=has_boundary,
         has_session=case.session_policy is not None,
         scp_levels=len(case.scps),
         rcp_levels=len(case.rcps),
         service_rules=service_rules and case.service_rules is not False,
+        plain=not (has_boundary or case.session_policy or case.resource_policy or case.scps or case.rcps),
+        plans=plans,
     )
+
+
+# A statement that can apply to a request for some action: (position of its slot, the statement in its
+# slot with how it names the caller, as a result reports it when it applies).
+Candidate = tuple[int, Hit]
+
+
+class ActionPlans:
+    """For one list of compiled policies and one caller: per action (and whether RCPs cover its
+    service), the statements whose Action/NotAction covers the action and whose Principal names the
+    caller, in case order.  Built once per action, then every request for it only matches Resource and
+    Condition.  The memo holds the slots (and so the compiled policies) its key names by identity."""
+
+    __slots__ = ("_by_action", "_by_action_with_rcps", "caller", "has_boundary", "slots")
+
+    def __init__(self, slots: tuple[Slot, ...], caller: Caller, has_boundary: bool) -> None:
+        self.slots = slots
+        self.caller = caller
+        self.has_boundary = has_boundary
+        self._by_action: dict[str, tuple[Candidate, ...]] = {}  # RCPs left out
+        self._by_action_with_rcps: dict[str, tuple[Candidate, ...]] = {}
+
+    def candidates(self, action_lower: str, rcps: bool) -> tuple[Candidate, ...]:
+        memo = self._by_action_with_rcps if rcps else self._by_action
+        found = memo.get(action_lower)
+        if found is None:
+            out: list[Candidate] = []
+            for position, slot in enumerate(self.slots):
+                if slot.role == RCP and not rcps:
+                    continue
+                for st in slot.compiled.candidates(action_lower):
+                    pm = (
+                        PrincipalMatch.SESSION
+                        if st.names_any_caller
+                        else _principal(self.caller, self.has_boundary, st)
+                    )
+                    if pm != PrincipalMatch.NONE:
+                        out.append((position, Hit(slot, st, pm)))
+            found = tuple(out)
+            if len(memo) >= _PLANS_PER_POLICY_SET:
+                memo.clear()
+            memo[action_lower] = found
+        return found
+
+
+_PLANS_PER_POLICY_SET = 20_000
 
 
 def _levels_allow(allows: Iterable[Hit], role: str, levels: int) -> bool:
@@ -189,20 +244,15 @@ def _rcps_apply(action: str) -> bool:
     return action.split(":", 1)[0].lower() in get_catalog().rcp_supported_services()
 
 
-@dataclass(slots=True)
-class _Scan:
-    hits: list[Hit]
-    missing: dict[str, str]  # lower -> as written
 
-
-def _principal(prepared: PreparedCase, st: CompiledStatement) -> PrincipalMatch:
+def _principal(caller: Caller, has_boundary: bool, st: CompiledStatement) -> PrincipalMatch:
     """How the statement names the caller (NONE: it does not apply to the caller)."""
-    pm = st.principal(prepared.caller)
+    pm = st.principal(caller)
     # access_policies_boundaries.html: "The NotPrincipal element with a
     # Deny effect will always deny any IAM principal that has a
     # permissions boundary policy attached, regardless of the values
     # specified in the NotPrincipal element."
-    if pm == PrincipalMatch.NONE and prepared.has_boundary and st.statement.principal_negated and not st.allow:
+    if pm == PrincipalMatch.NONE and has_boundary and st.statement.principal_negated and not st.allow:
         return PrincipalMatch.SESSION
     return pm
 
@@ -218,34 +268,36 @@ def _scan(
     ctx: RequestContext,
     rcps: bool,
     negated: frozenset[StatementRef] = frozenset(),
-) -> _Scan:
+) -> tuple[list[Hit], dict[str, str]]:
     """Every statement that applies to the request, and the context keys
     that relevant statements needed and did not get.  The Condition result of
     each statement in ``negated`` is taken the other way (``what_if_negated``)."""
-    scan = _Scan([], {})
-    for position, slot in enumerate(prepared.slots):
-        if slot.role == RCP and not rcps:
+    hits: list[Hit] = []
+    missing: dict[str, str] = {}  # lower -> as written
+    for position, hit in _plans(prepared).candidates(action_lower, rcps):
+        st = hit.statement
+        if not st.resources.matches(resource, ctx):
+            # A variable with no value is why a Resource missed: say so.
+            for key in st.resources.missing_variable_keys(ctx):
+                missing.setdefault(key.lower(), key)
             continue
-        for st in slot.compiled.candidates(action_lower):
-            pm = _principal(prepared, st)
-            if pm == PrincipalMatch.NONE:
+        if st.keys:
+            for key, lower in zip(st.keys, st.keys_lower, strict=True):
+                if not ctx.has_lower(lower):
+                    missing.setdefault(lower, key)
+        if negated:
+            holds = st.condition is None or st.condition.matches(ctx)
+            if holds == ((position, st.statement.index) in negated):
                 continue
-            if not st.resources.matches(resource, ctx):
-                # A variable with no value is why a Resource missed: say so.
-                for key in st.resources.missing_variable_keys(ctx):
-                    scan.missing.setdefault(key.lower(), key)
-                continue
-            for key in st.keys:
-                if not ctx.has(key):
-                    scan.missing.setdefault(key.lower(), key)
-            if negated:
-                holds = st.condition is None or st.condition.matches(ctx)
-                if holds == ((position, st.statement.index) in negated):
-                    continue
-            elif st.condition is not None and not st.condition.matches(ctx):
-                continue
-            scan.hits.append(Hit(slot, st, pm))
-    return scan
+        elif st.condition is not None and not st.condition.matches(ctx):
+            continue
+        hits.append(hit)
+    return hits, missing
+
+
+def _plans(prepared: PreparedCase) -> ActionPlans:
+    """The case's memo of applicable statements (a PreparedCase built by hand has none: one is made)."""
+    return prepared.plans or ActionPlans(prepared.slots, prepared.caller, prepared.has_boundary)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,14 +319,13 @@ def applicable_statements(prepared: PreparedCase, request: Request) -> list[Appl
     ctx = RequestContext.of(request.context)
     rcps = bool(prepared.rcp_levels) and _rcps_apply(action_lower)
     out: list[Applicable] = []
-    for position, slot in enumerate(prepared.slots):
-        for st in slot.compiled.candidates(action_lower):
-            pm = _principal(prepared, st)
-            if pm == PrincipalMatch.NONE or not st.resources.matches(request.resource, ctx):
-                continue
-            holds = st.condition is None or st.condition.matches(ctx)
-            in_force = slot.role != RCP or rcps
-            out.append(Applicable((position, st.statement.index), slot, st, pm, holds, in_force))
+    for position, hit in _plans(prepared).candidates(action_lower, True):
+        st = hit.statement
+        if not st.resources.matches(request.resource, ctx):
+            continue
+        holds = st.condition is None or st.condition.matches(ctx)
+        in_force = hit.slot.role != RCP or rcps
+        out.append(Applicable((position, st.statement.index), hit.slot, st, hit.principal, holds, in_force))
     return out
 
 
@@ -308,8 +359,11 @@ def _resource_grant(best: PrincipalMatch | None, boundary_ok: bool, session_ok: 
 _NOT_APPLICABLE = Details()
 
 
+_NOTHING_NEGATED: frozenset[StatementRef] = frozenset()
+
+
 def decide(prepared: PreparedCase, request: Request) -> RequestResult:
-    return _decide(prepared, request, frozenset())
+    return _decide(prepared, request, _NOTHING_NEGATED)
 
 
 def what_if_negated(prepared: PreparedCase, request: Request, negated: frozenset[StatementRef]) -> RequestResult:
@@ -320,7 +374,11 @@ def what_if_negated(prepared: PreparedCase, request: Request, negated: frozenset
 
 def _decide(prepared: PreparedCase, request: Request, negated: frozenset[StatementRef]) -> RequestResult:
     action_lower = request.action.lower()
-    rule = service_rules.applicable(action_lower, request.resource) if prepared.service_rules else None
+    rule = (
+        service_rules.applicable(action_lower, request.resource)
+        if prepared.service_rules and action_lower[:4] in service_rules.SERVICES_WITH_RULES
+        else None
+    )
     if rule is service_rules.STS_GET_CALLER_IDENTITY:
         # "No permissions are required ... you can still perform this operation" (API_GetCallerIdentity).
         return RequestResult(
@@ -331,9 +389,13 @@ def _decide(prepared: PreparedCase, request: Request, negated: frozenset[Stateme
             missing_context_values=[],
         )
     rcps_apply = bool(prepared.rcp_levels) and _rcps_apply(action_lower)
-    ctx = RequestContext.of(request.context)
-    scan = _scan(prepared, action_lower, request.resource, ctx, rcps_apply, negated)
-    missing = sorted(scan.missing.values(), key=str.lower) if scan.missing else []
+    ctx = RequestContext(None, request.context)
+    hits, missing_keys = _scan(prepared, action_lower, request.resource, ctx, rcps_apply, negated)
+    missing = sorted(missing_keys.values(), key=str.lower) if missing_keys else []
+    if not hits and prepared.plain:
+        # No statement applies and the case has identity policies alone: the implicit deny
+        # (reference_policies_evaluation-logic_policy-eval-denyallow.html), without the combination below.
+        return RequestResult(request.action, request.resource, Decision.IMPLICIT_DENY, [], missing, _NOT_APPLICABLE)
 
     # One pass over the applying statements: sort them by effect and role.
     denies: list[Hit] = []
@@ -341,7 +403,7 @@ def _decide(prepared: PreparedCase, request: Request, negated: frozenset[Stateme
     allowing_roles: set[str] = set()
     denying_roles: set[str] = set()
     resource_best: PrincipalMatch | None = None
-    for h in scan.hits:
+    for h in hits:
         role = h.slot.role
         if h.statement.allow:
             allows.append(h)
@@ -397,12 +459,7 @@ def _decide(prepared: PreparedCase, request: Request, negated: frozenset[Stateme
             granted = identity_ok and RESOURCE in allowing_roles
         decision, deciding = (Decision.ALLOWED, allows) if granted else (Decision.IMPLICIT_DENY, [])
     return RequestResult(
-        action=request.action,
-        resource=request.resource,
-        decision=decision,
-        matched_statements=[h.matched() for h in deciding],
-        missing_context_values=missing,
-        details=details,
+        request.action, request.resource, decision, [h.matched() for h in deciding], missing, details
     )
 
 

@@ -108,6 +108,10 @@ def _arn_parts(arn: str) -> list[str] | None:
     return parts if len(parts) == 6 and parts[0] == "arn" else None
 
 
+# The first four characters of the actions some rule governs (a cheap test before ``applicable``).
+SERVICES_WITH_RULES = frozenset({"kms:", "sts:", "iam:"})
+
+
 def applicable(action_lower: str, resource: str) -> ServiceRule | None:
     """The service rule that governs this request, if any."""
     service = action_lower.split(":", 1)[0]

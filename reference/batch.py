@@ -1,0 +1,173 @@
+"""Answering many case lines fast: the collector kept out of the way, and every core at work.
+
+Two costs that are not evaluation dominate a long batch of fresh cases (``iamconf evaluate --cases`` on
+``iamconf generate`` output; ``bench/run.py`` measures it):
+
+- Python's cyclic garbage collector.  A batch allocates millions of small acyclic objects (policies,
+  matchers, results), which reference counting frees; but every allocation counts toward the collector's
+  thresholds, and each full collection walks the compiled-policy caches.  Measured on 10,000 generated
+  cases: a third of the run.  During a batch the collector is off and runs every ``COLLECT_EVERY`` lines
+  (cycles are rare here: an exception's traceback makes one), after the start-up objects are frozen.
+- One core.  The reference is pure Python, so a batch is split into chunks of lines answered by worker
+  processes, forked from this one (they inherit the imported reference: no start-up cost), at most
+  ``_IN_FLIGHT`` chunks per worker in flight, and answered in input order, so memory stays flat on any
+  input size.  ``multiprocessing.Pool.imap`` is not used: its feeder thread reads the whole input ahead.
+
+Answers are byte-identical whatever the number of workers (``tests/test_batch.py``).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import sys
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from itertools import islice
+from multiprocessing import get_all_start_methods, get_context
+
+from reference.caseio import Answer, answer_lines
+from reference.compiled import PolicyCache
+
+COLLECT_EVERY = 50_000  # lines between two collections of cyclic garbage while the collector is off (a full
+# collection walks the compiled-policy caches: ~0.3 s; a batch of generated cases makes no cycle at all)
+CHUNK_LINES = 128  # lines a worker answers at a time
+CHUNK_BYTES = 1 << 20  # ... or fewer, when the lines are long (a chunk is sent through a pipe)
+_IN_FLIGHT = 3  # chunks per worker submitted ahead
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def can_fork() -> bool:
+    """Workers are forked (they inherit the imported reference); elsewhere a batch runs in one process.
+    macOS lists fork but its system libraries are not fork-safe: one process there."""
+    return "fork" in get_all_start_methods() and sys.platform != "darwin"
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off (objects alive now frozen out of its way), restored afterwards."""
+    was_enabled = gc.isenabled()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        if was_enabled:
+            gc.enable()
+
+
+def _answer_serially(
+    lines: Iterable[bytes | str], cache: PolicyCache, service_rules: bool, start: int = 1
+) -> Iterator[Answer]:
+    for n, answer in enumerate(answer_lines(lines, cache, service_rules=service_rules, start=start), start=1):
+        if n % COLLECT_EVERY == 0:
+            gc.collect()
+        yield answer
+
+
+def _chunks(lines: Iterable[bytes]) -> Iterator[tuple[int, list[bytes]]]:
+    """(number of the chunk's first line, its lines): blank lines included, so numbers stay the input's."""
+    number = 1
+    chunk: list[bytes] = []
+    size = 0
+    for line in lines:
+        chunk.append(line)
+        size += len(line)
+        if len(chunk) >= CHUNK_LINES or size >= CHUNK_BYTES:
+            yield number, chunk
+            number += len(chunk)
+            chunk, size = [], 0
+    if chunk:
+        yield number, chunk
+
+
+# -- worker side --------------------------------------------------------------------------------------------
+
+_worker_cache: PolicyCache | None = None
+_worker_service_rules = True
+_worker_lines = 0
+
+
+def _start_worker(service_rules: bool) -> None:
+    global _worker_cache, _worker_service_rules
+    # Ctrl-C reaches the whole process group: the parent decides, a worker does not print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gc.freeze()  # what the fork inherited stays out of the collector's walks (and its pages unshared)
+    gc.disable()
+    _worker_cache = PolicyCache()
+    _worker_service_rules = service_rules
+
+
+def _ready() -> None:
+    """Submitted once per worker at start-up, so every worker is forked before the caller starts threads."""
+
+
+def _answer_chunk(first: int, chunk: list[bytes]) -> list[Answer]:
+    global _worker_lines
+    assert _worker_cache is not None, "worker not started"
+    answers = list(answer_lines(chunk, _worker_cache, service_rules=_worker_service_rules, start=first))
+    _worker_lines += len(chunk)
+    if _worker_lines >= COLLECT_EVERY:
+        _worker_lines = 0
+        gc.collect()
+    return answers
+
+
+# -- parent side --------------------------------------------------------------------------------------------
+
+
+class CaseAnswerer:
+    """Answers case lines in input order, on ``workers`` processes (1: this process).
+
+    Use as a context manager: the workers are forked on entry (before the caller starts a progress
+    thread: forking a process with threads risks a deadlock) and stopped on exit.
+    """
+
+    def __init__(self, workers: int = 1, *, service_rules: bool = True) -> None:
+        self.workers = workers if workers > 1 and can_fork() else 1
+        self._service_rules = service_rules
+        self._executor: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> CaseAnswerer:
+        if self.workers > 1:
+            self._executor = ProcessPoolExecutor(
+                self.workers,
+                mp_context=get_context("fork"),
+                initializer=_start_worker,
+                initargs=(self._service_rules,),
+            )
+            for ready in [self._executor.submit(_ready) for _ in range(self.workers)]:
+                ready.result()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def answer(self, lines: Iterable[bytes]) -> Iterator[Answer]:
+        with collector_paused():
+            if self._executor is None:
+                yield from _answer_serially(lines, PolicyCache(), self._service_rules)
+                return
+            pending: deque[Future[list[Answer]]] = deque()
+            window = self.workers * _IN_FLIGHT
+            chunks = _chunks(lines)
+            for first, chunk in islice(chunks, window):
+                pending.append(self._executor.submit(_answer_chunk, first, chunk))
+            while pending:
+                head = pending.popleft()
+                nxt = next(chunks, None)  # keep the window full while the head chunk is awaited
+                if nxt is not None:
+                    pending.append(self._executor.submit(_answer_chunk, *nxt))
+                yield from head.result()
