@@ -106,6 +106,7 @@ def _is_literal_nonempty(part: str) -> bool:
     return bool(part) and _WILD not in part
 
 
+@functools.lru_cache(maxsize=65_536)
 def resource_problem(resource: str) -> tuple[str, str] | None:
     """``(code, message)`` when IAM refuses ``resource`` as a Resource/NotResource value, else None."""
     if resource == "*":

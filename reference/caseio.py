@@ -86,11 +86,15 @@ def _schema_error(text: str, value: Any) -> CaseError:
 
 def decode_case(raw: bytes | str) -> Case:
     """Decode one case line; raises CaseInputError with a located error."""
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     try:
-        return _decode_case(raw, text)
+        return _decode_case(raw)
     except RecursionError:
-        raise CaseInputError(_too_deep(text)) from None
+        raise CaseInputError(_too_deep(_text(raw))) from None
+
+
+def _text(raw: bytes | str) -> str:
+    """The line as text, for locating an error in it (decoded only then: a line can be long)."""
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
 
 
 def _too_deep(text: str) -> CaseError:
@@ -99,10 +103,11 @@ def _too_deep(text: str) -> CaseError:
     return CaseError("malformed-json", too_deep_message(), "$", line, column)
 
 
-def _decode_case(raw: bytes | str, text: str) -> Case:
+def _decode_case(raw: bytes | str) -> Case:
     try:
         case = _decoder.decode(raw)
     except msgspec.ValidationError as exc:
+        text = _text(raw)
         try:
             value = json.loads(text)
         except json.JSONDecodeError:
@@ -112,6 +117,7 @@ def _decode_case(raw: bytes | str, text: str) -> Case:
             err = CaseError("schema", str(exc), "$", None, None)
         raise CaseInputError(err) from None
     except msgspec.DecodeError:
+        text = _text(raw)
         try:
             json.loads(text)
         except json.JSONDecodeError as jexc:
@@ -121,6 +127,7 @@ def _decode_case(raw: bytes | str, text: str) -> Case:
         raise CaseInputError(CaseError("malformed-json", "malformed JSON", "$")) from None
     for placed in case_policies(case):
         if placed.policy.document_kind() == "other":
+            text = _text(raw)
             raise CaseInputError(_schema_error(text, json.loads(text)))
     return case
 

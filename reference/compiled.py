@@ -38,6 +38,10 @@ class ActionMatcher:
 
     @classmethod
     def of(cls, values: tuple[str, ...], negated: bool) -> ActionMatcher:
+        return _action_matcher(values, negated)
+
+    @classmethod
+    def build(cls, values: tuple[str, ...], negated: bool) -> ActionMatcher:
         exact = frozenset(v.lower() for v in values if "*" not in v and "?" not in v)
         wild = [v for v in values if "*" in v or "?" in v]
         # The common shapes without a regular expression: "*" and "prefix*" (string operations give
@@ -80,6 +84,12 @@ class ActionMatcher:
                     hit = True
                     break
         return hit != self.negated
+
+
+@functools.lru_cache(maxsize=16_384)
+def _action_matcher(values: tuple[str, ...], negated: bool) -> ActionMatcher:
+    """Policies repeat their Action lists: one matcher (immutable) for each."""
+    return ActionMatcher.build(values, negated)
 
 
 def _is_star_glob(v: str) -> bool:
@@ -202,6 +212,10 @@ class ResourceMatcher:
 
     @classmethod
     def of(cls, values: tuple[str, ...], negated: bool, variables_enabled: bool) -> ResourceMatcher:
+        return _resource_matcher(values, negated, variables_enabled)
+
+    @classmethod
+    def build(cls, values: tuple[str, ...], negated: bool, variables_enabled: bool) -> ResourceMatcher:
         constant: list[str] = []
         templates: list[Template] = []
         for v in values:
@@ -214,6 +228,11 @@ class ResourceMatcher:
             else:
                 templates.append(t)
         return cls(ConstantResources.of(constant), tuple(templates), negated)
+
+    @property
+    def constant_only(self) -> bool:
+        """No pattern with a policy variable and not NotResource: ``constant.matches`` alone decides."""
+        return not self.templates and not self.negated
 
     def matches(self, arn: str, ctx: RequestContext) -> bool:
         hit = self.constant.matches(arn)
@@ -233,6 +252,12 @@ class ResourceMatcher:
         return [k for t in self.templates for k in t.missing_keys(ctx)]
 
 
+@functools.lru_cache(maxsize=16_384)
+def _resource_matcher(values: tuple[str, ...], negated: bool, variables_enabled: bool) -> ResourceMatcher:
+    """Policies repeat their Resource lists: one matcher for each (shared, its warm-up count too)."""
+    return ResourceMatcher.build(values, negated, variables_enabled)
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledStatement:
     statement: Statement
@@ -244,6 +269,8 @@ class CompiledStatement:
     keys_lower: tuple[str, ...]  # the same, lower-cased (context keys are not case-sensitive)
     # No Principal element: identity policies and SCPs apply to the caller they are attached to.
     names_any_caller: bool
+    # Resource decided by text alone (ResourceMatcher.constant_only): that test, called directly.
+    resource_test: Callable[[str], bool] | None
     # The statement as a result reports it, per (policy id, policy type): built once (its position in the
     # policy text is computed then), shared by every result it decides (MatchedStatement is immutable).
     _reported: dict[tuple[str, str], MatchedStatement] = field(default_factory=dict, compare=False, repr=False)
@@ -309,6 +336,7 @@ def _compile_statement(parsed: ParsedPolicy, s: Statement) -> CompiledStatement:
         keys=keys,
         keys_lower=tuple(k.lower() for k in keys),
         names_any_caller=s.principals is None,
+        resource_test=resources.constant.matches if resources.constant_only else None,
     )
 
 

@@ -137,6 +137,7 @@ class Operator:
     spec: _Spec
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_operator(written: str) -> Operator | tuple[str, str]:
     """The operator, or ``(error code, message)``.
 
@@ -717,6 +718,10 @@ class ConditionBlock:
         return [(c.describe(ctx), c.holds(ctx)) for c in self.clauses]
 
 
+_CLAUSE_MEMO_LIMIT = 16_384
+_COMPILED_CLAUSES: dict[tuple[str, str, tuple[str, ...], bool], tuple[Clause, tuple[str, ...]]] = {}
+
+
 def compile_conditions(
     block: Mapping[str, Mapping[str, tuple[str, ...]]],
     *,
@@ -741,7 +746,17 @@ def compile_conditions(
         if isinstance(op, tuple):
             raise doc.error(op[0], op[1], [*path, written], at_key=True)
         for key, values in entries.items():
-            clause, read = _clause(op, key, values, doc, [*path, written, key], variables_enabled)
+            # Generated and real policies repeat clauses: each is compiled once (a clause depends on its
+            # operator, key, values and whether variables are on; the document only locates an error,
+            # and a clause that raises one is not kept).
+            memo_key = (written, key, values, variables_enabled)
+            found = _COMPILED_CLAUSES.get(memo_key)
+            if found is None:
+                found = _clause(op, key, values, doc, [*path, written, key], variables_enabled)
+                if len(_COMPILED_CLAUSES) >= _CLAUSE_MEMO_LIMIT:
+                    _COMPILED_CLAUSES.clear()
+                _COMPILED_CLAUSES[memo_key] = found
+            clause, read = found
             clauses.append(clause)
             for k in (key, *read):
                 keys.setdefault(k.lower(), k)

@@ -66,9 +66,9 @@ class RequestContext:
     def has(self, key: str) -> bool:
         return key.lower() in self._table()
 
-    def has_lower(self, key_lower: str) -> bool:
-        """``has`` for a key already lower-cased."""
-        return key_lower in self._table()
+    def table(self) -> dict[str, ContextValue]:
+        """The values by lower-cased key name (read only)."""
+        return self._table()
 
     def keys(self) -> list[str]:
         return [v.key for v in self._table().values()]

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from json_source_map import calculate
 
 from reference.errors import PolicyError
@@ -110,6 +111,37 @@ def _statement_spans(text: str, value: Any) -> dict[tuple[PathPart, ...], tuple[
     return spans
 
 
+# In the layout ``json.dumps(value, indent=2)`` writes (and msgspec.json.format(..., indent=2), the text
+# PolicyCache gives an embedded policy object), every line's indentation is its depth, and no string holds a
+# line break: the statements of a Statement list are the lines "    {" ... "    }", a single Statement
+# object the lines '  "Statement": {' ... "  }" (Version and Id are strings: nothing else opens there).
+_LIST_STATEMENT_EDGE = re.compile(r"^    [{}]", re.MULTILINE)
+_SINGLE_STATEMENT_START = re.compile(r'^  "Statement": \{', re.MULTILINE)
+_SINGLE_STATEMENT_END = re.compile(r"^  \}", re.MULTILINE)
+
+
+def _indented_statement_spans(text: str, value: Any) -> dict[tuple[PathPart, ...], tuple[int, int]] | None:
+    """``_statement_spans`` for text in the indent-2 layout, from a few regular-expression matches instead
+    of a walk over every token; None when the text does not have the shape expected."""
+    if not isinstance(value, dict):
+        return None
+    statement = value.get("Statement")
+    if isinstance(statement, list):
+        edges = [m.start() + 4 for m in _LIST_STATEMENT_EDGE.finditer(text)]
+        if len(edges) != 2 * len(statement) or any(
+            text[e] != ("{" if i % 2 == 0 else "}") for i, e in enumerate(edges)
+        ):
+            return None
+        return {("Statement", i): (edges[2 * i], edges[2 * i + 1] + 1) for i in range(len(statement))}
+    if isinstance(statement, dict):
+        starts = list(_SINGLE_STATEMENT_START.finditer(text))
+        ends = list(_SINGLE_STATEMENT_END.finditer(text))
+        if len(starts) != 1 or len(ends) != 1 or ends[0].start() < starts[0].end():
+            return None
+        return {("Statement",): (starts[0].end() - 1, ends[0].start() + 3)}
+    return None
+
+
 def _is_list_statement(value: dict[str, Any]) -> bool:
     return isinstance(value.get("Statement"), list)
 
@@ -152,9 +184,12 @@ class ParsedDocument:
     def _span(self, parts: tuple[PathPart, ...]) -> tuple[Position, Position]:
         if not self._scanned:
             self._scanned = True
-            # The scanner counts lines by "\n" alone; other line breaks go to the full source map.
+            # The scanners count lines by "\n" alone; other line breaks go to the full source map.
             if "\r" not in self.text:
-                self._spans = _statement_spans(self.text, self.value)
+                if msgspec.json.format(self.text, indent=2) == self.text:  # the indent-2 layout
+                    self._spans = _indented_statement_spans(self.text, self.value)
+                if self._spans is None:
+                    self._spans = _statement_spans(self.text, self.value)
         if self._spans is not None:
             hit = self._spans.get(parts)
             if hit is not None:
@@ -196,6 +231,9 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_int=JsonNumber, parse_float=JsonNumber)
+
+
 def parse_document(text: str) -> ParsedDocument:
     if len(text) > MAX_POLICY_CHARS:
         raise PolicyError(
@@ -218,7 +256,7 @@ def parse_document(text: str) -> ParsedDocument:
             column,
         )
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_int=JsonNumber, parse_float=JsonNumber)
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise PolicyError("malformed-json", f"malformed JSON: {exc.msg}", "$", exc.lineno, exc.colno) from None
     except ValueError as exc:  # duplicate key, from _no_duplicates

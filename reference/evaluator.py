@@ -276,14 +276,17 @@ def _scan(
     missing: dict[str, str] = {}  # lower -> as written
     for position, hit in _plans(prepared).candidates(action_lower, rcps):
         st = hit.statement
-        if not st.resources.matches(resource, ctx):
-            # A variable with no value is why a Resource missed: say so.
-            for key in st.resources.missing_variable_keys(ctx):
-                missing.setdefault(key.lower(), key)
+        test = st.resource_test
+        if not (test(resource) if test is not None else st.resources.matches(resource, ctx)):
+            if st.resources.templates:
+                # A variable with no value is why a Resource missed: say so.
+                for key in st.resources.missing_variable_keys(ctx):
+                    missing.setdefault(key.lower(), key)
             continue
         if st.keys:
+            given = ctx.table()
             for key, lower in zip(st.keys, st.keys_lower, strict=True):
-                if not ctx.has_lower(lower):
+                if lower not in given:
                     missing.setdefault(lower, key)
         if negated:
             holds = st.condition is None or st.condition.matches(ctx)
@@ -469,5 +472,5 @@ def evaluate_case(case: Case, cache: PolicyCache, *, service_rules: bool = True)
     prepared = prepare(case, cache, service_rules=service_rules)
     return CaseResult(
         id=case.id if isinstance(case.id, str) else None,
-        results=[decide(prepared, r) for r in case.requests],
+        results=[_decide(prepared, r, _NOTHING_NEGATED) for r in case.requests],
     )

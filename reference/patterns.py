@@ -88,11 +88,35 @@ def _tokens(pattern: str, segmented: bool) -> tuple[tuple[str, str, bool], ...]:
     return tuple(out)
 
 
+@functools.lru_cache(maxsize=65536)
+def _literal_ends(pattern: str) -> tuple[str, str, bool]:
+    """(text before the first wildcard, text after the last one, whether there is a "*")."""
+    wild = [i for i, c in enumerate(pattern) if c in "*?"]
+    if not wild:
+        return pattern, "", False
+    return pattern[: wild[0]], pattern[wild[-1] + 1 :], "*" in pattern
+
+
 def nfa_match(pattern: str, text: str, *, segmented: bool) -> bool:
     """``pattern`` (a plain string, every ``*``/``?`` a wildcard) against the whole of ``text`` without a
     regular expression: the same answer as ``resource(pattern)`` (``segmented``) or ``glob(pattern)``
     (otherwise) would give, by running the pattern as a small automaton.  Compiling an expression costs
     far more than matching a fresh policy's pattern a few times."""
+    prefix, suffix, stars = _literal_ends(pattern)
+    # Cheap refusals first: the literal text before the first wildcard and after the last one must be
+    # there, and a pattern without "*" matches text of its own length only.
+    if (
+        len(text) < len(prefix) + len(suffix)
+        or not text.startswith(prefix)
+        or not text.endswith(suffix)
+        or (not stars and len(text) != len(pattern))
+    ):
+        return False
+    if not stars:  # "?" only: one character each, ":" excepted in an ARN segment
+        for p, c in zip(pattern, text, strict=True):
+            if p != c and (p != "?" or (segmented and c == ":")):
+                return False
+        return True
     tokens = _tokens(pattern, segmented)
     n = len(tokens)
 
