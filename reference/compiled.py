@@ -19,7 +19,7 @@ from reference.model import MatchedStatement, Policy
 from reference.patterns import Pattern, glob, nfa_match, resource
 from reference.policy import ParsedPolicy, PolicyKind, Statement, parse_policy
 from reference.principals import Caller, PrincipalMatch, match_principal
-from reference.variables import Template, parse_template
+from reference.variables import Escaped, Rendered, Template, parse_template, plain_text
 
 _ACTION_INDEX_LIMIT = 20_000
 
@@ -239,7 +239,7 @@ class ResourceMatcher:
         if not hit:
             for t in self.templates:
                 rendered = t.render(ctx)
-                if rendered is not None and resource(rendered).fullmatch(arn):
+                if rendered is not None and _rendered_matches(rendered, arn):
                     hit = True
                     break
         return hit != self.negated
@@ -250,6 +250,18 @@ class ResourceMatcher:
     def missing_variable_keys(self, ctx: RequestContext) -> list[str]:
         """Variables with no value and no default."""
         return [k for t in self.templates for k in t.missing_keys(ctx)]
+
+
+def _rendered_matches(rendered: Rendered, arn: str) -> bool:
+    """A Resource pattern with its variables substituted against the requested ARN.  When no substituted
+    value holds a ``*`` or ``?`` (the usual case), the plain text means the same as the rendered pattern,
+    and the automaton answers without compiling an expression for a pattern that may be seen once."""
+    if any(isinstance(seg, Escaped) and ("*" in seg.text or "?" in seg.text) for seg in rendered):
+        return resource(rendered).fullmatch(arn) is not None
+    text = plain_text(rendered)
+    if "*" not in text and "?" not in text:
+        return text == arn
+    return nfa_match(text, arn, segmented=True)
 
 
 @functools.lru_cache(maxsize=16_384)

@@ -45,7 +45,7 @@ from typing import Literal as Lit
 from reference.context import EMPTY_CONTEXT, ContextValue, RequestContext
 from reference.document import ParsedDocument, PathPart
 from reference.errors import PolicyError
-from reference.patterns import Pattern, glob
+from reference.patterns import Pattern, glob, has_wildcard
 from reference.variables import Literal, Rendered, Template, parse_template, plain_text
 
 ValueTest = Callable[[str], bool]
@@ -438,6 +438,11 @@ def _any_arn(rendered: tuple[Rendered, ...]) -> Pattern:
 def _arn_test(rendered: tuple[Rendered, ...]) -> ValueTest:
     if not rendered:
         return _NEVER
+    if not any(has_wildcard(r) for r in rendered):
+        # No wildcard: each value is matched part by part as written, which is equality (a value of fewer
+        # than six parts matches nothing, the request value needing six); no expression to compile.
+        exact = frozenset(text for text in map(plain_text, rendered) if text.count(":") >= 5)
+        return exact.__contains__
     match = _any_arn(rendered).fullmatch
     return lambda v: match(v) is not None
 

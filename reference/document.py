@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from json_source_map import calculate
 
 from reference.errors import PolicyError
 from reference.model import Position
@@ -161,6 +160,8 @@ class ParsedDocument:
     @property
     def _map(self) -> dict[str, Any]:
         if self._full_map is None:
+            from json_source_map import calculate  # imported when an error needs a position: it is slow to import
+
             try:
                 self._full_map = calculate(self.text)
             except RecursionError:  # deeper than json-source-map's recursion reaches: positions unknown

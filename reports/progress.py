@@ -26,19 +26,14 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
+# rich is imported when a bar may show (stdout a terminal): a command whose output goes to a pipe or a
+# file, the common case in CI and in the benchmark, does not pay for importing it.
 
 DEFAULT_DELAY = 1.0  # seconds of work before a bar is worth showing
 
@@ -90,6 +85,16 @@ class ProgressTracker:
         with self._lock:
             if self._bar is not None or self.console is None or not self.enabled:
                 return
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
             columns = [SpinnerColumn(), TextColumn("{task.description}")]
             if self._total is not None:
                 columns += [BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
@@ -148,6 +153,8 @@ def progress(
     goes to stdout when, and only when, stdout is a terminal.
     """
     if console is None and _is_tty(sys.stdout):
+        from rich.console import Console
+
         console = Console(file=sys.stdout)
     tracker = ProgressTracker(total, description, console, _default_delay() if delay is None else delay)
     try:
