@@ -2,8 +2,9 @@
 
 The JSON is read by the standard library (strict, with duplicate keys
 refused).  Positions are computed only when asked for: the spans of the
-statements (what matched statements report) by ``_statement_spans``, a small
-scanner over the JSON tokens, and every other position (errors) by
+statements (what matched statements report) by ``_statement_spans``, which
+steps over values with the standard library's scanner, and every other
+position (errors) by
 ``json-source-map``, which maps each JSON pointer to the start and end of its
 key and value but walks the text one character at a time in Python, too slow
 for every fresh policy.
@@ -18,7 +19,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
 
 from reference.errors import PolicyError
 from reference.model import Position
@@ -55,94 +55,64 @@ def _pointer(parts: Sequence[PathPart]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-# JSON tokens that matter for structure: strings (skipped whole) and the six punctuation characters.
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]')
+_WHITESPACE = re.compile(r"[ \t\n\r]*")  # JSON's insignificant whitespace (RFC 8259, section 2)
+_PLAIN_DECODER = json.JSONDecoder()
 
 
 def _statement_spans(text: str, value: Any) -> dict[tuple[PathPart, ...], tuple[int, int]] | None:
     """Character offsets (start of "{", just after "}") of each statement object, keyed by its path
-    (``("Statement",)`` or ``("Statement", i)``); None when the text is unusual (escapes in keys),
-    and the caller falls back to the full source map."""
+    (``("Statement",)`` or ``("Statement", i)``); None when the text cannot be read so (the caller falls
+    back to the full source map).
+
+    The top-level keys and each statement are stepped over by the standard library's JSON scanner
+    (``raw_decode`` gives where a value ends, in C), so the cost is a few steps per statement, whatever
+    the layout of the text; the text is known to be valid JSON (``value`` was decoded from it)."""
     if not isinstance(value, dict) or not isinstance(value.get("Statement"), (dict, list)):
         return {}
-    spans: dict[tuple[PathPart, ...], tuple[int, int]] = {}
-    depth = 0
-    key: str | None = None  # the last string at depth 1 followed by ":"
-    last_string: str | None = None
-    in_statement = False  # inside the value of the top-level "Statement"
-    statement_depth = 0
-    index = 0
-    start = 0
-    for m in _TOKEN.finditer(text):
-        tok = m.group()
-        c = tok[0]
-        if c == '"':
-            last_string = tok
-            continue
-        if c == ":":
-            if depth == 1:
-                if last_string is None or "\\" in last_string:
-                    return None
-                key = last_string[1:-1]
-            continue
-        if c in "{[":
-            depth += 1
-            if depth == 2 and key == "Statement" and not in_statement:
-                in_statement = True
-                statement_depth = 2
-                if c == "{":
-                    start = m.start()
-            elif in_statement and depth == 3 and statement_depth == 2 and c == "{" and _is_list_statement(value):
-                start = m.start()
-        elif c in "}]":
-            if in_statement and depth == 2 and c == "}" and not _is_list_statement(value):
-                spans[("Statement",)] = (start, m.end())
-            elif in_statement and depth == 3 and c == "}" and _is_list_statement(value):
-                spans[("Statement", index)] = (start, m.end())
-                index += 1
-            if in_statement and depth == 2:
-                in_statement = False
-                key = None
-            depth -= 1
-        elif c == "," and depth == 1:
-            key = None
-        last_string = None
-    return spans
-
-
-# In the layout ``json.dumps(value, indent=2)`` writes (and msgspec.json.format(..., indent=2), the text
-# PolicyCache gives an embedded policy object), every line's indentation is its depth, and no string holds a
-# line break: the statements of a Statement list are the lines "    {" ... "    }", a single Statement
-# object the lines '  "Statement": {' ... "  }" (Version and Id are strings: nothing else opens there).
-_LIST_STATEMENT_EDGE = re.compile(r"^    [{}]", re.MULTILINE)
-_SINGLE_STATEMENT_START = re.compile(r'^  "Statement": \{', re.MULTILINE)
-_SINGLE_STATEMENT_END = re.compile(r"^  \}", re.MULTILINE)
-
-
-def _indented_statement_spans(text: str, value: Any) -> dict[tuple[PathPart, ...], tuple[int, int]] | None:
-    """``_statement_spans`` for text in the indent-2 layout, from a few regular-expression matches instead
-    of a walk over every token; None when the text does not have the shape expected."""
-    if not isinstance(value, dict):
+    skip = _WHITESPACE.match
+    decode = _PLAIN_DECODER.raw_decode
+    try:
+        i = skip(text, 0).end()
+        if text[i] != "{":
+            return None
+        i = skip(text, i + 1).end()
+        while text[i] != "}":
+            key, i = decode(text, i)
+            i = skip(text, i).end()
+            if text[i] != ":":
+                return None
+            i = skip(text, i + 1).end()
+            if key == "Statement":
+                return _statements_at(text, i)
+            _, i = decode(text, i)
+            i = skip(text, i).end()
+            if text[i] == ",":
+                i = skip(text, i + 1).end()
+    except (ValueError, IndexError):
         return None
-    statement = value.get("Statement")
-    if isinstance(statement, list):
-        edges = [m.start() + 4 for m in _LIST_STATEMENT_EDGE.finditer(text)]
-        if len(edges) != 2 * len(statement) or any(
-            text[e] != ("{" if i % 2 == 0 else "}") for i, e in enumerate(edges)
-        ):
-            return None
-        return {("Statement", i): (edges[2 * i], edges[2 * i + 1] + 1) for i in range(len(statement))}
-    if isinstance(statement, dict):
-        starts = list(_SINGLE_STATEMENT_START.finditer(text))
-        ends = list(_SINGLE_STATEMENT_END.finditer(text))
-        if len(starts) != 1 or len(ends) != 1 or ends[0].start() < starts[0].end():
-            return None
-        return {("Statement",): (starts[0].end() - 1, ends[0].start() + 3)}
     return None
 
 
-def _is_list_statement(value: dict[str, Any]) -> bool:
-    return isinstance(value.get("Statement"), list)
+def _statements_at(text: str, i: int) -> dict[tuple[PathPart, ...], tuple[int, int]] | None:
+    """The spans of the Statement value that starts at offset ``i`` (an object, or a list of them)."""
+    skip = _WHITESPACE.match
+    decode = _PLAIN_DECODER.raw_decode
+    if text[i] == "{":
+        _, end = decode(text, i)
+        return {("Statement",): (i, end)}
+    if text[i] != "[":
+        return None
+    spans: dict[tuple[PathPart, ...], tuple[int, int]] = {}
+    j = skip(text, i + 1).end()
+    index = 0
+    while text[j] != "]":
+        _, end = decode(text, j)
+        spans[("Statement", index)] = (j, end)
+        index += 1
+        j = skip(text, end).end()
+        if text[j] == ",":
+            j = skip(text, j + 1).end()
+    return spans
 
 
 @dataclass
@@ -187,10 +157,7 @@ class ParsedDocument:
             self._scanned = True
             # The scanners count lines by "\n" alone; other line breaks go to the full source map.
             if "\r" not in self.text:
-                if msgspec.json.format(self.text, indent=2) == self.text:  # the indent-2 layout
-                    self._spans = _indented_statement_spans(self.text, self.value)
-                if self._spans is None:
-                    self._spans = _statement_spans(self.text, self.value)
+                self._spans = _statement_spans(self.text, self.value)
         if self._spans is not None:
             hit = self._spans.get(parts)
             if hit is not None:

@@ -1,6 +1,6 @@
 """The fast paths of issue 11 give exactly what the slow ones give.
 
-- statement positions from the token scanner (``reference.document._statement_spans``) equal
+- statement positions from the value scanner (``reference.document._statement_spans``) equal
   ``json-source-map``'s;
 - the text of a policy embedded as an object, written by msgspec, equals ``json.dumps(value, indent=2)``;
 - patterns matched without a regular expression (literal, ``prefix*``, ``*``-only globs) agree with the
