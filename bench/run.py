@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import collections
 import collections.abc
+import contextlib
 import importlib
 import json
 import os
@@ -49,14 +50,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
-from reference.batch import collector_paused
+from reference.batch import available_cores, collector_paused
 from reference.caseio import answer_lines, decode_case, encode
-from reference.compiled import PolicyCache
+from reference.compiled import PolicyCache, forget_compiled
 from reference.evaluator import evaluate_case
 from reference.fixtures import anchor_policy
 from reference.model import Case, CaseResult, Decision
@@ -347,11 +348,18 @@ def best_time(fn: Callable[[], object], repeat: int) -> float:
     return best
 
 
+# The cores this process could use before pin_one_core(): whole-process measures (`iamconf evaluate --cases`
+# answers on every available core) run their child with these again.
+_ALL_CORES: set[int] | None = None
+
+
 def pin_one_core() -> str:
+    global _ALL_CORES
     if not hasattr(os, "sched_setaffinity"):
         return "not pinned (no sched_setaffinity)"
     try:
-        cpu = min(os.sched_getaffinity(0))
+        _ALL_CORES = set(os.sched_getaffinity(0))
+        cpu = min(_ALL_CORES)
         os.sched_setaffinity(0, {cpu})
     except OSError as e:
         return f"not pinned ({e.strerror})"
@@ -518,13 +526,71 @@ def _iamconf(*args: str) -> list[str]:
     return [sys.executable, "-m", "conformance.cli", *args]
 
 
-def run_child(argv: list[str], stdin_path: Path | None = None) -> tuple[float, float, float]:
-    """Run a command with its output thrown away: (wall seconds, CPU seconds, peak RSS MiB) of that child."""
+@contextlib.contextmanager
+def _unpinned() -> Iterator[None]:
+    """Every core this bench had before it pinned itself, while a child is started (it inherits them).
+    Not a ``preexec_fn``: that makes subprocess fork this large process, and the child's peak RSS would
+    then count the bench's own pages."""
+    pinned = os.sched_getaffinity(0) if _ALL_CORES is not None else None
+    if pinned is not None and _ALL_CORES is not None:
+        os.sched_setaffinity(0, _ALL_CORES)
+    try:
+        yield
+    finally:
+        if pinned is not None:
+            os.sched_setaffinity(0, pinned)
+
+
+def _process_memory_kib(pid: int) -> int:
+    """A process's share of resident memory: its proportional set size (a page shared by n processes counts
+    1/n in each, so the sum over a process tree is what the tree holds), or its RSS where the kernel does
+    not give the PSS."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        return next(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:"))
+    except (OSError, StopIteration, ValueError):
+        status = Path(f"/proc/{pid}/status").read_text()
+        return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+
+
+def _tree_memory_kib(pid: int) -> int:
+    """Memory a process and all its descendants hold now (KiB, from /proc; 0 where there is none)."""
+    total = 0
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            total += _process_memory_kib(p)
+            for task in Path(f"/proc/{p}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class ChildRun:
+    wall: float  # seconds
+    cpu: float  # seconds, the child and its workers
+    rss_mib: float  # peak resident memory of its largest process
+    tree_mib: float  # peak of the memory its whole process tree holds (PSS), sampled every 50 ms (0 without /proc)
+
+
+def run_child(argv: list[str], stdin_path: Path | None = None) -> ChildRun:
+    """Run a command with its output thrown away, on every core the bench had before pinning itself."""
     stdin = open(stdin_path, "rb") if stdin_path is not None else subprocess.DEVNULL  # noqa: SIM115
+    tree_peak = 0
     try:
         t0 = time.perf_counter()
-        child = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(child.pid, 0)
+        with _unpinned():
+            child = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while True:
+            waited, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if waited:
+                break
+            if Path("/proc").is_dir():
+                tree_peak = max(tree_peak, _tree_memory_kib(child.pid))
+            time.sleep(0.05)
         wall = time.perf_counter() - t0
         child.returncode = os.waitstatus_to_exitcode(status)
     finally:
@@ -533,15 +599,17 @@ def run_child(argv: list[str], stdin_path: Path | None = None) -> tuple[float, f
     if child.returncode not in (0, 2):
         raise SystemExit(f"bench: {' '.join(argv)} exited with {child.returncode}")
     rss = usage.ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else usage.ru_maxrss / 1024
-    return wall, usage.ru_utime + usage.ru_stime, rss
+    return ChildRun(wall, usage.ru_utime + usage.ru_stime, rss, tree_peak / 1024)
 
 
 @dataclass(frozen=True, slots=True)
 class FreshFigures:
     cases: int
     requests: int
-    wall: float  # cases/s, whole process, best wall time
-    cpu: float  # cases/s, whole process, by the child's CPU time (less sensitive to a busy machine)
+    workers: int  # processes `iamconf evaluate --cases` answers on by default here (every available core)
+    wall: float  # cases/s, whole process, best wall time, default workers
+    cpu: float  # cases/s by the CPU time of the process and its workers
+    one_worker: float  # cases/s, whole process, `--workers 1`
     in_process: float  # cases/s, answer_lines alone
     principalmapper: float  # cases/s in process: policies built from each case's text, every request checked
     principalmapper_failed: int  # cases principalmapper could not evaluate
@@ -552,12 +620,18 @@ def measure_fresh(tmp: Path, count: int, repeat: int) -> tuple[FreshFigures, Pat
     with open(cases, "wb") as out:
         subprocess.run(_iamconf("generate", "--count", str(count), "--seed", str(FRESH_SEED)), stdout=out, check=True)
     lines = [line for line in cases.read_bytes().splitlines() if line.strip()]
-    best_wall = best_cpu = float("inf")
     run_child(_iamconf("evaluate", "--cases", str(cases)))  # warm-up (file cache, .pyc)
-    for _ in range(repeat):
-        wall, cpu, _ = run_child(_iamconf("evaluate", "--cases", str(cases)))
-        best_wall, best_cpu = min(best_wall, wall), min(best_cpu, cpu)
-    t_in = best_time(lambda: sum(1 for _ in answer_lines(lines)), repeat)
+    default = [run_child(_iamconf("evaluate", "--cases", str(cases))) for _ in range(repeat)]
+    single = [run_child(_iamconf("evaluate", "--workers", "1", "--cases", str(cases))) for _ in range(repeat)]
+    best_wall = min(r.wall for r in default)
+    best_cpu = min(r.cpu for r in default)
+    best_single = min(r.wall for r in single)
+
+    def run_in_process() -> int:
+        forget_compiled()  # every run with fresh policies, as a new process sees them
+        return sum(1 for _ in answer_lines(lines))
+
+    t_in = best_time(run_in_process, repeat)
 
     pm = load_principalmapper()
     failed = [0]
@@ -580,7 +654,10 @@ def measure_fresh(tmp: Path, count: int, repeat: int) -> tuple[FreshFigures, Pat
     t_pm = best_time(run_pm, repeat)
     n = len(lines)
     requests = sum(len(json.loads(line)["requests"]) for line in lines)
-    figures = FreshFigures(n, requests, n / best_wall, n / best_cpu, n / t_in, n / t_pm, failed[0])
+    workers = len(_ALL_CORES) if _ALL_CORES else available_cores()
+    figures = FreshFigures(
+        n, requests, workers, n / best_wall, n / best_cpu, n / best_single, n / t_in, n / t_pm, failed[0]
+    )
     return figures, cases
 
 
@@ -590,9 +667,10 @@ def report_fresh(f: FreshFigures) -> None:
         "every case with new policy text"
     )
     rows = [
-        ("reference: `iamconf evaluate --cases`, whole process (wall)", f.wall),
-        ("reference: same, by the process's CPU time", f.cpu),
-        ("reference: answer_lines in process", f.in_process),
+        (f"reference: `iamconf evaluate --cases`, whole process, {f.workers} workers (wall)", f.wall),
+        ("reference: same, by the CPU time of the process and its workers", f.cpu),
+        ("reference: `iamconf evaluate --workers 1 --cases`, whole process (wall)", f.one_worker),
+        ("reference: answer_lines in process, one core", f.in_process),
         ("principalmapper: in process (policies built per case)", f.principalmapper),
     ]
     width = max(len(name) for name, _ in rows)
@@ -601,8 +679,8 @@ def report_fresh(f: FreshFigures) -> None:
         print(f"{name:{width}}  {rate:10,.0f}")
     if f.principalmapper_failed:
         print(f"  principalmapper could not evaluate {f.principalmapper_failed:,} cases (timed anyway)")
-    met = "MET" if max(f.wall, f.cpu) >= FRESH_GOAL else "NOT MET"
-    print(f"goal (issue 11): >= {FRESH_GOAL:,.0f} cases/s whole process: {met}")
+    met = "MET" if f.wall >= FRESH_GOAL else "NOT MET"
+    print(f"goal (issue 11): >= {FRESH_GOAL:,.0f} cases/s whole process (wall, {f.workers} workers): {met}")
 
 
 # -- memory: a 1 GB case file through `iamconf evaluate --cases` ------------------------------------------------
@@ -611,10 +689,9 @@ def report_fresh(f: FreshFigures) -> None:
 @dataclass(frozen=True, slots=True)
 class MemoryFigures:
     small_bytes: int
-    small_rss_mib: float
+    small: ChildRun
     big_bytes: int
-    big_rss_mib: float
-    big_seconds: float
+    big: ChildRun
 
 
 def _fill(path: Path, size: int, pools: list[list[bytes]]) -> int:
@@ -638,21 +715,25 @@ def measure_memory(tmp: Path, megabytes: int, generated: Path, anchor_lines: lis
     pools = [gen_lines, anchor_lines]
     small, big = tmp / "small.jsonl", tmp / "big.jsonl"
     small_bytes = _fill(small, 10 * 1024 * 1024, pools)
-    _, _, small_rss = run_child(_iamconf("evaluate", "--cases", str(small)))
+    small_run = run_child(_iamconf("evaluate", "--cases", str(small)))
     small.unlink()
     big_bytes = _fill(big, megabytes * 1024 * 1024, pools)
-    wall, _, big_rss = run_child(_iamconf("evaluate", "--cases", str(big)))
+    big_run = run_child(_iamconf("evaluate", "--cases", str(big)))
     big.unlink()
-    return MemoryFigures(small_bytes, small_rss, big_bytes, big_rss, wall)
+    return MemoryFigures(small_bytes, small_run, big_bytes, big_run)
 
 
 def report_memory(m: MemoryFigures) -> None:
-    print(
-        f"memory: `iamconf evaluate --cases` peak RSS {m.small_rss_mib:.0f} MiB on {m.small_bytes / 2**20:,.0f} MiB of "
-        f"cases, {m.big_rss_mib:.0f} MiB on {m.big_bytes / 2**20:,.0f} MiB ({m.big_seconds:.0f} s)"
-    )
-    met = "MET" if m.big_rss_mib < MEMORY_LIMIT_MIB else "NOT MET"
-    print(f"goal (issue 11): under {MEMORY_LIMIT_MIB:.0f} MiB resident on the large file: {met}")
+    """The goal is judged on what the whole process tree holds (the command and its workers, PSS), and on
+    the largest process's peak RSS where /proc cannot be read."""
+    for label, size, run in (("small", m.small_bytes, m.small), ("large", m.big_bytes, m.big)):
+        print(
+            f"memory: `iamconf evaluate --cases` on {size / 2**20:,.0f} MiB of cases ({label}, {run.wall:.0f} s): "
+            f"all its processes together {run.tree_mib:.0f} MiB at peak, its largest process {run.rss_mib:.0f} MiB"
+        )
+    held = m.big.tree_mib if m.big.tree_mib > 0 else m.big.rss_mib
+    met = "MET" if held < MEMORY_LIMIT_MIB else "NOT MET"
+    print(f"goal (issue 11): under {MEMORY_LIMIT_MIB:.0f} MiB resident on the large file, all processes: {met}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -725,8 +806,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "fresh_cases_per_s": None
             if fresh is None
             else {
+                "workers": fresh.workers,
                 "whole_process_wall": round(fresh.wall),
                 "whole_process_cpu": round(fresh.cpu),
+                "whole_process_one_worker": round(fresh.one_worker),
                 "answer_lines": round(fresh.in_process),
                 "principalmapper": round(fresh.principalmapper),
                 "cases": fresh.cases,
@@ -735,9 +818,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             if memory is None
             else {
                 "small_file_mib": round(memory.small_bytes / 2**20),
-                "small_rss_mib": round(memory.small_rss_mib, 1),
+                "small_rss_mib": round(memory.small.rss_mib, 1),
+                "small_all_processes_mib": round(memory.small.tree_mib, 1),
                 "large_file_mib": round(memory.big_bytes / 2**20),
-                "large_rss_mib": round(memory.big_rss_mib, 1),
+                "large_rss_mib": round(memory.big.rss_mib, 1),
+                "large_all_processes_mib": round(memory.big.tree_mib, 1),
             },
             "goals": {
                 "ratio": RATIO_GOAL,

@@ -8,12 +8,14 @@ stderr, never a traceback for user input).
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import json
 import os
 import stat
 import sys
 from collections.abc import Sequence
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn, cast, get_args
 
@@ -106,6 +108,7 @@ def _evaluate_cases(path: str, service_rules: bool = True, workers: int | None =
     except OSError as e:
         raise UsageError(f"{path}: cannot read: {e.strerror or e.__class__.__name__}") from None
     status = 0
+    answered = 0
     out = sys.stdout.buffer
     try:
         with (
@@ -113,11 +116,20 @@ def _evaluate_cases(path: str, service_rules: bool = True, workers: int | None =
             progress(None, "evaluating cases") as tracker,
         ):
             for answer in answerer.answer(stream_lines(stream)):
+                answered += 1
                 tracker.emit(answer.output + b"\n", sys.stdout)
                 tracker.advance()
                 if answer.error is not None:
                     status = 2
                     tracker.emit(answer.error.one_line(source) + "\n", sys.stderr)
+    except BrokenProcessPool:  # a worker killed (out of memory, a signal): the answers stop short
+        out.flush()
+        print(
+            f"iamconf: error: evaluate: a worker process ended unexpectedly after {answered:,} answers of {source}; "
+            "the rest is not answered (try --workers 1)",
+            file=sys.stderr,
+        )
+        return 1
     except OSError as e:  # a directory, a read error half-way
         raise UsageError(f"{path}: cannot read: {e.strerror or e.__class__.__name__}") from None
     finally:
@@ -473,5 +485,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def entry() -> NoReturn:
+    """The ``iamconf`` command: ``main``, then the process ends.  Everything still alive is first frozen out
+    of the garbage collector's way: the collections Python runs while it shuts down would otherwise walk
+    every compiled policy still cached (measured: 1.5 s after answering 10,000 fresh cases, as long as
+    answering them on two cores).  Objects are still freed; only the walks are skipped."""
+    status = main()
+    gc.freeze()
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -37,7 +37,6 @@ import json
 import re
 from importlib import resources
 
-
 from reference.catalog import get_catalog
 
 _VARIABLE = re.compile(r"\$\{[^}]*\}")

@@ -12,7 +12,8 @@ import functools
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
-from reference.conditions import ConditionBlock, compile_conditions
+from reference.arns import resource_problem
+from reference.conditions import ConditionBlock, compile_conditions, forget_compiled_clauses
 from reference.context import RequestContext
 from reference.errors import PolicyError
 from reference.model import MatchedStatement, Policy
@@ -287,7 +288,6 @@ class CompiledStatement:
     # policy text is computed then), shared by every result it decides (MatchedStatement is immutable).
     _reported: dict[tuple[str, str], MatchedStatement] = field(default_factory=dict, compare=False, repr=False)
 
-
     def reported(self, policy_id: str, policy_type: str) -> MatchedStatement:
         key = (policy_id, policy_type)
         found = self._reported.get(key)
@@ -357,6 +357,16 @@ def compile_text(text: str, kind: PolicyKind) -> CompiledPolicy:
     """Parse, validate and compile a policy text; cached by (text, kind)."""
     parsed = parse_policy(text, kind=kind)
     return CompiledPolicy(parsed, tuple(_compile_statement(parsed, s) for s in parsed.statements))
+
+
+def forget_compiled() -> None:
+    """Empty every cache of compiled policies and their parts (process-wide): what a new process starts
+    with, for a benchmark that times fresh policies more than once."""
+    compile_text.cache_clear()
+    _action_matcher.cache_clear()
+    _resource_matcher.cache_clear()
+    forget_compiled_clauses()
+    resource_problem.cache_clear()
 
 
 class PolicyCache:

@@ -727,6 +727,10 @@ _CLAUSE_MEMO_LIMIT = 16_384
 _COMPILED_CLAUSES: dict[tuple[str, str, tuple[str, ...], bool], tuple[Clause, tuple[str, ...]]] = {}
 
 
+def forget_compiled_clauses() -> None:
+    _COMPILED_CLAUSES.clear()
+
+
 def compile_conditions(
     block: Mapping[str, Mapping[str, tuple[str, ...]]],
     *,

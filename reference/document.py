@@ -19,7 +19,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-
 from reference.errors import PolicyError
 from reference.model import Position
 from reference.nesting import too_deep_at, too_deep_message
@@ -59,6 +58,12 @@ _WHITESPACE = re.compile(r"[ \t\n\r]*")  # JSON's insignificant whitespace (RFC 
 _PLAIN_DECODER = json.JSONDecoder()
 
 
+def _skip(text: str, i: int) -> int:
+    """The offset of the first character at or after ``i`` that is not JSON whitespace."""
+    m = _WHITESPACE.match(text, i)
+    return m.end() if m is not None else i
+
+
 def _statement_spans(text: str, value: Any) -> dict[tuple[PathPart, ...], tuple[int, int]] | None:
     """Character offsets (start of "{", just after "}") of each statement object, keyed by its path
     (``("Statement",)`` or ``("Statement", i)``); None when the text cannot be read so (the caller falls
@@ -69,25 +74,24 @@ def _statement_spans(text: str, value: Any) -> dict[tuple[PathPart, ...], tuple[
     the layout of the text; the text is known to be valid JSON (``value`` was decoded from it)."""
     if not isinstance(value, dict) or not isinstance(value.get("Statement"), (dict, list)):
         return {}
-    skip = _WHITESPACE.match
     decode = _PLAIN_DECODER.raw_decode
     try:
-        i = skip(text, 0).end()
+        i = _skip(text, 0)
         if text[i] != "{":
             return None
-        i = skip(text, i + 1).end()
+        i = _skip(text, i + 1)
         while text[i] != "}":
             key, i = decode(text, i)
-            i = skip(text, i).end()
+            i = _skip(text, i)
             if text[i] != ":":
                 return None
-            i = skip(text, i + 1).end()
+            i = _skip(text, i + 1)
             if key == "Statement":
                 return _statements_at(text, i)
             _, i = decode(text, i)
-            i = skip(text, i).end()
+            i = _skip(text, i)
             if text[i] == ",":
-                i = skip(text, i + 1).end()
+                i = _skip(text, i + 1)
     except (ValueError, IndexError):
         return None
     return None
@@ -95,7 +99,6 @@ def _statement_spans(text: str, value: Any) -> dict[tuple[PathPart, ...], tuple[
 
 def _statements_at(text: str, i: int) -> dict[tuple[PathPart, ...], tuple[int, int]] | None:
     """The spans of the Statement value that starts at offset ``i`` (an object, or a list of them)."""
-    skip = _WHITESPACE.match
     decode = _PLAIN_DECODER.raw_decode
     if text[i] == "{":
         _, end = decode(text, i)
@@ -103,15 +106,15 @@ def _statements_at(text: str, i: int) -> dict[tuple[PathPart, ...], tuple[int, i
     if text[i] != "[":
         return None
     spans: dict[tuple[PathPart, ...], tuple[int, int]] = {}
-    j = skip(text, i + 1).end()
+    j = _skip(text, i + 1)
     index = 0
     while text[j] != "]":
         _, end = decode(text, j)
         spans[("Statement", index)] = (j, end)
         index += 1
-        j = skip(text, end).end()
+        j = _skip(text, end)
         if text[j] == ",":
-            j = skip(text, j + 1).end()
+            j = _skip(text, j + 1)
     return spans
 
 

@@ -164,7 +164,11 @@ def prepare(case: Case, cache: PolicyCache, *, service_rules: bool = True) -> Pr
     has_boundary = case.permissions_boundary is not None
     # The statements that can apply to an action depend on the policies and the caller alone: cases that
     # share both (a batch of requests against one policy) share the memo of them.
-    key = (case.caller, has_boundary, tuple((s.role, s.level, s.policy_id, s.policy_type, id(s.compiled)) for s in slots))
+    key = (
+        case.caller,
+        has_boundary,
+        tuple((s.role, s.level, s.policy_id, s.policy_type, id(s.compiled)) for s in slots),
+    )
     plans = cache.plans.get(key)
     if not isinstance(plans, ActionPlans):
         plans = ActionPlans(tuple(slots), caller, has_boundary)
@@ -242,7 +246,6 @@ def _rcps_apply(action: str) -> bool:
     """RCPs apply only to the services that support them
     (access_policies_rcps.html, "List of AWS services that support RCPs")."""
     return action.split(":", 1)[0].lower() in get_catalog().rcp_supported_services()
-
 
 
 def _principal(caller: Caller, has_boundary: bool, st: CompiledStatement) -> PrincipalMatch:
@@ -461,9 +464,7 @@ def _decide(prepared: PreparedCase, request: Request, negated: frozenset[Stateme
             # Cross-account: both sides must allow; any principal form counts.
             granted = identity_ok and RESOURCE in allowing_roles
         decision, deciding = (Decision.ALLOWED, allows) if granted else (Decision.IMPLICIT_DENY, [])
-    return RequestResult(
-        request.action, request.resource, decision, [h.matched() for h in deciding], missing, details
-    )
+    return RequestResult(request.action, request.resource, decision, [h.matched() for h in deciding], missing, details)
 
 
 def evaluate_case(case: Case, cache: PolicyCache, *, service_rules: bool = True) -> CaseResult:

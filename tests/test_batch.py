@@ -1,0 +1,179 @@
+"""``iamconf evaluate --cases`` on several worker processes (reference.batch): the same bytes, in the same
+order, with the same errors and line numbers, as one process; flat memory; a worker that dies is a failure,
+never a silently shorter answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import pytest
+
+from reference import batch
+from reference.batch import CaseAnswerer, can_fork
+from reference.caseio import answer_lines
+from reference.fixtures import anchor_policy
+from strategies import generate_cases, write_cases
+
+pytestmark = pytest.mark.skipif(not can_fork(), reason="workers are forked processes: not on this platform")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _lines(count: int, seed: int = 5) -> list[bytes]:
+    import io
+
+    buf = io.BytesIO()
+    write_cases(list(generate_cases(count=count, seed=seed)), buf)
+    return buf.getvalue().splitlines()
+
+
+def _mixed_input() -> list[bytes]:
+    """Generated cases with, among them, blank lines, malformed JSON, a case that breaks the schema and a
+    policy IAM refuses: every kind of answer a batch gives."""
+    lines = _lines(300)
+    bad_policy = {
+        "id": "bad",
+        "identity_policies": [{"id": "p", "document": {"Version": "2012-10-17", "Statement": []}}],
+        "requests": [{"action": "s3:GetObject"}],
+    }
+    anchor = {
+        "id": "anchor",
+        "identity_policies": [{"id": "anchor", "document": anchor_policy("v3")}],
+        "requests": [{"action": "iam:PassRole", "resource": "arn:aws:iam::111122223333:role/x"}],
+    }
+    extra = [b"", b"{not json", json.dumps(bad_policy).encode(), b'{"requests": []}', b"   ", json.dumps(anchor).encode()]
+    out: list[bytes] = []
+    for i, line in enumerate(lines):
+        out.append(line)
+        if i % 50 == 7:
+            out.append(extra[(i // 50) % len(extra)])
+    return out
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_workers_answer_byte_for_byte_as_one_process(monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    monkeypatch.setattr(batch, "CHUNK_LINES", 16)  # many chunks, so that order across workers is exercised
+    lines = _mixed_input()
+    serial = [(a.line, a.output, a.error) for a in answer_lines(lines)]
+    with CaseAnswerer(workers) as answerer:
+        assert answerer.workers == workers
+        parallel = [(a.line, a.output, a.error) for a in answerer.answer(iter(lines))]
+    assert parallel == serial
+    assert any(e is not None for _, _, e in serial), "the input must hold lines that are refused"
+    assert [n for n, _, _ in parallel] == sorted(n for n, _, _ in parallel)
+
+
+_REAL_ANSWER_CHUNK = batch._answer_chunk
+
+
+def _wrong_chunk(first: int, chunk: list[bytes]) -> list[batch.Answer]:
+    """A worker with a bug: the first answer of the first chunk has its first decision changed.
+    (Module level: the function sent to a worker is pickled by its name.)"""
+    answers = _REAL_ANSWER_CHUNK(first, chunk)
+    if first == 1:
+        a = answers[0]
+        for old, new in ((b'"implicitDeny"', b'"allowed"'), (b'"allowed"', b'"explicitDeny"')):
+            if old in a.output:
+                answers[0] = batch.Answer(a.line, a.output.replace(old, new, 1), a.error)
+                break
+    return answers
+
+
+def _dying_chunk(first: int, chunk: list[bytes]) -> list[batch.Answer]:
+    """A worker that dies (killed, out of memory) after its first chunk."""
+    if first > 8:
+        os._exit(3)
+    return _REAL_ANSWER_CHUNK(first, chunk)
+
+
+def test_a_wrong_worker_fails_the_comparison(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check above can fail: a worker that answers one line wrongly (a decision changed) is seen."""
+    monkeypatch.setattr(batch, "CHUNK_LINES", 16)
+    lines = _lines(80)
+    serial = [a.output for a in answer_lines(lines)]
+    monkeypatch.setattr(batch, "_answer_chunk", _wrong_chunk)
+    with CaseAnswerer(2) as answerer:
+        parallel = [a.output for a in answerer.answer(iter(lines))]
+    assert parallel != serial
+    assert parallel[1:] == serial[1:]
+
+
+def test_the_command_gives_the_same_output_on_one_and_on_two_workers(tmp_path: Path) -> None:
+    cases = tmp_path / "cases.jsonl"
+    cases.write_bytes(b"\n".join(_mixed_input()) + b"\n")
+    outputs = []
+    for workers in ("1", "2"):
+        done = subprocess.run(
+            [sys.executable, "-m", "conformance.cli", "evaluate", "--workers", workers, "--cases", str(cases)],
+            capture_output=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=300,
+        )
+        assert done.returncode == 2, done.stderr  # some lines are refused: exit 2, the rest answered
+        assert b"Traceback" not in done.stderr
+        outputs.append((done.stdout, done.stderr))
+    assert outputs[0] == outputs[1]
+    answered = outputs[0][0].splitlines()
+    assert len(answered) == sum(1 for line in _mixed_input() if line.strip())
+
+
+def test_workers_below_one_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from conformance.cli import main
+
+    cases = tmp_path / "c.jsonl"
+    cases.write_bytes(_lines(1)[0] + b"\n")
+    assert main(["evaluate", "--workers", "0", "--cases", str(cases)]) == 2
+    err = capsys.readouterr().err
+    assert "--workers" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_worker_that_dies_is_an_error_not_a_short_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batch, "CHUNK_LINES", 8)
+    monkeypatch.setattr(batch, "_answer_chunk", _dying_chunk)
+    answered = 0
+    with pytest.raises(BrokenProcessPool), CaseAnswerer(2) as answerer:  # noqa: PT012 - the loop raises
+        for _ in answerer.answer(iter(_lines(40))):
+            answered += 1
+    assert answered < 40
+
+
+def test_default_workers_follow_the_input(tmp_path: Path) -> None:
+    """Every available core for a large file or a pipe; one for a small file (workers cost more to start
+    than it takes to answer it)."""
+    from conformance.cli import _batch_workers
+
+    small = tmp_path / "small.jsonl"
+    small.write_bytes(b"{}\n")
+    large = tmp_path / "large.jsonl"
+    large.write_bytes(b" " * (300 * 1024))
+    with open(small, "rb") as s, open(large, "rb") as big:
+        assert _batch_workers(s, None) == 1
+        assert _batch_workers(big, None) == batch.available_cores()
+        assert _batch_workers(big, 3) == 3
+    read, write = os.pipe()
+    try:
+        with os.fdopen(read, "rb") as pipe:
+            assert _batch_workers(pipe, None) == batch.available_cores()
+    finally:
+        os.close(write)
+
+
+def test_the_command_says_so_when_a_worker_dies(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from conformance.cli import main
+
+    monkeypatch.setattr(batch, "CHUNK_LINES", 8)
+    monkeypatch.setattr(batch, "_answer_chunk", _dying_chunk)
+    cases = tmp_path / "cases.jsonl"
+    cases.write_bytes(b"\n".join(_lines(40)) + b"\n")
+    assert main(["evaluate", "--workers", "2", "--cases", str(cases)]) == 1
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) < 40
+    assert err.count("\n") == 1 and "worker process ended unexpectedly" in err and "Traceback" not in err
