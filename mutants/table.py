@@ -61,11 +61,22 @@ MUTANTS: tuple[Mutant, ...] = (
         "resource-case-insensitive",
         "case handling of resources",
         "Resource ARNs matched ignoring case (reference_policies_elements_resource.html: case-sensitive)",
-        "reference.patterns",
+        "reference.compiled",
         (
+            # every way a Resource is matched: literal, prefix and star patterns and the expressions
+            # compiled from them (patterns lower-cased, the ARN too), and substituted patterns
             (
-                '    return re.compile("".join(out), re.DOTALL)\n',
-                '    return re.compile("".join(out), re.DOTALL | re.I)\n',
+                "    def of(cls, values: list[str]) -> ConstantResources:\n",
+                "    def of(cls, values: list[str]) -> ConstantResources:\n        values = [v.lower() for v in values]\n",
+            ),
+            (
+                "    def matches(self, arn: str) -> bool:\n        if arn in self.exact:",
+                "    def matches(self, arn: str) -> bool:\n        arn = arn.lower()\n        if arn in self.exact:",
+            ),
+            ("        return text == arn\n", "        return text.lower() == arn.lower()\n"),
+            (
+                "    return nfa_match(text, arn, segmented=True)\n",
+                "    return nfa_match(text.lower(), arn.lower(), segmented=True)\n",
             ),
         ),
         first=("test_actions_and_resources", "-Binary]"),
@@ -84,7 +95,14 @@ MUTANTS: tuple[Mutant, ...] = (
         "wildcard rules",
         "a '*' inside an ARN segment matches colons too (a plain glob over the ARN)",
         "reference.patterns",
-        (('out.append(".*" if at_segment_end else "[^:]*")', 'out.append(".*")'),),
+        (
+            ('out.append(".*" if at_segment_end else "[^:]*")', 'out.append(".*")'),
+            # the automaton that matches fresh patterns without an expression (reference.patterns.nfa_match)
+            (
+                'out.append(("any", c, not segmented or pattern[i + 1 : i + 2] in ("", ":")))',
+                'out.append(("any", c, True))',
+            ),
+        ),
         first=("test_actions_and_resources", "-resource-same-account]"),
     ),
     Mutant(
@@ -108,8 +126,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "reference.compiled",
         (
             (
-                "        return hit != self.negated\n\n\ndef _is_star_glob(",
-                "        return hit\n\n\ndef _is_star_glob(",
+                "        return hit != self.negated\n\n\n@functools.lru_cache(maxsize=16_384)\ndef _action_matcher(",
+                "        return hit\n\n\n@functools.lru_cache(maxsize=16_384)\ndef _action_matcher(",
             ),
         ),
         first=("test_actions_and_resources",),

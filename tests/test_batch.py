@@ -46,7 +46,14 @@ def _mixed_input() -> list[bytes]:
         "identity_policies": [{"id": "anchor", "document": anchor_policy("v3")}],
         "requests": [{"action": "iam:PassRole", "resource": "arn:aws:iam::111122223333:role/x"}],
     }
-    extra = [b"", b"{not json", json.dumps(bad_policy).encode(), b'{"requests": []}', b"   ", json.dumps(anchor).encode()]
+    extra = [
+        b"",
+        b"{not json",
+        json.dumps(bad_policy).encode(),
+        b'{"requests": []}',
+        b"   ",
+        json.dumps(anchor).encode(),
+    ]
     out: list[bytes] = []
     for i, line in enumerate(lines):
         out.append(line)
