@@ -67,7 +67,8 @@ MUTANTS: tuple[Mutant, ...] = (
             # compiled from them (patterns lower-cased, the ARN too), and substituted patterns
             (
                 "    def of(cls, values: list[str]) -> ConstantResources:\n",
-                "    def of(cls, values: list[str]) -> ConstantResources:\n        values = [v.lower() for v in values]\n",
+                "    def of(cls, values: list[str]) -> ConstantResources:\n"
+                "        values = [v.lower() for v in values]\n",
             ),
             (
                 "    def matches(self, arn: str) -> bool:\n        if arn in self.exact:",

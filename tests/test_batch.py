@@ -144,7 +144,7 @@ def test_a_worker_that_dies_is_an_error_not_a_short_answer(monkeypatch: pytest.M
     monkeypatch.setattr(batch, "CHUNK_LINES", 8)
     monkeypatch.setattr(batch, "_answer_chunk", _dying_chunk)
     answered = 0
-    with pytest.raises(BrokenProcessPool), CaseAnswerer(2) as answerer:  # noqa: PT012 - the loop raises
+    with pytest.raises(BrokenProcessPool), CaseAnswerer(2) as answerer:
         for _ in answerer.answer(iter(_lines(40))):
             answered += 1
     assert answered < 40
