@@ -63,7 +63,12 @@ _STRING = re.compile(rb'"[^"]*"')
 _FLOAT = re.compile(rb"\d[.eE]|[.eE][-+]?\d|\d{16}")
 
 
-class Policy(Struct, forbid_unknown_fields=True, frozen=True):
+# Every struct below has ``gc=False``: a case or a result is a tree (lists, strings, other structs), never a
+# cycle, so the cyclic garbage collector need not track them (msgspec: "Struct types with gc=False ... are
+# never tracked"), and building the millions of them a batch needs is cheaper.
+
+
+class Policy(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
     """One policy in force.
 
     ``document`` keeps the raw JSON of the field: either a JSON string (the
@@ -104,19 +109,19 @@ class Policy(Struct, forbid_unknown_fields=True, frozen=True):
         return json.dumps(value, indent=2)
 
 
-class ContextEntry(Struct, forbid_unknown_fields=True, frozen=True):
+class ContextEntry(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
     key: Annotated[str, Meta(min_length=1)]
     type: ContextKeyType
     values: list[str]
 
 
-class Request(Struct, forbid_unknown_fields=True, frozen=True):
+class Request(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
     action: Annotated[str, Meta(min_length=3)]
     resource: str = "*"
     context: list[ContextEntry] = []
 
 
-class Case(Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
+class Case(Struct, forbid_unknown_fields=True, frozen=True, gc=False, omit_defaults=True):
     requests: Annotated[list[Request], Meta(min_length=1)]
     id: str | UnsetType = UNSET
     identity_policies: list[Policy] = []
@@ -136,14 +141,14 @@ class Case(Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
         return DEFAULT_CALLER_ARN if isinstance(self.caller_arn, UnsetType) else self.caller_arn
 
 
-class Position(Struct, frozen=True):
+class Position(Struct, frozen=True, gc=False):
     """1-based line and column in the policy text."""
 
     line: int
     column: int
 
 
-class MatchedStatement(Struct, frozen=True):
+class MatchedStatement(Struct, frozen=True, gc=False):
     policy_id: str
     policy_type: str
     statement_index: int
@@ -152,14 +157,14 @@ class MatchedStatement(Struct, frozen=True):
     end: Position
 
 
-class Details(Struct, frozen=True):
+class Details(Struct, frozen=True, gc=False):
     """``null`` means not applicable (no boundary, no SCPs)."""
 
     boundary_allowed: bool | None = None
     organizations_allowed: bool | None = None
 
 
-class RequestResult(Struct, frozen=True):
+class RequestResult(Struct, frozen=True, gc=False):
     action: str
     resource: str
     decision: Decision
@@ -168,12 +173,12 @@ class RequestResult(Struct, frozen=True):
     details: Details = Details()
 
 
-class CaseResult(Struct, frozen=True):
+class CaseResult(Struct, frozen=True, gc=False):
     id: str | None
     results: list[RequestResult]
 
 
-class CaseError(Struct, frozen=True, omit_defaults=False):
+class CaseError(Struct, frozen=True, gc=False, omit_defaults=False):
     """Why a case could not be answered.
 
     ``path`` is a JSON path from the case root.  For an error inside a policy
@@ -189,6 +194,6 @@ class CaseError(Struct, frozen=True, omit_defaults=False):
     column: int | None = None
 
 
-class CaseErrorResult(Struct, frozen=True):
+class CaseErrorResult(Struct, frozen=True, gc=False):
     id: str | None
     error: CaseError
