@@ -30,8 +30,13 @@ from itertools import islice
 from multiprocessing import get_all_start_methods, get_context
 
 from reference.caseio import Answer, answer_lines
-from reference.compiled import PolicyCache
+from reference.compiled import PolicyCache, forget_compiled
 
+# Memory each answering process may add to what it held when the batch began (its caches of compiled
+# policies, patterns, plans) before it empties them: the caches count entries, not bytes, and a batch of
+# large policies fills them with far more than a batch of small ones.  With two workers and the parent,
+# a batch stays under 200 MB whatever its length (bench/run.py measures it on 1 GB).
+CACHE_BUDGET_MIB = 40
 COLLECT_EVERY = 50_000  # lines between two collections of cyclic garbage while the collector is off (a full
 # collection walks the compiled-policy caches: ~0.3 s; a batch of generated cases makes no cycle at all)
 CHUNK_LINES = 128  # lines a worker answers at a time
@@ -66,10 +71,63 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def resident_mib() -> float | None:
+    """This process's resident memory now (Linux: /proc/self/statm), None where it cannot be read."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE_SIZE / 2**20
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+class MemoryGuard:
+    """Empties the reference's caches when this process holds more than ``budget_mib`` over what it held
+    when the guard began (at most every ``min_lines`` lines: Python keeps freed memory for reuse rather
+    than giving it back, so the first look after emptying may still be over); where memory cannot be
+    read, every ``fallback_lines`` lines."""
+
+    def __init__(
+        self,
+        cache: PolicyCache,
+        budget_mib: float = CACHE_BUDGET_MIB,
+        min_lines: int = 2_000,
+        fallback_lines: int = 20_000,
+    ):
+        self._cache = cache
+        self._budget = budget_mib
+        self._min_lines = min_lines
+        self._fallback = fallback_lines
+        self._base = resident_mib()
+        self._lines = 0
+        self.emptied = 0  # how many times the caches were emptied (tests read it)
+
+    def check(self, lines: int) -> None:
+        self._lines += lines
+        now = resident_mib()
+        if now is None or self._base is None:
+            if self._lines < self._fallback:
+                return
+        elif self._lines < self._min_lines or now - self._base <= self._budget:
+            return
+        forget_compiled()
+        self._cache.clear()
+        self._lines = 0
+        self.emptied += 1
+
+
+_CHECK_EVERY = 64  # lines between two looks at this process's memory
+
+
 def _answer_serially(
     lines: Iterable[bytes | str], cache: PolicyCache, service_rules: bool, start: int = 1
 ) -> Iterator[Answer]:
+    guard = MemoryGuard(cache)
     for n, answer in enumerate(answer_lines(lines, cache, service_rules=service_rules, start=start), start=1):
+        if n % _CHECK_EVERY == 0:
+            guard.check(_CHECK_EVERY)
         if n % COLLECT_EVERY == 0:
             gc.collect()
         yield answer
@@ -94,17 +152,19 @@ def _chunks(lines: Iterable[bytes]) -> Iterator[tuple[int, list[bytes]]]:
 # -- worker side --------------------------------------------------------------------------------------------
 
 _worker_cache: PolicyCache | None = None
+_worker_guard: MemoryGuard | None = None
 _worker_service_rules = True
 _worker_lines = 0
 
 
 def _start_worker(service_rules: bool) -> None:
-    global _worker_cache, _worker_service_rules
+    global _worker_cache, _worker_guard, _worker_service_rules
     # Ctrl-C reaches the whole process group: the parent decides, a worker does not print a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.freeze()  # what the fork inherited stays out of the collector's walks (and its pages unshared)
     gc.disable()
     _worker_cache = PolicyCache()
+    _worker_guard = MemoryGuard(_worker_cache)
     _worker_service_rules = service_rules
 
 
@@ -114,8 +174,9 @@ def _ready() -> None:
 
 def _answer_chunk(first: int, chunk: list[bytes]) -> list[Answer]:
     global _worker_lines
-    assert _worker_cache is not None, "worker not started"
+    assert _worker_cache is not None and _worker_guard is not None, "worker not started"
     answers = list(answer_lines(chunk, _worker_cache, service_rules=_worker_service_rules, start=first))
+    _worker_guard.check(len(chunk))
     _worker_lines += len(chunk)
     if _worker_lines >= COLLECT_EVERY:
         _worker_lines = 0

@@ -147,6 +147,13 @@ def nfa_match(pattern: str, text: str, *, segmented: bool) -> bool:
     return n in states
 
 
+def forget_patterns() -> None:
+    """Empty the caches of compiled patterns (and the ``re`` module's own)."""
+    for cached in (glob, resource, _tokens, _literal_ends):
+        cached.cache_clear()
+    re.purge()
+
+
 def has_wildcard(pattern: Rendered | str) -> bool:
     return any(wild and c in "*?" for c, wild in _pieces(pattern))
 
@@ -155,4 +162,14 @@ def literal(text: str) -> Rendered:
     return (Escaped(text),)
 
 
-__all__ = ["Escaped", "Literal", "Pattern", "glob", "has_wildcard", "literal", "nfa_match", "resource"]
+__all__ = [
+    "Escaped",
+    "Literal",
+    "Pattern",
+    "forget_patterns",
+    "glob",
+    "has_wildcard",
+    "literal",
+    "nfa_match",
+    "resource",
+]

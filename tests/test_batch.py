@@ -184,3 +184,24 @@ def test_the_command_says_so_when_a_worker_dies(
     out, err = capsys.readouterr()
     assert len(out.splitlines()) < 40
     assert err.count("\n") == 1 and "worker process ended unexpectedly" in err and "Traceback" not in err
+
+
+def test_the_memory_guard_empties_the_caches_over_budget_and_answers_stay_the_same() -> None:
+    """Over its budget the guard empties every cache of compiled policies (the batch's memory stays flat on
+    any input; bench/run.py measures 1 GB); the answers do not change, and under budget it does nothing."""
+    from reference.compiled import PolicyCache, compile_text
+
+    lines = _lines(120)
+    expected = [a.output for a in answer_lines(lines)]
+
+    for budget, should_empty in ((-1.0, True), (1e9, False)):
+        cache = PolicyCache()
+        guard = batch.MemoryGuard(cache, budget_mib=budget, min_lines=10, fallback_lines=10)
+        got = []
+        for i in range(0, len(lines), 20):
+            got += [a.output for a in answer_lines(lines[i : i + 20], cache)]
+            guard.check(20)
+        assert got == expected
+        assert (guard.emptied > 0) == should_empty
+        if should_empty:
+            assert compile_text.cache_info().currsize == 0  # emptied at the last check
