@@ -122,6 +122,10 @@ def _evaluate_cases(path: str, service_rules: bool = True, workers: int | None =
                 if answer.error is not None:
                     status = 2
                     tracker.emit(answer.error.one_line(source) + "\n", sys.stderr)
+    except KeyboardInterrupt:  # Ctrl-C: the answers written so far stay, the workers are stopped on the way out
+        out.flush()
+        print(f"iamconf: interrupted after {answered:,} answers of {source}", file=sys.stderr)
+        return 130
     except BrokenProcessPool:  # a worker killed (out of memory, a signal): the answers stop short
         out.flush()
         print(

@@ -205,3 +205,42 @@ def test_the_memory_guard_empties_the_caches_over_budget_and_answers_stay_the_sa
         assert (guard.emptied > 0) == should_empty
         if should_empty:
             assert compile_text.cache_info().currsize == 0  # emptied at the last check
+
+
+def test_ctrl_c_ends_the_command_with_its_answers_so_far_and_no_worker_left(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    cases = tmp_path / "cases.jsonl"
+    cases.write_bytes(b"\n".join(_lines(200) * 30) + b"\n")
+    out = tmp_path / "out.jsonl"
+    with open(out, "wb") as sink:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "conformance.cli", "evaluate", "--workers", "2", "--cases", str(cases)],
+            stdout=sink,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            # SIGINT as from a terminal, even where this test runs with it ignored
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        deadline = time.monotonic() + 60
+        while out.stat().st_size == 0 and time.monotonic() < deadline:  # answering has begun
+            time.sleep(0.05)
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err
+    assert b"interrupted after" in err and b"Traceback" not in err
+    answered = out.read_bytes().splitlines()
+    assert 0 < len(answered) < 6000
+    assert all(line.startswith(b'{"id"') for line in answered)
+    # the workers (forked: the same command line) are gone with it
+    time.sleep(0.5)
+    left = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and str(cases).encode() in (proc / "cmdline").read_bytes():
+                left.append(proc.name)
+        except OSError:
+            continue
+    assert not left, f"processes still running: {left}"
