@@ -233,7 +233,11 @@ MUTANTS: tuple[Mutant, ...] = (
         "ARN operators",
         "ArnLike wildcards in the first five ARN parts match colons",
         "reference.conditions",
-        (('out.append(".*" if part == 5 else "[^:]*")', 'out.append(".*")'),),
+        (
+            ('out.append(".*" if part == 5 else "[^:]*")', 'out.append(".*")'),
+            # the part-by-part test that runs without an expression: one glob over the whole value instead
+            ('    if pattern.count(":") < 5:\n', "    if True:\n"),
+        ),
         first=("-Arn]",),
     ),
     Mutant(

@@ -45,8 +45,8 @@ from typing import Literal as Lit
 from reference.context import EMPTY_CONTEXT, ContextValue, RequestContext
 from reference.document import ParsedDocument, PathPart
 from reference.errors import PolicyError
-from reference.patterns import Pattern, glob, has_wildcard
-from reference.variables import Literal, Rendered, Template, parse_template, plain_text
+from reference.patterns import Pattern, glob, has_wildcard, nfa_match
+from reference.variables import Escaped, Literal, Rendered, Template, parse_template, plain_text
 
 ValueTest = Callable[[str], bool]
 """Does one request value match at least one policy value (the OR of ``logic``)?"""
@@ -443,8 +443,42 @@ def _arn_test(rendered: tuple[Rendered, ...]) -> ValueTest:
         # than six parts matches nothing, the request value needing six); no expression to compile.
         exact = frozenset(text for text in map(plain_text, rendered) if text.count(":") >= 5)
         return exact.__contains__
-    match = _any_arn(rendered).fullmatch
-    return lambda v: match(v) is not None
+    if any(isinstance(seg, Escaped) and ("*" in seg.text or "?" in seg.text) for r in rendered for seg in r):
+        # A literal "*" or "?" (from ${*} or a substituted value) beside wildcards: the expression.
+        match = _any_arn(rendered).fullmatch
+        return lambda v: match(v) is not None
+    # The common case, without compiling an expression for values a fresh policy may use once: the same
+    # rule as _arn_source, part by part.
+    tests = tuple(_arn_parts_test(plain_text(r)) for r in rendered)
+    return lambda v: any(test(v) for test in tests)
+
+
+def _arn_parts_test(pattern: str) -> ValueTest:
+    """One ARN condition value (its wildcards all wildcards) as ``_arn_source`` reads it: split at its first
+    five colons, each of the first five parts a glob over the request value's part (which holds no colon),
+    the sixth a glob over the rest; a value of fewer than six parts a glob over the whole request value,
+    which must still have six parts."""
+    if pattern.count(":") < 5:
+        return lambda v: v.count(":") >= 5 and _glob_matches(pattern, v)
+    parts = pattern.split(":", 5)
+
+    def test(v: str) -> bool:
+        got = v.split(":", 5)
+        if len(got) != 6:
+            return False
+        for p, x in zip(parts, got, strict=True):
+            if p != x and not _glob_matches(p, x):
+                return False
+        return True
+
+    return test
+
+
+def _glob_matches(pattern: str, text: str) -> bool:
+    """``glob(pattern).fullmatch(text)`` for a plain pattern, by the automaton (reference.patterns)."""
+    if "*" not in pattern and "?" not in pattern:
+        return pattern == text
+    return nfa_match(pattern, text, segmented=False)
 
 
 def _templated(values: tuple[str, ...], variables: bool, make: Callable[[tuple[Rendered, ...]], ValueTest]) -> Binder:

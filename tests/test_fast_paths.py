@@ -161,3 +161,31 @@ def test_resources_switch_to_expressions_when_hot_and_agree() -> None:
     assert answers == [
         any(resource(p).fullmatch(t) for p in ("arn:aws:s3:::a?c*/x", "arn:aws:s3:::*:*")) for t in texts
     ]
+
+
+_arn_chars = st.sampled_from(["a", "b", ":", "/", "*", "?"])
+
+
+@given(
+    st.lists(st.text(_arn_chars, max_size=14), min_size=1, max_size=3), st.text(st.sampled_from("ab:/"), max_size=14)
+)
+def test_arn_condition_values_agree_with_the_regular_expression(values: list[str], text: str) -> None:
+    """ArnLike/ArnEquals matched part by part without an expression (``_arn_parts_test``) and the exact-value
+    set give what the expression built by ``_arn_source`` gives."""
+    from reference.conditions import _any_arn, _arn_test
+    from reference.variables import Literal
+
+    rendered = tuple((Literal(v),) for v in values)
+    assert _arn_test(rendered)(text) == bool(_any_arn(rendered).fullmatch(text))
+
+
+def test_arn_condition_values_with_a_literal_wildcard_keep_the_expression() -> None:
+    """A "*" that comes from ${*} (or a substituted value) is literal: the part-by-part test, which reads
+    every "*" as a wildcard, is not used for it."""
+    from reference.conditions import _arn_test
+    from reference.variables import Escaped, Literal
+
+    rendered = ((Literal("arn:aws:s3:::bucket/"), Escaped("*"), Literal("x*")),)
+    test = _arn_test(rendered)
+    assert test("arn:aws:s3:::bucket/*xyz")
+    assert not test("arn:aws:s3:::bucket/axyz")
