@@ -466,7 +466,7 @@ def _arn_parts_test(pattern: str) -> ValueTest:
         got = v.split(":", 5)
         if len(got) != 6:
             return False
-        for p, x in zip(parts, got, strict=True):
+        for p, x in zip(parts, got, strict=True):  # noqa: SIM110 - a plain loop: this runs per request
             if p != x and not _glob_matches(p, x):
                 return False
         return True
