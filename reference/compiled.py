@@ -279,11 +279,14 @@ class CompiledStatement:
     resources: ResourceMatcher
     condition: ConditionBlock | None
     keys: tuple[str, ...]  # context keys it reads: variables in Resource, then condition keys
-    keys_lower: tuple[str, ...]  # the same, lower-cased (context keys are not case-sensitive)
     # No Principal element: identity policies and SCPs apply to the caller they are attached to.
     names_any_caller: bool
     # Resource decided by text alone (ResourceMatcher.constant_only): that test, called directly.
     resource_test: Callable[[str], bool] | None
+    # (key as written, lower-cased) for each of ``keys`` (context keys are not case-sensitive)
+    key_pairs: tuple[tuple[str, str], ...]
+    # The Condition as one call (its only clause's test, or the block's), None without a Condition.
+    condition_test: Callable[[RequestContext], bool] | None
     # The statement as a result reports it, per (policy id, policy type): built once (its position in the
     # policy text is computed then), shared by every result it decides (MatchedStatement is immutable).
     _reported: dict[tuple[str, str], MatchedStatement] = field(default_factory=dict, compare=False, repr=False)
@@ -346,9 +349,10 @@ def _compile_statement(parsed: ParsedPolicy, s: Statement) -> CompiledStatement:
         resources=resources,
         condition=condition,
         keys=keys,
-        keys_lower=tuple(k.lower() for k in keys),
         names_any_caller=s.principals is None,
         resource_test=resources.constant.matches if resources.constant_only else None,
+        key_pairs=tuple((k, k.lower()) for k in keys),
+        condition_test=None if condition is None else condition.as_one_test(),
     )
 
 

@@ -750,6 +750,10 @@ class ConditionBlock:
                 return False
         return True
 
+    def as_one_test(self) -> Holds:
+        """``matches`` as a single callable: the only clause's test itself when there is one."""
+        return self._tests[0] if len(self._tests) == 1 else self.matches
+
     def missing_keys(self, ctx: RequestContext) -> list[str]:
         return [k for k in self.keys if not ctx.has(k)]
 

@@ -18,7 +18,7 @@ IAM User Guide:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from reference import service_rules
@@ -189,8 +189,16 @@ def prepare(case: Case, cache: PolicyCache, *, service_rules: bool = True) -> Pr
 
 
 # A statement that can apply to a request for some action: (position of its slot, the statement in its
-# slot with how it names the caller, as a result reports it when it applies).
-Candidate = tuple[int, Hit]
+# slot with how it names the caller, as a result reports it when it applies, and the statement's parts
+# that _scan reads for every request, taken out once).
+Candidate = tuple[
+    int,
+    Hit,
+    CompiledStatement,
+    Callable[[str], bool] | None,  # CompiledStatement.resource_test
+    tuple[tuple[str, str], ...],  # CompiledStatement.key_pairs
+    Callable[[RequestContext], bool] | None,  # CompiledStatement.condition_test
+]
 
 
 class ActionPlans:
@@ -223,7 +231,8 @@ class ActionPlans:
                         else _principal(self.caller, self.has_boundary, st)
                     )
                     if pm != PrincipalMatch.NONE:
-                        out.append((position, Hit(slot, st, pm)))
+                        hit = Hit(slot, st, pm)
+                        out.append((position, hit, st, st.resource_test, st.key_pairs, st.condition_test))
             found = tuple(out)
             if len(memo) >= _PLANS_PER_POLICY_SET:
                 memo.clear()
@@ -277,25 +286,23 @@ def _scan(
     each statement in ``negated`` is taken the other way (``what_if_negated``)."""
     hits: list[Hit] = []
     missing: dict[str, str] = {}  # lower -> as written
-    for position, hit in _plans(prepared).candidates(action_lower, rcps):
-        st = hit.statement
-        test = st.resource_test
+    for position, hit, st, test, key_pairs, condition in _plans(prepared).candidates(action_lower, rcps):
         if not (test(resource) if test is not None else st.resources.matches(resource, ctx)):
             if st.resources.templates:
                 # A variable with no value is why a Resource missed: say so.
                 for key in st.resources.missing_variable_keys(ctx):
                     missing.setdefault(key.lower(), key)
             continue
-        if st.keys:
+        if key_pairs:
             given = ctx.table()
-            for key, lower in zip(st.keys, st.keys_lower, strict=True):
+            for key, lower in key_pairs:
                 if lower not in given:
                     missing.setdefault(lower, key)
         if negated:
-            holds = st.condition is None or st.condition.matches(ctx)
+            holds = condition is None or condition(ctx)
             if holds == ((position, st.statement.index) in negated):
                 continue
-        elif st.condition is not None and not st.condition.matches(ctx):
+        elif condition is not None and not condition(ctx):
             continue
         hits.append(hit)
     return hits, missing
@@ -325,8 +332,7 @@ def applicable_statements(prepared: PreparedCase, request: Request) -> list[Appl
     ctx = RequestContext.of(request.context)
     rcps = bool(prepared.rcp_levels) and _rcps_apply(action_lower)
     out: list[Applicable] = []
-    for position, hit in _plans(prepared).candidates(action_lower, True):
-        st = hit.statement
+    for position, hit, st, _, _, _ in _plans(prepared).candidates(action_lower, True):
         if not st.resources.matches(request.resource, ctx):
             continue
         holds = st.condition is None or st.condition.matches(ctx)
