@@ -18,18 +18,19 @@ IAM User Guide:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from reference import service_rules
 from reference.catalog import get_catalog
 from reference.compiled import CompiledPolicy, CompiledStatement, PolicyCache
-from reference.context import RequestContext
+from reference.context import EMPTY_CONTEXT, RequestContext
 from reference.errors import PolicyError
 from reference.model import (
     Case,
     CaseError,
     CaseResult,
+    ContextEntry,
     Decision,
     Details,
     MatchedStatement,
@@ -277,16 +278,20 @@ def _scan(
     prepared: PreparedCase,
     action_lower: str,
     resource: str,
-    ctx: RequestContext,
+    context: Sequence[ContextEntry],
     rcps: bool,
     negated: frozenset[StatementRef] = frozenset(),
 ) -> tuple[list[Hit], dict[str, str]]:
     """Every statement that applies to the request, and the context keys
     that relevant statements needed and did not get.  The Condition result of
-    each statement in ``negated`` is taken the other way (``what_if_negated``)."""
+    each statement in ``negated`` is taken the other way (``what_if_negated``).
+    The request's context is read only when a statement needs it."""
     hits: list[Hit] = []
     missing: dict[str, str] = {}  # lower -> as written
-    for position, hit, st, test, key_pairs, condition in _plans(prepared).candidates(action_lower, rcps):
+    ctx = EMPTY_CONTEXT if not context else RequestContext(None, context)
+    for position, hit, st, test, key_pairs, condition in (prepared.plans or _plans(prepared)).candidates(
+        action_lower, rcps
+    ):
         if not (test(resource) if test is not None else st.resources.matches(resource, ctx)):
             if st.resources.templates:
                 # A variable with no value is why a Resource missed: say so.
@@ -401,8 +406,7 @@ def _decide(prepared: PreparedCase, request: Request, negated: frozenset[Stateme
             missing_context_values=[],
         )
     rcps_apply = bool(prepared.rcp_levels) and _rcps_apply(action_lower)
-    ctx = RequestContext(None, request.context)
-    hits, missing_keys = _scan(prepared, action_lower, request.resource, ctx, rcps_apply, negated)
+    hits, missing_keys = _scan(prepared, action_lower, request.resource, request.context, rcps_apply, negated)
     missing = sorted(missing_keys.values(), key=str.lower) if missing_keys else []
     if not hits and prepared.plain:
         # No statement applies and the case has identity policies alone: the implicit deny
@@ -470,7 +474,9 @@ def _decide(prepared: PreparedCase, request: Request, negated: frozenset[Stateme
             # Cross-account: both sides must allow; any principal form counts.
             granted = identity_ok and RESOURCE in allowing_roles
         decision, deciding = (Decision.ALLOWED, allows) if granted else (Decision.IMPLICIT_DENY, [])
-    return RequestResult(request.action, request.resource, decision, [h.matched() for h in deciding], missing, details)
+    return RequestResult(
+        request.action, request.resource, decision, [h.reported or h.matched() for h in deciding], missing, details
+    )
 
 
 def evaluate_case(case: Case, cache: PolicyCache, *, service_rules: bool = True) -> CaseResult:
