@@ -19,7 +19,7 @@ IAM User Guide:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from reference import service_rules
 from reference.catalog import get_catalog
@@ -87,6 +87,14 @@ class Hit:
     principal: PrincipalMatch
 
     reported: MatchedStatement | None = None  # what matched() gives, kept once built
+
+    def __post_init__(self) -> None:
+        # Read for every applying statement of every request: kept here rather than two attributes away.
+        self.role = self.slot.role
+        self.allow = self.statement.allow
+
+    role: str = field(init=False)
+    allow: bool = field(init=False)
 
     def matched(self) -> MatchedStatement:
         found = self.reported
@@ -420,8 +428,8 @@ def _decide(prepared: PreparedCase, request: Request, negated: frozenset[Stateme
     denying_roles: set[str] = set()
     resource_best: PrincipalMatch | None = None
     for h in hits:
-        role = h.slot.role
-        if h.statement.allow:
+        role = h.role
+        if h.allow:
             allows.append(h)
             allowing_roles.add(role)
             if role == RESOURCE and (resource_best is None or h.principal > resource_best):
