@@ -13,7 +13,9 @@ Two costs that are not evaluation dominate a long batch of fresh cases (``iamcon
   ``_IN_FLIGHT`` chunks per worker in flight, and answered in input order, so memory stays flat on any
   input size.  ``multiprocessing.Pool.imap`` is not used: its feeder thread reads the whole input ahead.
 
-Answers are byte-identical whatever the number of workers (``tests/test_batch.py``).
+Memory stays flat on any input: each answering process empties the reference's caches when it has grown
+by ``CACHE_BUDGET_MIB`` (``MemoryGuard``).  Answers are byte-identical whatever the number of workers
+(``tests/test_batch.py``).
 """
 
 from __future__ import annotations
