@@ -74,10 +74,9 @@ MUTANTS: tuple[Mutant, ...] = (
                 "    def matches(self, arn: str) -> bool:\n        if arn in self.exact:",
                 "    def matches(self, arn: str) -> bool:\n        arn = arn.lower()\n        if arn in self.exact:",
             ),
-            ("        return text == arn\n", "        return text.lower() == arn.lower()\n"),
             (
-                "    return nfa_match(text, arn, segmented=True)\n",
-                "    return nfa_match(text.lower(), arn.lower(), segmented=True)\n",
+                "    return nfa_match(plain, arn, segmented=True)\n",
+                "    return nfa_match(plain.lower(), arn.lower(), segmented=True)\n",
             ),
         ),
         first=("test_actions_and_resources", "-Binary]"),

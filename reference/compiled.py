@@ -17,10 +17,10 @@ from reference.conditions import ConditionBlock, compile_conditions, forget_comp
 from reference.context import RequestContext
 from reference.errors import PolicyError
 from reference.model import MatchedStatement, Policy
-from reference.patterns import Pattern, forget_patterns, glob, nfa_match, resource
+from reference.patterns import Pattern, as_plain_pattern, forget_patterns, glob, nfa_match, resource
 from reference.policy import ParsedPolicy, PolicyKind, Statement, parse_policy
 from reference.principals import Caller, PrincipalMatch, match_principal
-from reference.variables import Escaped, Rendered, Template, parse_template, plain_text
+from reference.variables import Rendered, Template, parse_template
 
 _ACTION_INDEX_LIMIT = 20_000
 
@@ -254,15 +254,13 @@ class ResourceMatcher:
 
 
 def _rendered_matches(rendered: Rendered, arn: str) -> bool:
-    """A Resource pattern with its variables substituted against the requested ARN.  When no substituted
-    value holds a ``*`` or ``?`` (the usual case), the plain text means the same as the rendered pattern,
-    and the automaton answers without compiling an expression for a pattern that may be seen once."""
-    if any(isinstance(seg, Escaped) and ("*" in seg.text or "?" in seg.text) for seg in rendered):
+    """A Resource pattern with its variables substituted against the requested ARN: by the automaton,
+    without compiling an expression for a pattern that may be seen once, unless a ``*`` or ``?`` in it is
+    literal."""
+    plain = as_plain_pattern(rendered)
+    if plain is None:
         return resource(rendered).fullmatch(arn) is not None
-    text = plain_text(rendered)
-    if "*" not in text and "?" not in text:
-        return text == arn
-    return nfa_match(text, arn, segmented=True)
+    return nfa_match(plain, arn, segmented=True)
 
 
 @functools.lru_cache(maxsize=16_384)

@@ -45,8 +45,8 @@ from typing import Literal as Lit
 from reference.context import EMPTY_CONTEXT, ContextValue, RequestContext
 from reference.document import ParsedDocument, PathPart
 from reference.errors import PolicyError
-from reference.patterns import Pattern, glob, has_wildcard, nfa_match
-from reference.variables import Escaped, Literal, Rendered, Template, parse_template, plain_text
+from reference.patterns import Pattern, as_plain_pattern, glob, has_wildcard, nfa_match
+from reference.variables import Literal, Rendered, Template, parse_template, plain_text
 
 ValueTest = Callable[[str], bool]
 """Does one request value match at least one policy value (the OR of ``logic``)?"""
@@ -443,13 +443,14 @@ def _arn_test(rendered: tuple[Rendered, ...]) -> ValueTest:
         # than six parts matches nothing, the request value needing six); no expression to compile.
         exact = frozenset(text for text in map(plain_text, rendered) if text.count(":") >= 5)
         return exact.__contains__
-    if any(isinstance(seg, Escaped) and ("*" in seg.text or "?" in seg.text) for r in rendered for seg in r):
+    plain = [as_plain_pattern(r) for r in rendered]
+    if any(p is None for p in plain):
         # A literal "*" or "?" (from ${*} or a substituted value) beside wildcards: the expression.
         match = _any_arn(rendered).fullmatch
         return lambda v: match(v) is not None
     # The common case, without compiling an expression for values a fresh policy may use once: the same
     # rule as _arn_source, part by part.
-    tests = tuple(_arn_parts_test(plain_text(r)) for r in rendered)
+    tests = tuple(_arn_parts_test(p) for p in plain if p is not None)
     return lambda v: any(test(v) for test in tests)
 
 
@@ -459,7 +460,7 @@ def _arn_parts_test(pattern: str) -> ValueTest:
     the sixth a glob over the rest; a value of fewer than six parts a glob over the whole request value,
     which must still have six parts."""
     if pattern.count(":") < 5:
-        return lambda v: v.count(":") >= 5 and _glob_matches(pattern, v)
+        return lambda v: v.count(":") >= 5 and nfa_match(pattern, v, segmented=False)
     parts = pattern.split(":", 5)
 
     def test(v: str) -> bool:
@@ -467,18 +468,11 @@ def _arn_parts_test(pattern: str) -> ValueTest:
         if len(got) != 6:
             return False
         for p, x in zip(parts, got, strict=True):  # noqa: SIM110 - a plain loop: this runs per request
-            if p != x and not _glob_matches(p, x):
+            if p != x and not nfa_match(p, x, segmented=False):
                 return False
         return True
 
     return test
-
-
-def _glob_matches(pattern: str, text: str) -> bool:
-    """``glob(pattern).fullmatch(text)`` for a plain pattern, by the automaton (reference.patterns)."""
-    if "*" not in pattern and "?" not in pattern:
-        return pattern == text
-    return nfa_match(pattern, text, segmented=False)
 
 
 def _templated(values: tuple[str, ...], variables: bool, make: Callable[[tuple[Rendered, ...]], ValueTest]) -> Binder:

@@ -50,7 +50,8 @@ class RequestContext:
     def of(cls, entries: Iterable[ContextEntry]) -> RequestContext:
         return cls(None, entries)
 
-    def _table(self) -> dict[str, ContextValue]:
+    def table(self) -> dict[str, ContextValue]:
+        """The values by lower-cased key name (read only), built on first use."""
         values = self._values
         if values is None:
             values = {}
@@ -61,17 +62,13 @@ class RequestContext:
         return values
 
     def get(self, key: str) -> ContextValue | None:
-        return self._table().get(key.lower())
+        return self.table().get(key.lower())
 
     def has(self, key: str) -> bool:
-        return key.lower() in self._table()
-
-    def table(self) -> dict[str, ContextValue]:
-        """The values by lower-cased key name (read only)."""
-        return self._table()
+        return key.lower() in self.table()
 
     def keys(self) -> list[str]:
-        return [v.key for v in self._table().values()]
+        return [v.key for v in self.table().values()]
 
 
 EMPTY_CONTEXT = RequestContext({})

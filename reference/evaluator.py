@@ -87,14 +87,13 @@ class Hit:
     principal: PrincipalMatch
 
     reported: MatchedStatement | None = None  # what matched() gives, kept once built
-
-    def __post_init__(self) -> None:
-        # Read for every applying statement of every request: kept here rather than two attributes away.
-        self.role = self.slot.role
-        self.allow = self.statement.allow
-
+    # Read for every applying statement of every request: kept here rather than two attributes away.
     role: str = field(init=False)
     allow: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.role = self.slot.role
+        self.allow = self.statement.allow
 
     def matched(self) -> MatchedStatement:
         found = self.reported
@@ -113,9 +112,9 @@ class PreparedCase:
     has_session: bool
     scp_levels: int
     rcp_levels: int
+    plain: bool  # identity policies alone: no boundary, session policy, resource policy, SCP or RCP
+    plans: ActionPlans  # shared by the cases with the same policies and caller (prepare)
     service_rules: bool = True  # reference.service_rules: on unless the run or the case switches them off
-    plain: bool = False  # identity policies alone: no boundary, session policy, resource policy, SCP or RCP
-    plans: ActionPlans | None = None  # shared by the cases with the same policies and caller (prepare)
 
 
 def _account_of(owner: str) -> str:
@@ -297,9 +296,7 @@ def _scan(
     hits: list[Hit] = []
     missing: dict[str, str] = {}  # lower -> as written
     ctx = EMPTY_CONTEXT if not context else RequestContext(None, context)
-    for position, hit, st, test, key_pairs, condition in (prepared.plans or _plans(prepared)).candidates(
-        action_lower, rcps
-    ):
+    for position, hit, st, test, key_pairs, condition in prepared.plans.candidates(action_lower, rcps):
         if not (test(resource) if test is not None else st.resources.matches(resource, ctx)):
             if st.resources.templates:
                 # A variable with no value is why a Resource missed: say so.
@@ -321,11 +318,6 @@ def _scan(
     return hits, missing
 
 
-def _plans(prepared: PreparedCase) -> ActionPlans:
-    """The case's memo of applicable statements (a PreparedCase built by hand has none: one is made)."""
-    return prepared.plans or ActionPlans(prepared.slots, prepared.caller, prepared.has_boundary)
-
-
 @dataclass(frozen=True, slots=True)
 class Applicable:
     """A statement whose Action, Resource and Principal cover a request, its Condition aside."""
@@ -345,7 +337,7 @@ def applicable_statements(prepared: PreparedCase, request: Request) -> list[Appl
     ctx = RequestContext.of(request.context)
     rcps = bool(prepared.rcp_levels) and _rcps_apply(action_lower)
     out: list[Applicable] = []
-    for position, hit, st, _, _, _ in _plans(prepared).candidates(action_lower, True):
+    for position, hit, st, _, _, _ in prepared.plans.candidates(action_lower, True):
         if not st.resources.matches(request.resource, ctx):
             continue
         holds = st.condition is None or st.condition.matches(ctx)

@@ -112,6 +112,8 @@ def nfa_match(pattern: str, text: str, *, segmented: bool) -> bool:
         or (not stars and len(text) != len(pattern))
     ):
         return False
+    if len(prefix) == len(pattern):  # no wildcard at all, and the text starts with it and is as long
+        return True
     if not stars:  # "?" only: one character each, ":" excepted in an ARN segment
         for p, c in zip(pattern, text, strict=True):  # noqa: SIM110 - a plain loop: this runs per request
             if p != c and (p != "?" or (segmented and c == ":")):
@@ -154,6 +156,15 @@ def forget_patterns() -> None:
     re.purge()
 
 
+def as_plain_pattern(rendered: Rendered) -> str | None:
+    """The rendered pattern as plain text (for ``nfa_match``, where every ``*`` and ``?`` is a wildcard), or
+    None when a ``*`` or ``?`` in it is literal (from ``${*}``, ``${?}`` or a substituted value): only the
+    expressions built from the rendered pattern tell those apart."""
+    if any(isinstance(seg, Escaped) and ("*" in seg.text or "?" in seg.text) for seg in rendered):
+        return None
+    return "".join(seg.text for seg in rendered)
+
+
 def has_wildcard(pattern: Rendered | str) -> bool:
     return any(wild and c in "*?" for c, wild in _pieces(pattern))
 
@@ -166,6 +177,7 @@ __all__ = [
     "Escaped",
     "Literal",
     "Pattern",
+    "as_plain_pattern",
     "forget_patterns",
     "glob",
     "has_wildcard",

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from json_source_map import calculate
 
@@ -169,6 +169,10 @@ _arn_chars = st.sampled_from(["a", "b", ":", "/", "*", "?"])
 @given(
     st.lists(st.text(_arn_chars, max_size=14), min_size=1, max_size=3), st.text(st.sampled_from("ab:/"), max_size=14)
 )
+@example(["a:*:b:c:d:e"], "a:x:y:b:c:d:e")  # a "*" in the first five parts does not cross a colon
+@example(["a:?:b:c:d:e"], "a:::b:c:d:e")
+@example(["*"], "a:b")  # a value of fewer than six parts still needs a six-part request value
+@example(["a:b:c:d:e:*"], "a:b:c:d:e:f:g")  # the sixth part's "*" does
 def test_arn_condition_values_agree_with_the_regular_expression(values: list[str], text: str) -> None:
     """ArnLike/ArnEquals matched part by part without an expression (``_arn_parts_test``) and the exact-value
     set give what the expression built by ``_arn_source`` gives."""
@@ -189,3 +193,21 @@ def test_arn_condition_values_with_a_literal_wildcard_keep_the_expression() -> N
     test = _arn_test(rendered)
     assert test("arn:aws:s3:::bucket/*xyz")
     assert not test("arn:aws:s3:::bucket/axyz")
+
+
+_segments = st.lists(st.tuples(st.booleans(), st.text(st.sampled_from("ab:/*?"), max_size=5)), min_size=1, max_size=4)
+
+
+@given(_segments, st.text(st.sampled_from("ab:/*?"), max_size=12))
+@example([(True, "a"), (False, "*")], "ab")  # a "*" from a variable's value is literal
+@example([(False, "?"), (True, "*")], "ab")
+def test_substituted_resource_patterns_agree_with_the_regular_expression(
+    segments: list[tuple[bool, str]], arn: str
+) -> None:
+    """A Resource pattern with variables substituted (literal text beside the values of variables, whose
+    ``*`` and ``?`` are literal) is matched by the automaton where it can be, with the expression's answer."""
+    from reference.compiled import _rendered_matches
+    from reference.variables import Escaped, Literal
+
+    rendered = tuple(Literal(t) if wild else Escaped(t) for wild, t in segments)
+    assert _rendered_matches(rendered, arn) == bool(resource(rendered).fullmatch(arn))
