@@ -15,9 +15,8 @@ from typing import Any, TextIO, cast
 
 from reference.compiled import PolicyCache
 from reports.inputs import InputError, load_policy_set
-from reports.model import mask_accounts
+from reports.model import FORMATS, PROOF_TIMEOUT, Format, mask_accounts
 from reports.progress import progress
-from reports.render import FORMATS, Format, render_check, render_diff
 
 FAIL_ON = ("newly-allowed", "any", "none")
 
@@ -71,8 +70,6 @@ def _positive_seconds(text: str) -> float:
 
 
 def _prove_options(p: argparse.ArgumentParser, what: str) -> None:
-    from reports.prove import DEFAULT_TIMEOUT
-
     p.add_argument(
         "--prove",
         action=argparse.BooleanOptionalAction,
@@ -82,9 +79,9 @@ def _prove_options(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument(
         "--prove-timeout",
         type=_positive_seconds,
-        default=DEFAULT_TIMEOUT,
+        default=PROOF_TIMEOUT,
         metavar="SECONDS",
-        help=f"time limit of each solver query (default {DEFAULT_TIMEOUT:g}); a query that reaches it is 'not proved'",
+        help=f"time limit of each solver query (default {PROOF_TIMEOUT:g}); a query that reaches it is 'not proved'",
     )
 
 
@@ -108,6 +105,7 @@ def _output(path: str | None) -> Iterator[TextIO]:
 
 def run_diff_command(args: argparse.Namespace) -> int:
     from reports.diff import run_diff
+    from reports.render import render_diff  # jinja2: loaded only when a report is written
 
     try:
         stdin_text = sys.stdin.read() if "-" in (args.old, args.new) else None
@@ -150,6 +148,7 @@ def run_diff_command(args: argparse.Namespace) -> int:
 
 def run_check_command(args: argparse.Namespace) -> int:
     from reports.check import load_policies, load_spec, run_check
+    from reports.render import render_check
 
     try:
         spec = load_spec(args.spec)

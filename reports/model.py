@@ -18,6 +18,9 @@ from msgspec import Struct
 from reference.model import ContextEntry, Request
 
 Direction = Literal["newly_allowed", "newly_denied"]
+Format = Literal["text", "md", "html", "json", "sarif"]  # what reports.render writes
+FORMATS: tuple[Format, ...] = ("text", "md", "html", "json", "sarif")
+PROOF_TIMEOUT = 10.0  # seconds per solver query of reports.prove (here: the CLI names it without loading z3)
 
 
 class StatementRef(Struct, frozen=True, kw_only=True):

@@ -53,12 +53,13 @@ from reports.model import (
     DiffReport,
     Direction,
     DirectionProof,
+    PROOF_TIMEOUT,
     ProofStatus,
 )
 from reports.search import resource_type_of
 from reports.wording import request_json
 
-DEFAULT_TIMEOUT = 10.0  # seconds per solver query
+DEFAULT_TIMEOUT = PROOF_TIMEOUT  # seconds per solver query
 MAX_NEW_ACTIONS = 500  # per direction: changes the proof adds to the report
 
 COVERED = (

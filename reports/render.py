@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any, Literal
+from typing import Any
 
 import jinja2
 
-from reports.model import CheckReport, DiffReport, to_json
+from reports.model import CheckReport, DiffReport, Format, to_json
 from reports.sarif import check_sarif, diff_sarif
 from reports.wording import VERB, request_json, where
 
-Format = Literal["text", "md", "html", "json", "sarif"]
-FORMATS: tuple[Format, ...] = ("text", "md", "html", "json", "sarif")
 
 
 @functools.cache
