@@ -61,14 +61,18 @@ def can_fork() -> bool:
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off (objects alive now frozen out of its way), restored afterwards."""
+    """The cyclic garbage collector off (objects alive now frozen out of its way), enabled again afterwards
+    if it was.  What is still alive at the end (the caches a batch built) stays frozen: unfrozen, the next
+    allocations would start a full collection walking all of it (measured: 0.4 s after 10,000 fresh cases,
+    a fifth of answering them).  Frozen objects are still freed when no longer referenced; only a cycle
+    among them would outlive its use, and a batch makes none (see COLLECT_EVERY)."""
     was_enabled = gc.isenabled()
     gc.freeze()
     gc.disable()
     try:
         yield
     finally:
-        gc.unfreeze()
+        gc.freeze()
         if was_enabled:
             gc.enable()
 
