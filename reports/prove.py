@@ -42,6 +42,7 @@ from reference.smt.encode import (
 from reports.diff import deciding
 from reports.inputs import PolicySet
 from reports.model import (
+    PROOF_TIMEOUT,
     Change,
     CheckProof,
     CheckReport,
@@ -53,7 +54,6 @@ from reports.model import (
     DiffReport,
     Direction,
     DirectionProof,
-    PROOF_TIMEOUT,
     ProofStatus,
 )
 from reports.search import resource_type_of

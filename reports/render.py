@@ -18,7 +18,6 @@ from reports.sarif import check_sarif, diff_sarif
 from reports.wording import VERB, request_json, where
 
 
-
 @functools.cache
 def _env(autoescape: bool) -> jinja2.Environment:
     env = jinja2.Environment(

@@ -244,3 +244,46 @@ def test_ctrl_c_ends_the_command_with_its_answers_so_far_and_no_worker_left(tmp_
         except OSError:
             continue
     assert not left, f"processes still running: {left}"
+
+
+def test_answering_cases_loads_no_report_machinery(tmp_path: Path) -> None:
+    """``iamconf evaluate --cases`` starts in a tenth of a second: building the command line parser must not
+    import what only the report commands use (the solver, Hypothesis, the HTML templates took 0.17 s)."""
+    cases = tmp_path / "cases.jsonl"
+    cases.write_bytes(b"\n".join(_lines(3)) + b"\n")
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "conformance.cli", "evaluate", "--cases", str(cases)],
+        capture_output=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+        check=True,
+    )
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.decode().splitlines() if "|" in line}
+    assert "reference.evaluator" in imported  # the listing is read right
+    heavy = {"z3", "hypothesis", "jinja2", "strategies", "reports.diff", "reports.render"}
+    assert not heavy & imported, sorted(heavy & imported)
+    assert len(done.stdout.splitlines()) == 3
+
+
+def test_a_batch_leaves_the_collector_as_it_found_it_with_its_caches_frozen() -> None:
+    """After a batch the collector runs again (if it ran before), and what the batch built is frozen: a
+    collection started by the next allocations would otherwise walk all of it."""
+    import gc
+
+    assert gc.isenabled()
+    gc.unfreeze()
+    with batch.collector_paused():
+        assert not gc.isenabled()
+        kept = [{"compiled": [i]} for i in range(1000)]  # stands for the caches a batch builds
+        assert gc.is_tracked(kept)
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= len(kept)
+    gc.unfreeze()
+    gc.disable()
+    try:
+        with batch.collector_paused():
+            pass
+        assert not gc.isenabled()  # left off when it was off
+    finally:
+        gc.enable()
