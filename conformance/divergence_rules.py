@@ -206,6 +206,19 @@ def null_on_empty_value(o: Observation) -> bool:
 
 
 @rule
+def set_operator_on_empty_value(o: Observation) -> bool:
+    """A ForAllValues/ForAnyValue condition in an applying statement on a key the request carries with at
+    least one value, all of them empty strings (an empty data set to the reference; the peer compares
+    ``""`` as a value).  A key with no values at all is another entry's (``context_key_without_values``)."""
+
+    def trigger(_: Applicable, c: Clause) -> bool:
+        asked = o.values_of(c.key)
+        return c.operator.qualifier is not None and bool(asked) and all(v == "" for v in asked or ())
+
+    return _negating(o, trigger)
+
+
+@rule
 def ipv4_zero_prefix(o: Observation) -> bool:
     """An IpAddress/NotIpAddress condition in an applying statement, on a key the request carries, with an
     IPv4 range of prefix length 0 (``0.0.0.0/0``)."""
@@ -1030,3 +1043,51 @@ def question_mark_in_resource(o: Observation) -> bool:
         if covering and not literal:
             chosen.append(a)
     return o.observed_by_negating(chosen)
+
+
+def _not_resource_question_marks_literal(document: dict[str, Any]) -> dict[str, Any]:
+    """The policy with every ``?`` of its NotResource patterns (outside ``${...}``) written as the ``${?}``
+    escape: a literal question mark (reference_policies_variables.html, special characters)."""
+    statements = document.get("Statement")
+    for st in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(st, dict):
+            continue
+        value = st.get("NotResource")
+        patterns = value if isinstance(value, list) else [value]
+        out = []
+        for p in patterns:
+            if not isinstance(p, str):
+                out.append(p)
+                continue
+            pieces, at = [], 0
+            for m in _VARIABLE.finditer(p):
+                pieces.append(p[at : m.start()].replace("?", "${?}"))
+                pieces.append(m.group())
+                at = m.end()
+            pieces.append(p[at:].replace("?", "${?}"))
+            out.append("".join(pieces))
+        if value is not None:
+            st["NotResource"] = out if isinstance(value, list) else out[0]
+    return document
+
+
+@rule
+def question_mark_in_not_resource(o: Observation) -> bool:
+    """A statement of a 2012-10-17 policy whose Action covers the request has a NotResource pattern with a
+    ``?`` (outside ``${...}``), and reading every such ``?`` as a literal question mark (as the peer does, so
+    the pattern stops matching and the NotResource statement applies) gives the observed decision."""
+    action = o.request.action.lower()
+    changed: dict[str, Policy] = {}
+    for slot in o.prepared.slots:
+        parsed = slot.compiled.parsed
+        if not parsed.variables_enabled:  # no ${?} escape to write the literal with
+            continue
+        if not any(
+            st.statement.resource_negated and any("?" in _VARIABLE.sub("", r) for r in st.statement.resources)
+            for st in slot.compiled.candidates(action)
+        ):
+            continue
+        document = json.loads(parsed.document.text)
+        if isinstance(document, dict):
+            changed[slot.policy_id] = Policy.of(slot.policy_id, _not_resource_question_marks_literal(document))
+    return bool(changed) and o.observed_with(case=_replace_policies(o.case, changed))

@@ -118,6 +118,10 @@ def trigger_anywhere(rule: str, case: Case, request: Request) -> bool:
         return _any_clause(case, lambda c: _base(c) == "NotIpAddress")
     if rule == "null_on_empty_value":
         return any(all(v == "" for v in e.values) for e in request.context)
+    if rule == "set_operator_on_empty_value":
+        return _any_clause(case, lambda c: c.operator.qualifier is not None) and any(
+            e.values and all(v == "" for v in e.values) for e in request.context
+        )
     if rule == "ipv4_zero_prefix":
         return _any_clause(case, lambda c: any(v.endswith("/0") for v in c.values))
     if rule == "arn_operator_on_non_arn_value":
@@ -145,6 +149,10 @@ def trigger_anywhere(rule: str, case: Case, request: Request) -> bool:
         return request.resource != request.resource.lower()
     if rule == "question_mark_in_resource":
         return _any_policy_text(case, lambda p: any("?" in r for st in p.statements for r in st.resources))
+    if rule == "question_mark_in_not_resource":
+        return _any_policy_text(
+            case, lambda p: any("?" in r for st in p.statements if st.resource_negated for r in st.resources)
+        )
     if rule == "mid_segment_star_crosses_colons":
         return ":" in (request.resource.split(":", 5) + [""] * 6)[5] and _any_policy_text(
             case, lambda p: any("*" in r for st in p.statements for r in st.resources)
@@ -199,10 +207,17 @@ def _regex_differs(pattern: str, value: str, case_sensitive: bool) -> bool:
     import fnmatch
 
     from conformance.divergence_rules import _regex_match
+    from reference.patterns import resource
 
     if "${" in pattern:  # variables and escapes: moto reads them as regex text
         return True
-    iam = fnmatch.fnmatchcase(value, pattern) if case_sensitive else fnmatch.fnmatchcase(value.lower(), pattern.lower())
+    # IAM's reading: Resource patterns segment by segment (a "*" inside a segment stops at ":",
+    # reference_policies_elements_resource.html), Action patterns as case-insensitive globs.
+    iam = (
+        bool(resource(pattern).fullmatch(value))
+        if case_sensitive
+        else fnmatch.fnmatchcase(value.lower(), pattern.lower())
+    )
     return iam != _regex_match(pattern, value)
 
 
