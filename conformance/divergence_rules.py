@@ -1022,11 +1022,12 @@ def _question_marks_literal(pattern: str) -> tuple[Literal | Escaped, ...]:
     return tuple(out)
 
 
-@rule
-def question_mark_in_resource(o: Observation) -> bool:
-    """A statement in force whose Condition holds covers the request's resource only through Resource patterns
-    whose ``?`` stands for one character (read literally, as the peer does, none would match), and leaving
-    that statement out gives the observed decision."""
+def _covered_only_through_wildcards(
+    o: Observation, peer_reading: Callable[[str], tuple[Literal | Escaped, ...] | None]
+) -> bool:
+    """Statements in force whose Condition holds cover the request's resource only through Resource patterns
+    that stop matching when read as the peer reads them (``peer_reading``: the pattern with those wildcards
+    literal, None when it has none), and leaving them out gives the observed decision."""
     from reference.patterns import resource as resource_pattern
 
     chosen = []
@@ -1035,14 +1036,22 @@ def question_mark_in_resource(o: Observation) -> bool:
         if s.resource_negated or not a.condition_holds:
             continue
         covering = [r for r in s.resources if resource_pattern(r).fullmatch(o.request.resource)]
-        literal = [
+        still = [
             r
             for r in covering
-            if "?" not in r or resource_pattern(_question_marks_literal(r)).fullmatch(o.request.resource)
+            if (read := peer_reading(r)) is None or resource_pattern(read).fullmatch(o.request.resource)
         ]
-        if covering and not literal:
+        if covering and not still:
             chosen.append(a)
     return o.observed_by_negating(chosen)
+
+
+@rule
+def question_mark_in_resource(o: Observation) -> bool:
+    """A statement in force whose Condition holds covers the request's resource only through Resource patterns
+    whose ``?`` stands for one character (read literally, as the peer does, none would match), and leaving
+    that statement out gives the observed decision."""
+    return _covered_only_through_wildcards(o, lambda r: _question_marks_literal(r) if "?" in r else None)
 
 
 def _not_resource_question_marks_literal(document: dict[str, Any]) -> dict[str, Any]:
@@ -1091,3 +1100,80 @@ def question_mark_in_not_resource(o: Observation) -> bool:
         if isinstance(document, dict):
             changed[slot.policy_id] = Policy.of(slot.policy_id, _not_resource_question_marks_literal(document))
     return bool(changed) and o.observed_with(case=_replace_policies(o.case, changed))
+
+
+@rule
+def arn_operator_short_policy_value(o: Observation) -> bool:
+    """An Arn condition in an applying statement, on a key whose request values are all ARNs (``arn:...``), with
+    a policy value of fewer than six parts (``*``, ``arn:aws:iam::*``): the reference matches it against the
+    whole value (its choice), the peer never matches it.  A request value that is not an ARN is another
+    entry's (``arn_operator_on_non_arn_value``)."""
+
+    def trigger(_: Applicable, c: Clause) -> bool:
+        asked = o.values_of(c.key)
+        return (
+            _base(c).startswith("Arn")
+            and bool(asked)
+            and all(v.startswith("arn:") for v in asked or ())
+            and any(v.count(":") < 5 for v in c.values)
+        )
+
+    return _negating(o, trigger)
+
+
+_NEGATED_WITH_VARIABLES = (
+    "StringNotEquals",
+    "StringNotEqualsIgnoreCase",
+    "StringNotLike",
+    "ArnNotEquals",
+    "ArnNotLike",
+)
+
+
+@rule
+def negated_operator_variable_without_value(o: Observation) -> bool:
+    """A negated String/Arn condition (StringNotEquals, StringNotLike, ArnNotLike, ...) in an applying statement
+    of a 2012-10-17 policy, on a key the request carries, with a policy value holding a variable (no default)
+    whose key the request does not carry: true in the reference (variables#policy-vars-no-value), false in
+    the peer."""
+    from reference.variables import parse_template
+
+    def trigger(a: Applicable, c: Clause) -> bool:
+        return (
+            a.slot.compiled.parsed.variables_enabled
+            and _base(c) in _NEGATED_WITH_VARIABLES
+            and bool(o.values_of(c.key))
+            and any(parse_template(v, variables_enabled=True).missing_keys(o.context) for v in c.values)
+        )
+
+    return _negating(o, trigger)
+
+
+def _type_part_stars_literal(pattern: str) -> tuple[Literal | Escaped, ...] | None:
+    """The Resource pattern with every ``*`` of its resource-type part (the resource part up to its first
+    '/' or ':') literal, or None when that part has no ``*`` (or the pattern has a variable, or is an S3
+    ARN without region and account, which the peer does not split)."""
+    parts = pattern.split(":", 5)
+    if len(parts) != 6 or "${" in pattern or (parts[2] == "s3" and not parts[3] and not parts[4]):
+        return None
+    rest = parts[5]
+    cuts = [i for i in (rest.find("/"), rest.find(":")) if i >= 0]
+    if not cuts or "*" not in rest[: min(cuts)]:
+        return None
+    head = rest[: min(cuts)]
+    out: list[Literal | Escaped] = [Literal(":".join(parts[:5]) + ":")]
+    for i, piece in enumerate(head.split("*")):
+        if i:
+            out.append(Escaped("*"))
+        if piece:
+            out.append(Literal(piece))
+    out.append(Literal(rest[min(cuts) :]))
+    return tuple(out)
+
+
+@rule
+def star_in_resource_type_part(o: Observation) -> bool:
+    """A statement in force whose Condition holds covers the request's resource only through Resource patterns
+    with a ``*`` in the resource-type part (``...:*0/0``, ``...:inst*/i-1``; read literally, as the peer
+    does, none would match), and leaving that statement out gives the observed decision."""
+    return _covered_only_through_wildcards(o, _type_part_stars_literal)

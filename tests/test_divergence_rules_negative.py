@@ -126,6 +126,10 @@ def trigger_anywhere(rule: str, case: Case, request: Request) -> bool:
         return _any_clause(case, lambda c: any(v.endswith("/0") for v in c.values))
     if rule == "arn_operator_on_non_arn_value":
         return _any_clause(case, lambda c: _base(c).startswith("Arn"))
+    if rule == "arn_operator_short_policy_value":
+        return _any_clause(case, lambda c: _base(c).startswith("Arn") and any(v.count(":") < 5 for v in c.values))
+    if rule == "negated_operator_variable_without_value":
+        return _any_clause(case, lambda c: "Not" in _base(c) and any("${" in v for v in c.values))
     if rule == "key_unknown_to_the_catalog":
         return any(catalog.condition_key(k) is None for k in carried)
     if rule == "global_key_unknown_to_iam_simulate":
@@ -152,6 +156,12 @@ def trigger_anywhere(rule: str, case: Case, request: Request) -> bool:
     if rule == "question_mark_in_not_resource":
         return _any_policy_text(
             case, lambda p: any("?" in r for st in p.statements if st.resource_negated for r in st.resources)
+        )
+    if rule == "star_in_resource_type_part":
+        from conformance.divergence_rules import _type_part_stars_literal
+
+        return _any_policy_text(
+            case, lambda p: any(_type_part_stars_literal(r) is not None for st in p.statements for r in st.resources)
         )
     if rule == "mid_segment_star_crosses_colons":
         return ":" in (request.resource.split(":", 5) + [""] * 6)[5] and _any_policy_text(
