@@ -134,6 +134,8 @@ def _evaluate_cases(path: str, service_rules: bool = True, workers: int | None =
             file=sys.stderr,
         )
         return 1
+    except BrokenPipeError:  # the reader of the answers went away (`| head`): main ends quietly
+        raise
     except OSError as e:  # a directory, a read error half-way
         raise UsageError(f"{path}: cannot read: {e.strerror or e.__class__.__name__}") from None
     finally:

@@ -287,3 +287,24 @@ def test_a_batch_leaves_the_collector_as_it_found_it_with_its_caches_frozen() ->
         assert not gc.isenabled()  # left off when it was off
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path, workers: str) -> None:
+    """``iamconf evaluate --cases big.jsonl | head``: the closed pipe is not an input error ("cannot read"),
+    and nothing is printed; the command ends with 0 (as head's reader expects)."""
+    cases = tmp_path / "cases.jsonl"
+    cases.write_bytes(b"\n".join(_lines(300)) + b"\n")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "conformance.cli", "evaluate", "--workers", workers, "--cases", str(cases)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert child.stdout is not None and child.stderr is not None
+    assert child.stdout.read(100).startswith(b'{"id"')
+    child.stdout.close()  # far more than a pipe's buffer is still to be written
+    err = child.stderr.read()
+    assert child.wait(timeout=60) == 0, err
+    assert err == b""
