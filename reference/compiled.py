@@ -269,7 +269,7 @@ def _resource_matcher(values: tuple[str, ...], negated: bool, variables_enabled:
     return ResourceMatcher.build(values, negated, variables_enabled)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # read-only once built; not frozen: a frozen __init__ costs ~6x (7% of fresh cases)
 class CompiledStatement:
     statement: Statement
     allow: bool
