@@ -9,6 +9,7 @@ request only looks at statements that can apply to its action.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
@@ -133,7 +134,10 @@ class StarGlob:
 
 def _free_stars_only(v: str) -> bool:
     """No ``?``, and every ``*`` the last character of its ARN segment, so free to match colons too."""
-    return "?" not in v and all(v[i + 1 : i + 2] in ("", ":") for i, c in enumerate(v) if c == "*")
+    return "?" not in v and _STAR_INSIDE_SEGMENT.search(v) is None
+
+
+_STAR_INSIDE_SEGMENT = re.compile(r"\*[^:]")  # a "*" followed by anything but the end of its segment
 
 
 def _is_prefix_pattern(v: str) -> bool:
@@ -326,7 +330,7 @@ class CompiledPolicy:
         if hit is None:
             if len(self._by_action) > _ACTION_INDEX_LIMIT:
                 self._by_action.clear()
-            hit = tuple(s for s in self.statements if s.actions.matches(action_lower))
+            hit = tuple([s for s in self.statements if s.actions.matches(action_lower)])
             self._by_action[action_lower] = hit
         return hit
 

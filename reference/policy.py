@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from reference.arns import resource_problem
-from reference.document import JsonNumber, ParsedDocument, PathPart, parse_document
+from reference.document import ParsedDocument, PathPart, parse_document
 from reference.model import Position
 
 Effect = Literal["Allow", "Deny"]
@@ -127,7 +127,8 @@ def parse_policy(text: str, *, kind: PolicyKind = "identity") -> ParsedPolicy:
 
 
 def _is_string(value: Any) -> bool:
-    return isinstance(value, str) and not isinstance(value, JsonNumber)
+    """A JSON string (a JSON number decodes to JsonNumber, a subclass of str: not a string here)."""
+    return type(value) is str
 
 
 def _strings(doc: ParsedDocument, path: list[PathPart], value: Any, element: str) -> tuple[str, ...]:
@@ -137,13 +138,13 @@ def _strings(doc: ParsedDocument, path: list[PathPart], value: Any, element: str
     ``"Resource": ["arn:aws:kms:*:123456789012:key/*", null]`` (tests/fixtures/moto/,
     accepted document "NullResource"); a list of nothing but nulls names nothing.
     """
-    if _is_string(value):
+    if type(value) is str:  # _is_string, inlined: every Action and Resource value goes through here
         return (value,)
-    if isinstance(value, list) and value:
+    if type(value) is list and value:
         for i, v in enumerate(value):
-            if v is not None and not _is_string(v):
+            if type(v) is not str and v is not None:
                 raise doc.error("invalid-value", f"every {element} value must be a string", [*path, i])
-        return tuple(v for v in value if v is not None)
+        return tuple(value) if None not in value else tuple(v for v in value if v is not None)
     raise doc.error("invalid-value", f"{element} must be a string or a non-empty list of strings", path)
 
 

@@ -211,3 +211,17 @@ def test_substituted_resource_patterns_agree_with_the_regular_expression(
 
     rendered = tuple(Literal(t) if wild else Escaped(t) for wild, t in segments)
     assert _rendered_matches(rendered, arn) == bool(resource(rendered).fullmatch(arn))
+
+
+@given(st.text(alphabet="ab:*?/", max_size=12))
+@example("arn:aws:s3:::b*")  # segment-final stars only
+@example("arn:aws:s3:*:*:b*/x")  # a star inside the last segment
+@example("a**")  # a star followed by a star
+def test_free_stars_only_is_every_star_ending_its_segment(pattern: str) -> None:
+    """The regular-expression test says what its definition says: no "?", and every "*" last in its segment."""
+    from reference.compiled import _free_stars_only
+
+    definition = "?" not in pattern and all(
+        pattern[i + 1 : i + 2] in ("", ":") for i, c in enumerate(pattern) if c == "*"
+    )
+    assert _free_stars_only(pattern) == definition
