@@ -488,7 +488,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"iamconf: error: {e}", file=sys.stderr)
         return 2
     except BrokenPipeError:
+        _stdout_to_devnull()
         return 0
+
+
+def _stdout_to_devnull() -> None:
+    """The reader of stdout went away (`| head`): what is still buffered would fail again when Python
+    flushes it at exit ("Exception ignored ... BrokenPipeError", exit 120), so stdout goes nowhere now
+    (docs.python.org, signal module: "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, io.UnsupportedOperation):  # stdout not a file (tests capture it)
+        pass
 
 
 def entry() -> NoReturn:
