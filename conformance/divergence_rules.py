@@ -1011,15 +1011,21 @@ def iam_resource_type_outside_localstack_list(o: Observation) -> bool:
     return False
 
 
-def _question_marks_literal(pattern: str) -> tuple[Literal | Escaped, ...]:
-    """The Resource pattern with every ``?`` literal (its ``*`` still wildcards)."""
+def _literal_wildcard(text: str, wildcard: str) -> list[Literal | Escaped]:
+    """``text`` as pattern segments with every ``wildcard`` (``*`` or ``?``) literal, the other wildcard
+    still one."""
     out: list[Literal | Escaped] = []
-    for i, piece in enumerate(pattern.split("?")):
+    for i, piece in enumerate(text.split(wildcard)):
         if i:
-            out.append(Escaped("?"))
+            out.append(Escaped(wildcard))
         if piece:
             out.append(Literal(piece))
-    return tuple(out)
+    return out
+
+
+def _question_marks_literal(pattern: str) -> tuple[Literal | Escaped, ...]:
+    """The Resource pattern with every ``?`` literal (its ``*`` still wildcards)."""
+    return tuple(_literal_wildcard(pattern, "?"))
 
 
 def _covered_only_through_wildcards(
@@ -1158,17 +1164,10 @@ def _type_part_stars_literal(pattern: str) -> tuple[Literal | Escaped, ...] | No
         return None
     rest = parts[5]
     cuts = [i for i in (rest.find("/"), rest.find(":")) if i >= 0]
-    if not cuts or "*" not in rest[: min(cuts)]:
+    cut = min(cuts, default=-1)
+    if cut < 0 or "*" not in rest[:cut]:
         return None
-    head = rest[: min(cuts)]
-    out: list[Literal | Escaped] = [Literal(":".join(parts[:5]) + ":")]
-    for i, piece in enumerate(head.split("*")):
-        if i:
-            out.append(Escaped("*"))
-        if piece:
-            out.append(Literal(piece))
-    out.append(Literal(rest[min(cuts) :]))
-    return tuple(out)
+    return (Literal(":".join(parts[:5]) + ":"), *_literal_wildcard(rest[:cut], "*"), Literal(rest[cut:]))
 
 
 @rule

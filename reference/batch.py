@@ -124,18 +124,32 @@ class MemoryGuard:
         self.emptied += 1
 
 
+class _Upkeep:
+    """What an answering process with the collector off needs every so often: the memory guard's look, and
+    a collection of cyclic garbage every ``COLLECT_EVERY`` lines."""
+
+    def __init__(self, cache: PolicyCache) -> None:
+        self.guard = MemoryGuard(cache)
+        self._since_collection = 0
+
+    def after(self, lines: int) -> None:
+        self.guard.check(lines)
+        self._since_collection += lines
+        if self._since_collection >= COLLECT_EVERY:
+            self._since_collection = 0
+            gc.collect()
+
+
 _CHECK_EVERY = 64  # lines between two looks at this process's memory
 
 
 def _answer_serially(
     lines: Iterable[bytes | str], cache: PolicyCache, service_rules: bool, start: int = 1
 ) -> Iterator[Answer]:
-    guard = MemoryGuard(cache)
+    upkeep = _Upkeep(cache)
     for n, answer in enumerate(answer_lines(lines, cache, service_rules=service_rules, start=start), start=1):
         if n % _CHECK_EVERY == 0:
-            guard.check(_CHECK_EVERY)
-        if n % COLLECT_EVERY == 0:
-            gc.collect()
+            upkeep.after(_CHECK_EVERY)
         yield answer
 
 
@@ -158,19 +172,18 @@ def _chunks(lines: Iterable[bytes]) -> Iterator[tuple[int, list[bytes]]]:
 # -- worker side --------------------------------------------------------------------------------------------
 
 _worker_cache: PolicyCache | None = None
-_worker_guard: MemoryGuard | None = None
+_worker_upkeep: _Upkeep | None = None
 _worker_service_rules = True
-_worker_lines = 0
 
 
 def _start_worker(service_rules: bool) -> None:
-    global _worker_cache, _worker_guard, _worker_service_rules
+    global _worker_cache, _worker_upkeep, _worker_service_rules
     # Ctrl-C reaches the whole process group: the parent decides, a worker does not print a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.freeze()  # what the fork inherited stays out of the collector's walks (and its pages unshared)
     gc.disable()
     _worker_cache = PolicyCache()
-    _worker_guard = MemoryGuard(_worker_cache)
+    _worker_upkeep = _Upkeep(_worker_cache)
     _worker_service_rules = service_rules
 
 
@@ -179,14 +192,9 @@ def _ready() -> None:
 
 
 def _answer_chunk(first: int, chunk: list[bytes]) -> list[Answer]:
-    global _worker_lines
-    assert _worker_cache is not None and _worker_guard is not None, "worker not started"
+    assert _worker_cache is not None and _worker_upkeep is not None, "worker not started"
     answers = list(answer_lines(chunk, _worker_cache, service_rules=_worker_service_rules, start=first))
-    _worker_guard.check(len(chunk))
-    _worker_lines += len(chunk)
-    if _worker_lines >= COLLECT_EVERY:
-        _worker_lines = 0
-        gc.collect()
+    _worker_upkeep.after(len(chunk))
     return answers
 
 

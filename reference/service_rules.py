@@ -114,9 +114,9 @@ SERVICES_WITH_RULES = frozenset({"kms:", "sts:", "iam:"})
 
 def applicable(action_lower: str, resource: str) -> ServiceRule | None:
     """The service rule that governs this request, if any."""
-    service = action_lower.split(":", 1)[0]
-    if service not in ("kms", "sts", "iam"):
+    if action_lower[:4] not in SERVICES_WITH_RULES:
         return None
+    service = action_lower[:3]
     parts = _arn_parts(resource)
     if service == "kms":
         if parts is not None and parts[2] == "kms" and parts[5].startswith("key/"):
