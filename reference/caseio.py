@@ -61,6 +61,11 @@ class LineError:
     case_id: str | None
     error: CaseError
 
+    def __reduce__(self) -> tuple[type[LineError], tuple[int, str | None, CaseError]]:
+        # Answers travel from worker processes by pickle; compiled (setup.py), a frozen dataclass cannot be
+        # unpickled field by field ("cannot assign to field"): it is rebuilt from its fields instead.
+        return (LineError, (self.line, self.case_id, self.error))
+
     def one_line(self, source: str) -> str:
         """``file:line[:column]: error [code] path: message`` (policy errors add
         the line and column inside the policy text)."""

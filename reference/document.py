@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reference.errors import PolicyError
-from reference.model import Position
+from reference.model import JsonNumber, Position
 from reference.nesting import too_deep_at, too_deep_message
 
 # IAM API limits for a policy document (the PolicyDocument parameter of
@@ -181,12 +181,6 @@ class ParsedDocument:
             loc = entry.key_start if at_key and entry.key_start is not None else entry.value_start
             line, column = loc.line + 1, loc.column + 1
         return PolicyError(code, message, json_path(parts), line, column)
-
-
-class JsonNumber(str):
-    """A JSON number kept as the text the author wrote (``1.50`` stays ``"1.50"``):
-    condition values are compared as written, and a String operator given a
-    number must see the digits, not Python's ``repr`` of a float."""
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -20,6 +20,13 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, Raw, Struct, UnsetType
 
+
+class JsonNumber(str):  # here, not in reference.document: compiled modules cannot subclass str (setup.py)
+    """A JSON number kept as the text the author wrote (``1.50`` stays ``"1.50"``):
+    condition values are compared as written, and a String operator given a
+    number must see the digits, not Python's ``repr`` of a float."""
+
+
 PolicyType = Literal[
     "user",
     "group",

@@ -174,3 +174,22 @@ def test_result_line_is_case_format_v1() -> None:
         ],
     }
     assert msgspec.json.decode(answer.output)["results"][0]["decision"] in ("allowed", "explicitDeny", "implicitDeny")
+
+
+def test_an_answer_with_its_error_travels_between_processes() -> None:
+    """Worker processes send their answers by pickle (reference.batch); a compiled build once could not
+    unpickle a LineError (tests/test_installed.py found it: the worker looked dead)."""
+    import pickle
+
+    from reference.caseio import Answer, answer_lines
+
+    [answer] = answer_lines([b'{"requests": [}'], start=7)
+    assert answer.error is not None
+    back = pickle.loads(pickle.dumps([answer]))[0]
+    assert (back.line, back.output, back.error) == (7, answer.output, answer.error)
+    assert (
+        back.error.one_line("f")
+        == answer.error.one_line("f")
+        == "f:7:15: error [malformed-json] $: malformed JSON: Expecting value"
+    )
+    assert isinstance(back, Answer)

@@ -32,6 +32,7 @@ import pytest
 
 from conformance.events import CheckEvent, DivergenceEvent, SuiteHealth, read_events
 from conformance.secret_scan import scan_paths, scan_text
+from tests.output_scan import PLANTED
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 600
@@ -116,6 +117,51 @@ def _site_packages(venv: Path) -> Path:
     path = Path(out.stdout.strip()).parent.parent
     assert str(venv) in str(path)  # the installed copy, not the checkout
     return path
+
+
+# Lines a user gets wrong: each answered with its located error, the batch around them still answered.
+_ONE_REQUEST = b'{"requests": [{"action": "s3:GetObject"}], '
+BAD_LINES = [
+    b'{"requests": [}',
+    _ONE_REQUEST + b'"identity_policies": [{"id": "p", "document": "{\\"Statement\\": ["}]}',
+    _ONE_REQUEST + b'"identity_policies": [{"id": "p", "document": {"Version": "2012-10-17", "Statement": '
+    b'[{"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"NoSuchOp": {"a:b": "c"}}}]}}]}',
+    _ONE_REQUEST + b'"unknown_field": 1}',
+    b"[1, 2",
+]
+
+
+def test_installed_build_is_compiled_and_answers_byte_for_byte_as_the_source(venv: Path, outside: Path) -> None:
+    """The wheel's reference is compiled by mypyc where a C compiler works (setup.py; CI requires it with
+    IAMCONF_REQUIRE_NATIVE=1), and its answers, through the installed ``iamconf evaluate --cases`` on two
+    workers, are the Python source's, byte for byte: every shipped case, 3,000 generated ones, bad lines."""
+    from tests.test_baseline import _lines, answers
+
+    version = _run([str(venv / "bin" / "iamconf"), "--version"], cwd=outside, env=_user_env(venv))
+    assert version.returncode == 0, version.stderr
+    if os.environ.get("IAMCONF_REQUIRE_NATIVE") == "1":
+        assert "reference: compiled (mypyc)" in version.stdout, version.stdout
+    lines = [*_lines("shipped.cases.jsonl.xz"), *BAD_LINES, *_lines("generated.cases.jsonl.xz")]
+    # generated names can look like key ids by chance ("...AIDAXRTNPMBHDI2N5AUS"): an input, not an output,
+    # so it is kept out of the session's secret scan (tests/output_scan.py)
+    (outside / PLANTED).mkdir()
+    cases = outside / PLANTED / "cases.jsonl"
+    cases.write_bytes(b"\n".join(lines) + b"\n")
+    done = _run(
+        [str(venv / "bin" / "iamconf"), "evaluate", "--workers", "2", "--cases", str(cases)],
+        cwd=outside,
+        env=_user_env(venv),
+    )
+    assert done.returncode == 2, done.stderr[-2000:]  # the bad lines
+    expected = answers(lines)
+    out = done.stdout.encode().splitlines()
+    assert len(out) == len(expected)
+    # an expected line is the answer, then a tab and the error line when the case had one (test_baseline)
+    differ = [n for n, (a, e) in enumerate(zip(out, expected, strict=True), start=1) if e.split(b"\t")[0] != a]
+    assert not differ, f"{len(differ)} answers differ, first at line {differ[0]}: {out[differ[0] - 1][:300]!r}"
+    errors = [e.split(b"\t", 1)[1].decode().replace("<cases>", str(cases)) for e in expected if b"\t" in e]
+    assert len(errors) >= len(BAD_LINES)
+    assert done.stderr.splitlines() == errors
 
 
 def test_installed_suite_runs_its_suites_and_replays_a_shipped_case(venv: Path, outside: Path) -> None:
