@@ -104,8 +104,8 @@ def _batch_workers(stream: BinaryIO, requested: int | None) -> int:
 
 
 def _evaluate_cases(path: str, service_rules: bool = True, workers: int | None = None) -> int:
-    """Streams: lines read, answered and written in order, a chunk at a time on each worker process
-    (memory stays flat on any file size; reference.batch)."""
+    """Streams: lines read, answered and written in order, a block of answers at a time, on each worker
+    process (memory stays flat on any file size; reference.batch)."""
     source = "<stdin>" if path == "-" else path
     try:
         stream = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115 - closed below
@@ -119,13 +119,15 @@ def _evaluate_cases(path: str, service_rules: bool = True, workers: int | None =
             CaseAnswerer(_batch_workers(stream, workers), service_rules=service_rules) as answerer,
             progress(None, "evaluating cases") as tracker,
         ):
-            for answer in answerer.answer(stream_lines(stream)):
-                answered += 1
-                tracker.emit(answer.output + b"\n", sys.stdout)
-                tracker.advance()
-                if answer.error is not None:
+            for block in answerer.blocks(stream_lines(stream)):
+                if not block.outputs:
+                    continue
+                tracker.emit(b"\n".join(block.outputs) + b"\n", sys.stdout)
+                answered += len(block.outputs)
+                tracker.advance(len(block.outputs))
+                if block.errors:  # after the block's answers (each error line names its input line)
                     status = 2
-                    tracker.emit(answer.error.one_line(source) + "\n", sys.stderr)
+                    tracker.emit("".join(e.one_line(source) + "\n" for e in block.errors), sys.stderr)
     except KeyboardInterrupt:  # Ctrl-C: the answers written so far stay, the workers are stopped on the way out
         out.flush()
         print(f"iamconf: interrupted after {answered:,} answers of {source}", file=sys.stderr)

@@ -8,10 +8,11 @@ Two costs that are not evaluation dominate a long batch of fresh cases (``iamcon
   thresholds, and each full collection walks the compiled-policy caches.  Measured on 10,000 generated
   cases: a third of the run.  During a batch the collector is off and runs every ``COLLECT_EVERY`` lines
   (cycles are rare here: an exception's traceback makes one), after the start-up objects are frozen.
-- One core.  The reference is pure Python, so a batch is split into chunks of lines answered by worker
-  processes, forked from this one (they inherit the imported reference: no start-up cost), at most
-  ``_IN_FLIGHT`` chunks per worker in flight, and answered in input order, so memory stays flat on any
-  input size.  ``multiprocessing.Pool.imap`` is not used: its feeder thread reads the whole input ahead.
+- One core.  The reference holds the GIL, so a batch is split into rounds of lines answered by worker
+  processes, forked from this one (they inherit the imported reference: no start-up cost).  Within a round
+  each case goes to the worker that already compiled its policies (``_Router``); at most ``_IN_FLIGHT``
+  rounds are in flight, and answers come out in input order, so memory stays flat on any input size.
+  ``multiprocessing.Pool.imap`` is not used: its feeder thread reads the whole input ahead.
 
 Memory stays flat on any input: each answering process empties the reference's caches when it has grown
 by ``CACHE_BUDGET_MIB`` (``MemoryGuard``).  Answers are byte-identical whatever the number of workers
@@ -28,11 +29,13 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from itertools import islice
 from multiprocessing import get_all_start_methods, get_context
 
-from reference.caseio import Answer, answer_lines
+from reference.caseio import Answer, LineError, answer_lines, answer_numbered
 from reference.compiled import PolicyCache, forget_compiled
+from reference.routing import Numbered, rounds
 
 # Memory each answering process may add to what it held when the batch began (its caches of compiled
 # policies, patterns, plans) before it empties them: the caches count entries, not bytes, and a batch of
@@ -43,7 +46,7 @@ COLLECT_EVERY = 50_000  # lines between two collections of cyclic garbage while 
 # collection walks the compiled-policy caches: ~0.3 s; a batch of generated cases makes no cycle at all)
 CHUNK_LINES = 128  # lines a worker answers at a time
 CHUNK_BYTES = 1 << 20  # ... or fewer, when the lines are long (a chunk is sent through a pipe)
-_IN_FLIGHT = 3  # chunks per worker submitted ahead
+_IN_FLIGHT = 3  # rounds submitted ahead (a chunk for each worker in each)
 
 
 def available_cores() -> int:
@@ -143,30 +146,57 @@ class _Upkeep:
 _CHECK_EVERY = 64  # lines between two looks at this process's memory
 
 
-def _answer_serially(
-    lines: Iterable[bytes | str], cache: PolicyCache, service_rules: bool, start: int = 1
-) -> Iterator[Answer]:
+@dataclass(slots=True)
+class AnswerBlock:
+    """Answers to lines of the input, in input order: the line numbers, the result lines, and the lines
+    refused (each also has its result line).  A worker sends one block a chunk: a few objects to pickle,
+    where an Answer each cost the parent a fifth of its time."""
+
+    lines: list[int] = field(default_factory=list)
+    outputs: list[bytes] = field(default_factory=list)
+    errors: list[LineError] = field(default_factory=list)
+
+    def add(self, answer: Answer) -> None:
+        self.lines.append(answer.line)
+        self.outputs.append(answer.output)
+        if answer.error is not None:
+            self.errors.append(answer.error)
+
+    def answers(self) -> Iterator[Answer]:
+        errors = {e.line: e for e in self.errors}
+        for line, output in zip(self.lines, self.outputs, strict=True):
+            yield Answer(line, output, errors.get(line))
+
+
+def _block_of(answers: Iterable[Answer]) -> AnswerBlock:
+    block = AnswerBlock()
+    for answer in answers:
+        block.add(answer)
+    return block
+
+
+def _merged(blocks: list[AnswerBlock]) -> AnswerBlock:
+    """The blocks of one round (each in input order, none sharing a line) as one block in input order."""
+    if len(blocks) == 1:
+        return blocks[0]
+    lines = [n for b in blocks for n in b.lines]
+    outputs = [o for b in blocks for o in b.outputs]
+    order = sorted(range(len(lines)), key=lines.__getitem__)
+    errors = sorted((e for b in blocks for e in b.errors), key=lambda e: e.line)
+    return AnswerBlock([lines[i] for i in order], [outputs[i] for i in order], errors)
+
+
+def _answer_serially(lines: Iterable[bytes | str], cache: PolicyCache, service_rules: bool) -> Iterator[AnswerBlock]:
     upkeep = _Upkeep(cache)
-    for n, answer in enumerate(answer_lines(lines, cache, service_rules=service_rules, start=start), start=1):
-        if n % _CHECK_EVERY == 0:
+    block = AnswerBlock()
+    for answer in answer_lines(lines, cache, service_rules=service_rules):
+        block.add(answer)
+        if len(block.lines) == _CHECK_EVERY:
             upkeep.after(_CHECK_EVERY)
-        yield answer
-
-
-def _chunks(lines: Iterable[bytes]) -> Iterator[tuple[int, list[bytes]]]:
-    """(number of the chunk's first line, its lines): blank lines included, so numbers stay the input's."""
-    number = 1
-    chunk: list[bytes] = []
-    size = 0
-    for line in lines:
-        chunk.append(line)
-        size += len(line)
-        if len(chunk) >= CHUNK_LINES or size >= CHUNK_BYTES:
-            yield number, chunk
-            number += len(chunk)
-            chunk, size = [], 0
-    if chunk:
-        yield number, chunk
+            yield block
+            block = AnswerBlock()
+    if block.lines:
+        yield block
 
 
 # -- worker side --------------------------------------------------------------------------------------------
@@ -191,11 +221,11 @@ def _ready() -> None:
     """Submitted once per worker at start-up, so every worker is forked before the caller starts threads."""
 
 
-def _answer_chunk(first: int, chunk: list[bytes]) -> list[Answer]:
+def _answer_chunk(numbered: Numbered) -> AnswerBlock:
     assert _worker_cache is not None and _worker_upkeep is not None, "worker not started"
-    answers = list(answer_lines(chunk, _worker_cache, service_rules=_worker_service_rules, start=first))
-    _worker_upkeep.after(len(chunk))
-    return answers
+    block = _block_of(answer_numbered(numbered, _worker_cache, service_rules=_worker_service_rules))
+    _worker_upkeep.after(len(numbered))
+    return block
 
 
 # -- parent side --------------------------------------------------------------------------------------------
@@ -205,44 +235,53 @@ class CaseAnswerer:
     """Answers case lines in input order, on ``workers`` processes (1: this process).
 
     Use as a context manager: the workers are forked on entry (before the caller starts a progress
-    thread: forking a process with threads risks a deadlock) and stopped on exit.
+    thread: forking a process with threads risks a deadlock) and stopped on exit.  Each worker has its own
+    queue (a one-process pool), so that a case goes to the worker ``_Router`` chooses.
     """
 
     def __init__(self, workers: int = 1, *, service_rules: bool = True) -> None:
         self.workers = workers if workers > 1 and can_fork() else 1
         self._service_rules = service_rules
-        self._executor: ProcessPoolExecutor | None = None
+        self._pools: list[ProcessPoolExecutor] = []
 
     def __enter__(self) -> CaseAnswerer:
         if self.workers > 1:
-            self._executor = ProcessPoolExecutor(
-                self.workers,
-                mp_context=get_context("fork"),
-                initializer=_start_worker,
-                initargs=(self._service_rules,),
-            )
-            for ready in [self._executor.submit(_ready) for _ in range(self.workers)]:
-                ready.result()
+            for _ in range(self.workers):
+                self._pools.append(
+                    ProcessPoolExecutor(
+                        1, mp_context=get_context("fork"), initializer=_start_worker, initargs=(self._service_rules,)
+                    )
+                )
+                self._pools[-1].submit(_ready).result()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        for pool in self._pools:
+            pool.shutdown(wait=True, cancel_futures=True)
+        self._pools = []
 
     def answer(self, lines: Iterable[bytes]) -> Iterator[Answer]:
+        """One answer per non-blank line, in input order."""
+        for block in self.blocks(lines):
+            yield from block.answers()
+
+    def blocks(self, lines: Iterable[bytes]) -> Iterator[AnswerBlock]:
+        """The answers in blocks of consecutive lines, in input order (what the command writes)."""
         with collector_paused():
-            if self._executor is None:
+            if not self._pools:
                 yield from _answer_serially(lines, PolicyCache(), self._service_rules)
                 return
-            pending: deque[Future[list[Answer]]] = deque()
-            window = self.workers * _IN_FLIGHT
-            chunks = _chunks(lines)
-            for first, chunk in islice(chunks, window):
-                pending.append(self._executor.submit(_answer_chunk, first, chunk))
+            # Rounds in flight, oldest first; a round's answer is its workers' blocks merged by line.
+            pending: deque[list[Future[AnswerBlock]]] = deque()
+            split = rounds(lines, self.workers, CHUNK_LINES * self.workers, CHUNK_BYTES * self.workers)
+            for parts in islice(split, _IN_FLIGHT):
+                pending.append(self._submit(parts))
             while pending:
                 head = pending.popleft()
-                nxt = next(chunks, None)  # keep the window full while the head chunk is awaited
+                nxt = next(split, None)  # keep the window full while the head round is awaited
                 if nxt is not None:
-                    pending.append(self._executor.submit(_answer_chunk, *nxt))
-                yield from head.result()
+                    pending.append(self._submit(nxt))
+                yield _merged([f.result() for f in head]) if head else AnswerBlock()
+
+    def _submit(self, parts: list[Numbered]) -> list[Future[AnswerBlock]]:
+        return [pool.submit(_answer_chunk, part) for pool, part in zip(self._pools, parts, strict=True) if part]

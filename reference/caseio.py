@@ -22,7 +22,7 @@ import msgspec
 from reference.compiled import PolicyCache
 from reference.document import json_path
 from reference.evaluator import CaseInputError, case_policies, evaluate_case
-from reference.model import Case, CaseError, CaseErrorResult, CaseResult
+from reference.model import Case, CaseError, CaseErrorResult, CaseResult, PolicyDocuments
 from reference.nesting import too_deep_at, too_deep_message
 
 if TYPE_CHECKING:
@@ -156,6 +156,26 @@ def _case_id(raw: bytes | str) -> str | None:
     return cid if isinstance(cid, str) else None
 
 
+_documents_decoder = msgspec.json.Decoder(PolicyDocuments)
+
+
+def policy_keys(raw: bytes) -> list[bytes]:
+    """The raw bytes of every policy document in a case line (what PolicyCache keys compiled policies by,
+    less the policy type), read without decoding the rest; none when the line is not a case.  For
+    reference.batch, which sends a case to the worker that has compiled its policies."""
+    try:
+        found = _documents_decoder.decode(raw)
+    except (msgspec.DecodeError, RecursionError):  # msgspec.ValidationError is a DecodeError
+        return []
+    out = [bytes(p.document) for p in found.identity_policies]
+    for one in (found.permissions_boundary, found.session_policy, found.resource_policy):
+        if one is not None:
+            out.append(bytes(one.document))
+    for group in (*found.scps, *found.rcps):
+        out += [bytes(p.document) for p in group]
+    return out
+
+
 def encode(result: CaseResult | CaseErrorResult) -> bytes:
     return _encoder.encode(result)
 
@@ -182,8 +202,16 @@ def answer_lines(
 ) -> Iterator[Answer]:
     """One answer per non-blank input line, in input order (``service_rules``: reference.service_rules;
     ``start``: the number of the first line, when ``lines`` is a part of the input)."""
+    return answer_numbered(enumerate(lines, start=start), cache, service_rules=service_rules)
+
+
+def answer_numbered(
+    numbered: Iterable[tuple[int, bytes | str]], cache: PolicyCache | None = None, *, service_rules: bool = True
+) -> Iterator[Answer]:
+    """One answer per non-blank line, each line given with its number in the input (a worker of
+    reference.batch answers lines that are not next to each other)."""
     cache = cache if cache is not None else PolicyCache()
-    for number, raw in enumerate(lines, start=start):
+    for number, raw in numbered:
         if not raw.strip():
             continue
         try:

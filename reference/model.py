@@ -148,6 +148,23 @@ class Case(Struct, forbid_unknown_fields=True, frozen=True, gc=False, omit_defau
         return DEFAULT_CALLER_ARN if isinstance(self.caller_arn, UnsetType) else self.caller_arn
 
 
+class DocumentOnly(Struct, gc=False):
+    document: Raw = Raw(b"")
+
+
+class PolicyDocuments(Struct, gc=False):
+    """The policy documents of a case line and nothing else (every other field skipped unread): how
+    reference.batch chooses the worker for a case.  Not a validation: a line that is no case reads as
+    no documents."""
+
+    identity_policies: list[DocumentOnly] = []
+    permissions_boundary: DocumentOnly | None = None
+    session_policy: DocumentOnly | None = None
+    resource_policy: DocumentOnly | None = None
+    scps: list[list[DocumentOnly]] = []
+    rcps: list[list[DocumentOnly]] = []
+
+
 class Position(Struct, frozen=True, gc=False):
     """1-based line and column in the policy text."""
 

@@ -23,6 +23,7 @@ EVALUATION_MODULES = (
     "patterns",
     "policy",
     "principals",
+    "routing",
     "service_rules",
     "variables",
 )

@@ -78,24 +78,24 @@ def test_workers_answer_byte_for_byte_as_one_process(monkeypatch: pytest.MonkeyP
 _REAL_ANSWER_CHUNK = batch._answer_chunk
 
 
-def _wrong_chunk(first: int, chunk: list[bytes]) -> list[batch.Answer]:
-    """A worker with a bug: the first answer of the first chunk has its first decision changed.
+def _wrong_chunk(numbered: list[tuple[int, bytes]]) -> batch.AnswerBlock:
+    """A worker with a bug: the answer to the input's first line has its first decision changed.
     (Module level: the function sent to a worker is pickled by its name.)"""
-    answers = _REAL_ANSWER_CHUNK(first, chunk)
-    if first == 1:
-        a = answers[0]
+    block = _REAL_ANSWER_CHUNK(numbered)
+    if numbered[0][0] == 1:
+        first = block.outputs[0]
         for old, new in ((b'"implicitDeny"', b'"allowed"'), (b'"allowed"', b'"explicitDeny"')):
-            if old in a.output:
-                answers[0] = batch.Answer(a.line, a.output.replace(old, new, 1), a.error)
+            if old in first:
+                block.outputs[0] = first.replace(old, new, 1)
                 break
-    return answers
+    return block
 
 
-def _dying_chunk(first: int, chunk: list[bytes]) -> list[batch.Answer]:
+def _dying_chunk(numbered: list[tuple[int, bytes]]) -> batch.AnswerBlock:
     """A worker that dies (killed, out of memory) after its first chunk."""
-    if first > 8:
+    if numbered[0][0] > 16:
         os._exit(3)
-    return _REAL_ANSWER_CHUNK(first, chunk)
+    return _REAL_ANSWER_CHUNK(numbered)
 
 
 def test_a_wrong_worker_fails_the_comparison(monkeypatch: pytest.MonkeyPatch) -> None:
