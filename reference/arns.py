@@ -36,14 +36,15 @@ import functools
 import json
 import re
 from importlib import resources
+from typing import Final
 
 from reference.catalog import get_catalog
 
-_VARIABLE = re.compile(r"\$\{[^}]*\}")
-_WILD = "\x00"  # stands for a wildcard or a policy variable once variables are replaced
+_VARIABLE: Final = re.compile(r"\$\{[^}]*\}")
+_WILD: Final = "\x00"  # stands for a wildcard or a policy variable once variables are replaced
 
 # The message of IAM's refusal (refused 35) lists these; the catalog adds IAM's newer resource types.
-_IAM_PATH_STARTS = (
+_IAM_PATH_STARTS: Final = (
     "user/",
     "federated-user/",
     "role/",

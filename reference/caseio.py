@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 _decoder = msgspec.json.Decoder(Case)
 # Errors in the case line itself: their line/column are positions in the input
 # file.  Every other code comes from a policy document: positions in its text.
-CASE_LEVEL_CODES = frozenset({"malformed-json", "schema"})
+CASE_LEVEL_CODES: Final = frozenset({"malformed-json", "schema"})
 _encoder = msgspec.json.Encoder()
 
 

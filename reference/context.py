@@ -10,7 +10,7 @@ when the context is built.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from reference.model import ContextEntry, ContextKeyType
 
@@ -71,4 +71,4 @@ class RequestContext:
         return [v.key for v in self.table().values()]
 
 
-EMPTY_CONTEXT = RequestContext({})
+EMPTY_CONTEXT: Final = RequestContext({})

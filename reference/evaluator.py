@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 from reference import service_rules
 from reference.catalog import get_catalog
@@ -44,7 +45,7 @@ from reference.principals import Caller, PrincipalMatch
 # Where each policy of a case sits in the evaluation.
 IDENTITY, BOUNDARY, SESSION, RESOURCE, SCP, RCP = "identity", "boundary", "session", "resource", "scp", "rcp"
 # The policy type reported when a Policy has none (case-format v1: optional).
-_DEFAULT_TYPE = {
+_DEFAULT_TYPE: Final = {
     IDENTITY: "user",
     BOUNDARY: "boundary",
     SESSION: "session",
@@ -248,7 +249,7 @@ class ActionPlans:
         return found
 
 
-_PLANS_PER_POLICY_SET = 20_000
+_PLANS_PER_POLICY_SET: Final = 20_000
 
 
 def _levels_allow(allows: Iterable[Hit], role: str, levels: int) -> bool:
@@ -373,10 +374,10 @@ def _resource_grant(best: PrincipalMatch | None, boundary_ok: bool, session_ok: 
     return False
 
 
-_NOT_APPLICABLE = Details()
+_NOT_APPLICABLE: Final = Details()
 
 
-_NOTHING_NEGATED: frozenset[StatementRef] = frozenset()
+_NOTHING_NEGATED: Final[frozenset[StatementRef]] = frozenset()
 
 
 def decide(prepared: PreparedCase, request: Request) -> RequestResult:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from reference.context import RequestContext
 from reference.evaluator import PreparedCase
 from reference.model import Decision, Request, RequestResult
 from reference.principals import PrincipalMatch
 
-_VERB = {
+_VERB: Final = {
     Decision.ALLOWED: "ALLOWED",
     Decision.EXPLICIT_DENY: "DENIED (explicit deny)",
     Decision.IMPLICIT_DENY: "DENIED (implicit deny: nothing allows it)",

@@ -19,7 +19,7 @@ Service Authorization Reference, where the Guide writes ``tag-key``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 from reference.key_types import CatalogKeyType
 
@@ -39,7 +39,7 @@ def _key(name: str, type_: CatalogKeyType, section: Section, note: str) -> Globa
     return GlobalKey(name, type_, type_.startswith("ArrayOf"), note, section)
 
 
-GLOBAL_KEYS: tuple[GlobalKey, ...] = (
+GLOBAL_KEYS: Final[tuple[GlobalKey, ...]] = (
     # Properties of the principal
     _key("aws:PrincipalArn", "ARN", "principal", "ARN of the calling principal (the role, not the role session)."),
     _key("aws:PrincipalAccount", "String", "principal", "Account of the calling principal; 'anonymous' if unsigned."),

@@ -7,7 +7,7 @@ same names without importing the catalog.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, cast, get_args
+from typing import TYPE_CHECKING, Final, Literal, cast, get_args
 
 if TYPE_CHECKING:
     from reference.model import ContextKeyType
@@ -35,9 +35,9 @@ Bool, ArrayOfBool, Date and IPAddress; the other array forms and Binary are the
 rest of the operator families and are kept so that a newer data set still loads.
 """
 
-CATALOG_KEY_TYPES: frozenset[str] = frozenset(get_args(CatalogKeyType))
+CATALOG_KEY_TYPES: Final[frozenset[str]] = frozenset(get_args(CatalogKeyType))
 
-_CONTEXT_TYPES: dict[str, ContextKeyType] = {
+_CONTEXT_TYPES: Final[dict[str, ContextKeyType]] = {
     "String": "string",
     "ArrayOfString": "stringList",
     "ARN": "string",

@@ -11,7 +11,9 @@ hot path.
 
 from __future__ import annotations
 
-MAX_DEPTH = 200
+from typing import Final
+
+MAX_DEPTH: Final = 200
 
 
 def too_deep_at(text: str, max_depth: int = MAX_DEPTH) -> tuple[int, int] | None:

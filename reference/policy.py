@@ -10,24 +10,27 @@ when the policy is compiled.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from reference.arns import resource_problem
 from reference.document import ParsedDocument, PathPart, parse_document
 from reference.model import Position
 
+Problem = tuple[str, str]  # (error code, message) of a value IAM refuses
+
 Effect = Literal["Allow", "Deny"]
 PolicyKind = Literal["identity", "resource", "scp", "rcp"]
 
 # reference_policies_elements_version.html: the two versions IAM knows.
-VERSIONS = ("2012-10-17", "2008-10-17")
-VARIABLES_VERSION = "2012-10-17"
+VERSIONS: Final = ("2012-10-17", "2008-10-17")
+VARIABLES_VERSION: Final = "2012-10-17"
 
-_TOP_LEVEL = {"Version", "Id", "Statement"}
-_STATEMENT_KEYS = {
+_TOP_LEVEL: Final = {"Version", "Id", "Statement"}
+_STATEMENT_KEYS: Final = {
     "Sid",
     "Effect",
     "Principal",
@@ -39,7 +42,7 @@ _STATEMENT_KEYS = {
     "Condition",
 }
 # reference_policies_elements_principal.html: the principal types.
-_PRINCIPAL_TYPES = {"AWS", "Service", "Federated", "CanonicalUser"}
+_PRINCIPAL_TYPES: Final = {"AWS", "Service", "Federated", "CanonicalUser"}
 # reference_policies_elements_action.html: "service-prefix:action"; the
 # prefix is a fixed service namespace (no wildcards).  What IAM accepts beyond
 # that is taken from its CreatePolicy answers (tests/fixtures/moto/): a vendor
@@ -47,7 +50,7 @@ _PRINCIPAL_TYPES = {"AWS", "Service", "Federated", "CanonicalUser"}
 # refused: "Vendor a a is not valid"), exactly one colon ("Actions/Condition
 # can contain only one colon."), and any other character in the name
 # ("iam: asdf safdsf af " accepted).
-_VENDOR = re.compile(r"[A-Za-z0-9.-]+")
+_VENDOR: Final = re.compile(r"[A-Za-z0-9.-]+")
 
 
 @dataclass(slots=True)  # read-only once built; not frozen: a frozen __init__ costs ~6x (7% of fresh cases)
@@ -148,13 +151,6 @@ def _strings(doc: ParsedDocument, path: list[PathPart], value: Any, element: str
     raise doc.error("invalid-value", f"{element} must be a string or a non-empty list of strings", path)
 
 
-def _located(value: Any) -> list[tuple[list[PathPart], str]]:
-    """(path suffix, string) for a string element or each string of a list element (nulls skipped)."""
-    if isinstance(value, list):
-        return [([i], v) for i, v in enumerate(value) if v is not None]
-    return [([], value)]
-
-
 def _statement(doc: ParsedDocument, index: int, path: tuple[PathPart, ...], s: Any, kind: PolicyKind) -> Statement:
     p = list(path)
     if not isinstance(s, dict):
@@ -174,8 +170,7 @@ def _statement(doc: ParsedDocument, index: int, path: tuple[PathPart, ...], s: A
 
     actions, action_negated = _pair(doc, p, s, "Action", "NotAction")
     aname = "NotAction" if action_negated else "Action"
-    for where, a in _located(s[aname]):
-        _check_action(doc, [*p, aname, *where], a)
+    _check_each(doc, p, aname, s[aname], action_problem)
     resources: tuple[str, ...]
     if kind == "resource" and "Resource" not in s and "NotResource" not in s:
         # A role trust policy names no Resource: it is IAM's resource-based policy type and applies to the
@@ -188,8 +183,7 @@ def _statement(doc: ParsedDocument, index: int, path: tuple[PathPart, ...], s: A
     else:
         resources, resource_negated = _pair(doc, p, s, "Resource", "NotResource")
         rname = "NotResource" if resource_negated else "Resource"
-        for where, r in _located(s[rname]):
-            _check_resource(doc, [*p, rname, *where], r)
+        _check_each(doc, p, rname, s[rname], resource_problem)
 
     principals, principal_negated = _principal(doc, p, s, effect, kind)
     condition = _condition(doc, [*p, "Condition"], s["Condition"]) if "Condition" in s else None
@@ -220,32 +214,41 @@ def _pair(
     return _strings(doc, [*p, name], s[name], name), name == neg
 
 
-def _check_action(doc: ParsedDocument, path: list[PathPart], action: str) -> None:
-    """reference_policies_elements_action.html ("service-prefix:action", no wildcard in the prefix);
-    the character rules are IAM's CreatePolicy answers (see ``_VENDOR``)."""
-    if action == "*":
+def _check_each(
+    doc: ParsedDocument, p: list[PathPart], name: str, value: Any, problem_of: Callable[[str], Problem | None]
+) -> None:
+    """Each string of an Action/Resource element (a string, or a list that ``_strings`` accepted; nulls
+    skipped) checked by ``problem_of``; the element's path is only built for an error."""
+    if type(value) is str:
+        problem = problem_of(value)
+        if problem is not None:
+            raise doc.error(problem[0], problem[1], [*p, name])
         return
+    for i, one in enumerate(value):
+        if one is not None:
+            problem = problem_of(one)
+            if problem is not None:
+                raise doc.error(problem[0], problem[1], [*p, name, i])
+
+
+@functools.lru_cache(maxsize=16_384)
+def action_problem(action: str) -> Problem | None:
+    """(code, message) when IAM refuses this Action value, else None: reference_policies_elements_action.html
+    ("service-prefix:action", no wildcard in the prefix); the character rules are IAM's CreatePolicy
+    answers (see ``_VENDOR``).  Policies repeat their actions: each is checked once."""
+    if action == "*":
+        return None
     if ":" not in action:
         # CreatePolicy: "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
-        raise doc.error("invalid-action", f'action {action!r} must be "*" or "service:action"', path)
+        return "invalid-action", f'action {action!r} must be "*" or "service:action"'
     prefix, _, name = action.partition(":")
     if "*" in prefix or "?" in prefix:
-        raise doc.error(
-            "wildcard-in-service-prefix", f"action {action!r}: the service prefix cannot contain wildcards", path
-        )
+        return "wildcard-in-service-prefix", f"action {action!r}: the service prefix cannot contain wildcards"
     if ":" in name:
-        raise doc.error("invalid-action", f"action {action!r}: an action can contain only one colon", path)
+        return "invalid-action", f"action {action!r}: an action can contain only one colon"
     if not _VENDOR.fullmatch(prefix):
-        raise doc.error(
-            "invalid-action", f"action {action!r}: the service prefix {prefix!r} is not a valid vendor", path
-        )
-
-
-def _check_resource(doc: ParsedDocument, path: list[PathPart], resource: str) -> None:
-    """The rules are in ``reference.arns.resource_problem`` (each with its evidence)."""
-    problem = resource_problem(resource)
-    if problem is not None:
-        raise doc.error(problem[0], problem[1], path)
+        return "invalid-action", f"action {action!r}: the service prefix {prefix!r} is not a valid vendor"
+    return None
 
 
 def _principal(

@@ -12,8 +12,9 @@ import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Final
 
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_ACCOUNT_ID: Final = re.compile(r"^\d{12}$")
 
 
 class PrincipalMatch(enum.IntEnum):

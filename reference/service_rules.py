@@ -17,7 +17,7 @@ case without one for ``sts:AssumeRole`` has no trust policy that allows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 Effect = Literal["resource-policy-required", "always-allowed", "not-changeable"]
 
@@ -31,7 +31,7 @@ class ServiceRule:
     what: str
 
 
-KMS_KEY_POLICY = ServiceRule(
+KMS_KEY_POLICY: Final = ServiceRule(
     id="kms-key-policy",
     effect="resource-policy-required",
     page="https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html"
@@ -43,7 +43,7 @@ KMS_KEY_POLICY = ServiceRule(
     "naming the account delegates to the identity policies, which must then allow too; a case without a key "
     "policy has the default key policy, which delegates to the account",
 )
-STS_TRUST_POLICY = ServiceRule(
+STS_TRUST_POLICY: Final = ServiceRule(
     id="sts-trust-policy",
     effect="resource-policy-required",
     page="https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html",
@@ -52,7 +52,7 @@ STS_TRUST_POLICY = ServiceRule(
     what="sts:AssumeRole (and AssumeRoleWithSAML / AssumeRoleWithWebIdentity) on a role needs an Allow of the "
     "role's trust policy (the case's resource policy), in the same account too",
 )
-STS_GET_CALLER_IDENTITY = ServiceRule(
+STS_GET_CALLER_IDENTITY: Final = ServiceRule(
     id="sts-get-caller-identity",
     effect="always-allowed",
     page="https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html",
@@ -61,7 +61,7 @@ STS_GET_CALLER_IDENTITY = ServiceRule(
     "operation.",
     what="sts:GetCallerIdentity is allowed, whatever the policies say",
 )
-NOT_CHANGEABLE = ServiceRule(
+NOT_CHANGEABLE: Final = ServiceRule(
     id="aws-managed-not-changeable",
     effect="not-changeable",
     page="https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_managed-vs-inline.html"
@@ -72,12 +72,17 @@ NOT_CHANGEABLE = ServiceRule(
     "(role/aws-service-role/...) are not allowed to account principals",
 )
 
-SERVICE_RULES: tuple[ServiceRule, ...] = (KMS_KEY_POLICY, STS_TRUST_POLICY, STS_GET_CALLER_IDENTITY, NOT_CHANGEABLE)
+SERVICE_RULES: Final[tuple[ServiceRule, ...]] = (
+    KMS_KEY_POLICY,
+    STS_TRUST_POLICY,
+    STS_GET_CALLER_IDENTITY,
+    NOT_CHANGEABLE,
+)
 
-_ASSUME = frozenset({"sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity"})
+_ASSUME: Final = frozenset({"sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity"})
 # IAM actions that change a managed policy or a role (the catalog's Write / Permissions management actions on
 # the policy and role resource types that alter them; reading and attaching an AWS managed policy is allowed).
-_POLICY_CHANGES = frozenset(
+_POLICY_CHANGES: Final = frozenset(
     {
         "iam:createpolicyversion",
         "iam:deletepolicy",
@@ -87,7 +92,7 @@ _POLICY_CHANGES = frozenset(
         "iam:untagpolicy",
     }
 )
-_ROLE_CHANGES = frozenset(
+_ROLE_CHANGES: Final = frozenset(
     {
         "iam:updateassumerolepolicy",
         "iam:putrolepolicy",
@@ -109,7 +114,7 @@ def _arn_parts(arn: str) -> list[str] | None:
 
 
 # The first four characters of the actions some rule governs (a cheap test before ``applicable``).
-SERVICES_WITH_RULES = frozenset({"kms:", "sts:", "iam:"})
+SERVICES_WITH_RULES: Final = frozenset({"kms:", "sts:", "iam:"})
 
 
 def applicable(action_lower: str, resource: str) -> ServiceRule | None:

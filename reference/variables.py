@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Final
 
 from reference.context import RequestContext
 
 # ${*} ${?} ${$} | ${key} | ${key, 'default'}
-_TOKEN = re.compile(r"\$\{(?:(?P<esc>[*?$])|(?P<key>[^},']+?)\s*(?:,\s*'(?P<default>[^']*)'\s*)?)\}")
+_TOKEN: Final = re.compile(r"\$\{(?:(?P<esc>[*?$])|(?P<key>[^},']+?)\s*(?:,\s*'(?P<default>[^']*)'\s*)?)\}")
 
 
 @dataclass(frozen=True, slots=True)

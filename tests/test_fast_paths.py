@@ -225,3 +225,16 @@ def test_free_stars_only_is_every_star_ending_its_segment(pattern: str) -> None:
         pattern[i + 1 : i + 2] in ("", ":") for i, c in enumerate(pattern) if c == "*"
     )
     assert _free_stars_only(pattern) == definition
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FF), max_size=60))
+@example("\x7f\xff\t\n\r ~")
+@example("a\x0bb")
+@example("\u0100")
+@example("")
+def test_the_character_test_in_c_agrees_with_the_search(text: str) -> None:
+    """IAM's character set (tab, newline, carriage return, U+0020-U+00FF) tested by Latin-1 bytes
+    (reference.document._only_allowed) says what the regular expression's search says."""
+    from reference.document import _NOT_ALLOWED, _only_allowed
+
+    assert _only_allowed(text) == (_NOT_ALLOWED.search(text) is None)
