@@ -14,6 +14,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Final
 
+import msgspec
+
 from reference.arns import resource_problem
 from reference.conditions import ConditionBlock, compile_conditions, forget_compiled_clauses
 from reference.context import RequestContext
@@ -414,12 +416,18 @@ class PolicyCache:
         self.plans.clear()
 
     def get(self, policy: Policy, kind: PolicyKind) -> CompiledPolicy:
-        key = (bytes(policy.document), kind)
+        raw = bytes(policy.document)
+        key = (raw, kind)
         hit = self._by_raw.get(key)
         if hit is None:
-            if policy.document_kind() == "other":
+            first = raw.lstrip()[:1]
+            if first == b'"':  # the policy as a JSON string (most cases): its text, decoded here in C
+                text = msgspec.json.decode(raw, type=str)
+            elif first == b"{":
+                text = policy.text()
+            else:  # what Policy.document_kind() calls "other"
                 raise PolicyError("invalid-document", "document must be a JSON string or object", "$")
-            hit = self._compile(policy.text(), kind)
+            hit = self._compile(text, kind)
             if len(self._by_raw) >= self._limit:
                 self._by_raw.clear()
             self._by_raw[key] = hit

@@ -151,10 +151,11 @@ def _strings(doc: ParsedDocument, path: list[PathPart], value: Any, element: str
     raise doc.error("invalid-value", f"{element} must be a string or a non-empty list of strings", path)
 
 
-def _statement(doc: ParsedDocument, index: int, path: tuple[PathPart, ...], s: Any, kind: PolicyKind) -> Statement:
+def _statement(doc: ParsedDocument, index: int, path: tuple[PathPart, ...], value: Any, kind: PolicyKind) -> Statement:
     p = list(path)
-    if not isinstance(s, dict):
+    if not isinstance(value, dict):
         raise doc.error("invalid-statement", "a statement must be a JSON object", p)
+    s: dict[str, Any] = value  # typed: compiled, dictionary operations go straight to the dictionary
     for key in s:
         if key not in _STATEMENT_KEYS:
             raise doc.error("unknown-element", f"unknown statement element {key!r}", [*p, key], at_key=True)
