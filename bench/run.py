@@ -531,7 +531,9 @@ def report(f: Figures, pinned: str, pm_version: str, examples: list[str], show: 
 
 
 def _iamconf(*args: str) -> list[str]:
-    return [sys.executable, "-m", "conformance.cli", *args]
+    # -P: the current folder is not put on the path, so a bench run from a checkout (tox -e bench) measures
+    # the installed (compiled) suite, as the in-process figures do, not the checkout's Python source.
+    return [sys.executable, "-P", "-m", "conformance.cli", *args]
 
 
 @contextlib.contextmanager
@@ -584,8 +586,10 @@ class ChildRun:
     tree_mib: float  # peak of the memory its whole process tree holds (PSS), sampled every 50 ms (0 without /proc)
 
 
-def run_child(argv: list[str], stdin_path: Path | None = None) -> ChildRun:
-    """Run a command with its output thrown away, on every core the bench had before pinning itself."""
+def run_child(argv: list[str], stdin_path: Path | None = None, *, sample_memory: bool = False) -> ChildRun:
+    """Run a command with its output thrown away, on every core the bench had before pinning itself; with
+    ``sample_memory``, the memory of its process tree read every 50 ms (not while timing it: reading a
+    process's memory map takes CPU from the process measured)."""
     stdin = open(stdin_path, "rb") if stdin_path is not None else subprocess.DEVNULL  # noqa: SIM115
     tree_peak = 0
     try:
@@ -593,7 +597,7 @@ def run_child(argv: list[str], stdin_path: Path | None = None) -> ChildRun:
         with _unpinned():
             child = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         while True:
-            waited, status, usage = os.wait4(child.pid, os.WNOHANG)
+            waited, status, usage = os.wait4(child.pid, os.WNOHANG if sample_memory else 0)
             if waited:
                 break
             if Path("/proc").is_dir():
@@ -723,10 +727,10 @@ def measure_memory(tmp: Path, megabytes: int, generated: Path, anchor_lines: lis
     pools = [gen_lines, anchor_lines]
     small, big = tmp / "small.jsonl", tmp / "big.jsonl"
     small_bytes = _fill(small, 10 * 1024 * 1024, pools)
-    small_run = run_child(_iamconf("evaluate", "--cases", str(small)))
+    small_run = run_child(_iamconf("evaluate", "--cases", str(small)), sample_memory=True)
     small.unlink()
     big_bytes = _fill(big, megabytes * 1024 * 1024, pools)
-    big_run = run_child(_iamconf("evaluate", "--cases", str(big)))
+    big_run = run_child(_iamconf("evaluate", "--cases", str(big)), sample_memory=True)
     big.unlink()
     return MemoryFigures(small_bytes, small_run, big_bytes, big_run)
 
