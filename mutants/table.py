@@ -221,8 +221,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "reference.conditions",
         (
             (
-                "ranges.append((n.version, int(n.network_address), int(n.netmask)))",
-                "ranges.append((n.version, int(n.network_address), (1 << n.max_prefixlen) - 1))",
+                "return None if n is None else (n.version, int(n.network_address), int(n.netmask))",
+                "return None if n is None else (n.version, int(n.network_address), (1 << n.max_prefixlen) - 1)",
             ),
         ),
         first=("-Ip]",),

@@ -187,15 +187,14 @@ def _merged(blocks: list[AnswerBlock]) -> AnswerBlock:
 
 
 def _answer_serially(lines: Iterable[bytes | str], cache: PolicyCache, service_rules: bool) -> Iterator[AnswerBlock]:
+    """A block for each answer, given as soon as its line is answered: on one process the input may be a
+    terminal or a pipe fed as the answers come, and an answer must not wait for the next line."""
     upkeep = _Upkeep(cache)
-    block = AnswerBlock()
-    for answer in answer_lines(lines, cache, service_rules=service_rules):
-        block.add(answer)
-        if len(block.lines) == _CHECK_EVERY:
+    for n, answer in enumerate(answer_lines(lines, cache, service_rules=service_rules), start=1):
+        if n % _CHECK_EVERY == 0:
             upkeep.after(_CHECK_EVERY)
-            yield block
-            block = AnswerBlock()
-    if block.lines:
+        block = AnswerBlock()
+        block.add(answer)
         yield block
 
 

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -316,3 +317,20 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path, worker
     _, err = child.communicate(timeout=60)
     assert child.returncode == 0, err
     assert err == b""
+
+
+def test_one_process_answers_each_line_before_reading_the_next() -> None:
+    """On one process (a terminal, a pipe fed as answers come) an answer does not wait for the next line."""
+    lines = _lines(3)
+    read: list[int] = []
+
+    def typed() -> Iterator[bytes]:
+        for i, line in enumerate(lines):
+            read.append(i)
+            yield line
+
+    with CaseAnswerer(1) as answerer:
+        blocks = answerer.blocks(typed())
+        first = next(blocks)
+        assert first.lines == [1] and read == [0]
+        assert [b.lines for b in blocks] == [[2], [3]]
