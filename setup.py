@@ -2,7 +2,7 @@
 
 Why compile: a batch of fresh policies (``iamconf evaluate --cases`` on generated cases) spends its time
 parsing, validating and compiling policy text in the reference; the same source compiled by mypyc answers
-about 1.4x faster, byte for byte the same (issue 11; ``tests/test_installed.py`` compares a compiled build
+about 1.35x faster, byte for byte the same (issue 11; ``tests/test_installed.py`` compares a compiled build
 with the source on every shipped case and thousands of generated ones; ``bench/run.py`` prints which build
 it measured).  Nothing is written by hand in C: the compiled modules are the ``.py`` files beside them, which
 stay in the wheel and are what the project's own tests, mypy and the mutation run read.
