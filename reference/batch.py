@@ -10,7 +10,7 @@ Two costs that are not evaluation dominate a long batch of fresh cases (``iamcon
   (cycles are rare here: an exception's traceback makes one), after the start-up objects are frozen.
 - One core.  The reference holds the GIL, so a batch is split into rounds of lines answered by worker
   processes, forked from this one (they inherit the imported reference: no start-up cost).  Within a round
-  each case goes to the worker that already compiled its policies (``_Router``); at most ``_IN_FLIGHT``
+  each case goes to the worker that already compiled its policies (reference.routing); at most ``_IN_FLIGHT``
   rounds are in flight, and answers come out in input order, so memory stays flat on any input size.
   ``multiprocessing.Pool.imap`` is not used: its feeder thread reads the whole input ahead.
 
@@ -235,7 +235,7 @@ class CaseAnswerer:
 
     Use as a context manager: the workers are forked on entry (before the caller starts a progress
     thread: forking a process with threads risks a deadlock) and stopped on exit.  Each worker has its own
-    queue (a one-process pool), so that a case goes to the worker ``_Router`` chooses.
+    queue (a one-process pool), so that a case goes to the worker ``reference.routing.Router`` chooses.
     """
 
     def __init__(self, workers: int = 1, *, service_rules: bool = True) -> None:
@@ -251,6 +251,8 @@ class CaseAnswerer:
                         1, mp_context=get_context("fork"), initializer=_start_worker, initargs=(self._service_rules,)
                     )
                 )
+                # Forked now (the first submit starts the pool's process, then its threads).  The pools forked
+                # earlier have threads by then; a child only ever uses its own pool's queues, not their locks.
                 self._pools[-1].submit(_ready).result()
         return self
 
