@@ -30,9 +30,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conformance.events import CheckEvent, DivergenceEvent, SuiteHealth, read_events
 from conformance.secret_scan import scan_paths, scan_text
+from fuzz.bad_input import mutated, valid_case_lines, valid_policies
 from tests.output_scan import PLANTED
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,37 +137,74 @@ BAD_LINES = [
 ]
 
 
+def _answers_as_the_source(venv: Path, folder: Path, data: bytes) -> subprocess.CompletedProcess[bytes]:
+    """``data`` as a case file answered by the installed ``iamconf evaluate --cases`` on two workers: its
+    stdout and stderr must be the Python source's (this checkout's reference, in this process), byte for byte.
+    The file is written under a folder the secret scan leaves out: generated names can look like key ids by
+    chance ("...AIDAXRTNPMBHDI2N5AUS"), and it is an input, not an output (tests/output_scan.py)."""
+    import io
+
+    from reference.caseio import answer_lines, stream_lines
+
+    (folder / PLANTED).mkdir(exist_ok=True)
+    cases = folder / PLANTED / "cases.jsonl"
+    cases.write_bytes(data)
+    done = subprocess.run(
+        [str(venv / "bin" / "iamconf"), "evaluate", "--workers", "2", "--cases", str(cases)],
+        cwd=folder,
+        env=_user_env(venv),
+        capture_output=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert b"Traceback" not in done.stderr, done.stderr[-3000:]
+    expected = list(answer_lines(stream_lines(io.BytesIO(data))))
+    out = done.stdout.splitlines()
+    assert len(out) == len(expected), (len(out), len(expected), done.stderr[-2000:])
+    differ = [n for n, (a, e) in enumerate(zip(out, expected, strict=True), start=1) if a != e.output]
+    assert not differ, f"{len(differ)} answers differ, first at answer {differ[0]}: {out[differ[0] - 1][:300]!r}"
+    errors = [a.error.one_line(str(cases)) for a in expected if a.error is not None]
+    assert done.stderr.decode().splitlines() == errors
+    assert done.returncode == (2 if errors else 0)
+    return done
+
+
 def test_installed_build_is_compiled_and_answers_byte_for_byte_as_the_source(venv: Path, outside: Path) -> None:
     """The wheel's reference is compiled by mypyc where a C compiler works (setup.py; CI requires it with
     IAMCONF_REQUIRE_NATIVE=1), and its answers, through the installed ``iamconf evaluate --cases`` on two
     workers, are the Python source's, byte for byte: every shipped case, 3,000 generated ones, bad lines."""
-    from tests.test_baseline import _lines, answers
+    from tests.test_baseline import _lines
 
     version = _run([str(venv / "bin" / "iamconf"), "--version"], cwd=outside, env=_user_env(venv))
     assert version.returncode == 0, version.stderr
     if os.environ.get("IAMCONF_REQUIRE_NATIVE") == "1":
         assert "reference: compiled (mypyc)" in version.stdout, version.stdout
     lines = [*_lines("shipped.cases.jsonl.xz"), *BAD_LINES, *_lines("generated.cases.jsonl.xz")]
-    # generated names can look like key ids by chance ("...AIDAXRTNPMBHDI2N5AUS"): an input, not an output,
-    # so it is kept out of the session's secret scan (tests/output_scan.py)
-    (outside / PLANTED).mkdir()
-    cases = outside / PLANTED / "cases.jsonl"
-    cases.write_bytes(b"\n".join(lines) + b"\n")
-    done = _run(
-        [str(venv / "bin" / "iamconf"), "evaluate", "--workers", "2", "--cases", str(cases)],
-        cwd=outside,
-        env=_user_env(venv),
-    )
-    assert done.returncode == 2, done.stderr[-2000:]  # the bad lines
-    expected = answers(lines)
-    out = done.stdout.encode().splitlines()
-    assert len(out) == len(expected)
-    # an expected line is the answer, then a tab and the error line when the case had one (test_baseline)
-    differ = [n for n, (a, e) in enumerate(zip(out, expected, strict=True), start=1) if e.split(b"\t")[0] != a]
-    assert not differ, f"{len(differ)} answers differ, first at line {differ[0]}: {out[differ[0] - 1][:300]!r}"
-    errors = [e.split(b"\t", 1)[1].decode().replace("<cases>", str(cases)) for e in expected if b"\t" in e]
-    assert len(errors) >= len(BAD_LINES)
-    assert done.stderr.splitlines() == errors
+    done = _answers_as_the_source(venv, outside, b"\n".join(lines) + b"\n")
+    assert done.stderr.count(b"\n") >= len(BAD_LINES)
+
+
+@settings(max_examples=1, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(mutated(valid_case_lines()), min_size=150, max_size=150),
+    st.lists(mutated(valid_policies()), min_size=150, max_size=150),
+)
+def test_installed_build_answers_bad_input_as_the_source(
+    venv: Path, tmp_path_factory: pytest.TempPathFactory, broken_lines: list[bytes], broken_policies: list[bytes]
+) -> None:
+    """The fuzz env's bad input (fuzz/bad_input.py) through the compiled build: broken case lines, and cases
+    whose policy is broken (cut short, a subtree of the wrong type, a duplicate key, thousands of nested
+    levels, past IAM's size limit, not UTF-8), each answered with the same bytes as the Python source
+    answers it: the fuzz env itself runs the source."""
+    request = b', "requests": [{"action": "s3:GetObject", "resource": "arn:aws:s3:::b/k"}]}'
+    policy_cases = [
+        b'{"id": "c", "identity_policies": [{"id": "p", "document": '
+        + json.dumps(p.decode("utf-8", "replace")).encode()
+        + b"}]"
+        + request
+        for p in broken_policies
+    ]
+    _answers_as_the_source(venv, tmp_path_factory.mktemp("bad"), b"\n".join([*broken_lines, *policy_cases]) + b"\n")
 
 
 def test_a_build_without_a_c_compiler_gives_the_python_source(tmp_path: Path) -> None:
