@@ -23,7 +23,7 @@ from reference.compiled import PolicyCache
 from reference.document import json_path
 from reference.evaluator import CaseInputError, case_policies, evaluate_case
 from reference.model import Case, CaseError, CaseErrorResult, CaseResult, PolicyDocuments
-from reference.nesting import too_deep_at, too_deep_message
+from reference.nesting import too_deep, too_deep_at, too_deep_message
 
 if TYPE_CHECKING:
     import jsonschema
@@ -101,6 +101,9 @@ def _schema_error(text: str, value: Any) -> CaseError:
 
 def decode_case(raw: bytes | str) -> Case:
     """Decode one case line; raises CaseInputError with a located error."""
+    where = too_deep(raw)
+    if where is not None:  # before any reader that recurses (reference/nesting.py)
+        raise CaseInputError(CaseError("malformed-json", too_deep_message(), "$", *where))
     try:
         return _decode_case(raw)
     except RecursionError:
@@ -148,6 +151,8 @@ def _decode_case(raw: bytes | str) -> Case:
 
 
 def _case_id(raw: bytes | str) -> str | None:
+    if too_deep(raw) is not None:
+        return None
     try:
         value = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from reference.errors import PolicyError
 from reference.model import JsonNumber, Position
-from reference.nesting import too_deep_at, too_deep_message
+from reference.nesting import too_deep, too_deep_at, too_deep_message
 
 # IAM API limits for a policy document (the PolicyDocument parameter of
 # CreatePolicy / SimulateCustomPolicy: length 1-131072, pattern
@@ -229,6 +229,9 @@ def parse_document(text: str) -> ParsedDocument:
             line,
             column,
         )
+    where = too_deep(text)
+    if where is not None:  # before the readers that recurse (reference/nesting.py)
+        raise PolicyError("malformed-json", too_deep_message(), "$", *where)
     try:
         value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:

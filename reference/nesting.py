@@ -1,12 +1,12 @@
 """Where a JSON text nests too deeply to be read.
 
-Python's JSON readers (``json``, ``msgspec`` without a target type,
-``json-source-map``) recurse once per level and end in ``RecursionError`` on a
-text of thousands of nested arrays.  No IAM policy or case comes near that
-depth (a case with a conditioned policy nests about a dozen levels), so such a
-text is refused as malformed JSON, located at the first bracket past
-``MAX_DEPTH``.  Only called after a reader has failed: it costs nothing on the
-hot path.
+Python's JSON readers (``json``, ``msgspec``, ``json-source-map``, ``jsonschema``) recurse once per level
+and end in ``RecursionError`` on a text of thousands of nested arrays, at a depth that depends on how deep
+the caller's stack already is: the compiled build (setup.py) and the Python source reached different
+depths, and answered the same line differently (tests/test_installed.py found it).  No IAM policy or case
+comes near that depth (a case with a conditioned policy nests about a dozen levels), so a text nested
+deeper than ``MAX_DEPTH`` is refused as malformed JSON, located at the first bracket past it, before any
+reader sees it (``too_deep``); ``RecursionError`` is only a fallback.
 """
 
 from __future__ import annotations
@@ -14,6 +14,18 @@ from __future__ import annotations
 from typing import Final
 
 MAX_DEPTH: Final = 200
+
+
+def too_deep(text: str | bytes, max_depth: int = MAX_DEPTH) -> tuple[int, int] | None:
+    """``too_deep_at``, where a text with no more than ``max_depth`` brackets in all (every line and policy
+    of a batch, in practice) is known not to be too deep after two counts in C, without a scan."""
+    if isinstance(text, bytes):
+        if text.count(b"[") + text.count(b"{") <= max_depth:
+            return None
+        return too_deep_at(text.decode("utf-8", "replace"), max_depth)
+    if text.count("[") + text.count("{") <= max_depth:
+        return None
+    return too_deep_at(text, max_depth)
 
 
 def too_deep_at(text: str, max_depth: int = MAX_DEPTH) -> tuple[int, int] | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable
 from typing import Any
 
 import jsonschema
@@ -193,3 +195,47 @@ def test_an_answer_with_its_error_travels_between_processes() -> None:
         == "f:7:15: error [malformed-json] $: malformed JSON: Expecting value"
     )
     assert isinstance(back, Answer)
+
+
+def _at_stack_depth(frames: int, call: Callable[[], object]) -> object:
+    """``call()`` made ``frames`` Python frames deeper than here."""
+    return call() if frames <= 0 else _at_stack_depth(frames - 1, call)
+
+
+@pytest.mark.parametrize(
+    ("line", "too_deep"),
+    [
+        ("[" * 600 + "]" * 600, True),
+        ('{"a":' * 600 + "1" + "}" * 600, True),
+        (
+            json.dumps(
+                {"identity_policies": [{"id": "p", "document": "[" * 600 + "]" * 600}], "requests": [{"action": "a:b"}]}
+            ),
+            True,
+        ),
+        (json.dumps({"requests": [{"action": "a:b"}], "identity_policies": [{"id": "p", "document": "[[]]"}]}), False),
+    ],
+    ids=["deep-array-line", "deep-object-line", "deep-policy-text", "shallow"],
+)
+def test_an_answer_does_not_depend_on_how_deep_the_stack_is(line: str, too_deep: bool) -> None:
+    """Too deep is decided by counting levels (reference/nesting.py), not by where a JSON reader's
+    recursion gives out: that depends on the caller's stack, and a compiled build (fewer Python frames) once
+    answered such lines differently from the Python source (tests/test_installed.py found it)."""
+
+    def answer() -> bytes:
+        [a] = answer_lines([line.encode()])
+        return a.output
+
+    shallow = answer()
+    assert _at_stack_depth(sys.getrecursionlimit() - 450, answer) == shallow
+    assert (b"nested more than 200 levels deep" in shallow) == too_deep
+
+
+def test_two_hundred_levels_are_read_and_more_are_too_deep() -> None:
+    from reference.nesting import MAX_DEPTH, too_deep
+
+    assert too_deep("[" * MAX_DEPTH + "]" * MAX_DEPTH) is None
+    assert too_deep("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1)) == (1, MAX_DEPTH + 1)
+    assert too_deep(b"[" * (MAX_DEPTH + 1)) == (1, MAX_DEPTH + 1)
+    assert too_deep('"' + "[" * 300 + '"') is None  # brackets inside a string do not nest
+    assert too_deep("[]" * 300) is None
