@@ -101,9 +101,8 @@ def _schema_error(text: str, value: Any) -> CaseError:
 
 def decode_case(raw: bytes | str) -> Case:
     """Decode one case line; raises CaseInputError with a located error."""
-    where = too_deep(raw)
-    if where is not None:  # before any reader that recurses (reference/nesting.py)
-        raise CaseInputError(CaseError("malformed-json", too_deep_message(), "$", *where))
+    if too_deep(raw) is not None:  # before any reader that recurses (reference/nesting.py)
+        raise CaseInputError(_too_deep(_text(raw)))
     try:
         return _decode_case(raw)
     except RecursionError:

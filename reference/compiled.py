@@ -20,7 +20,7 @@ from reference.arns import resource_problem
 from reference.conditions import ConditionBlock, compile_conditions, forget_compiled_clauses
 from reference.context import RequestContext
 from reference.errors import PolicyError
-from reference.model import MatchedStatement, Policy
+from reference.model import MatchedStatement, Policy, document_kind_of
 from reference.patterns import Pattern, as_plain_pattern, forget_patterns, glob, nfa_match, resource
 from reference.policy import ParsedPolicy, PolicyKind, Statement, action_problem, parse_policy
 from reference.principals import Caller, PrincipalMatch, match_principal
@@ -420,13 +420,11 @@ class PolicyCache:
         key = (raw, kind)
         hit = self._by_raw.get(key)
         if hit is None:
-            first = raw.lstrip()[:1]
-            if first == b'"':  # the policy as a JSON string (most cases): its text, decoded here in C
-                text = msgspec.json.decode(raw, type=str)
-            elif first == b"{":
-                text = policy.text()
-            else:  # what Policy.document_kind() calls "other"
+            kind_of_document = document_kind_of(raw)
+            if kind_of_document == "other":
                 raise PolicyError("invalid-document", "document must be a JSON string or object", "$")
+            # The policy as a JSON string (most cases): its text decoded here, in compiled code.
+            text = msgspec.json.decode(raw, type=str) if kind_of_document == "string" else policy.text()
             hit = self._compile(text, kind)
             if len(self._by_raw) >= self._limit:
                 self._by_raw.clear()
