@@ -184,11 +184,12 @@ def encode(result: CaseResult | CaseErrorResult) -> bytes:
     return _encoder.encode(result)
 
 
-@dataclass(slots=True)
 class Answer:
-    line: int
-    output: bytes
-    error: LineError | None
+    # A plain class, not a dataclass: compiled, a dataclass's __init__ runs in Python (see evaluator.Slot).
+    def __init__(self, line: int, output: bytes, error: LineError | None) -> None:
+        self.line: Final = line
+        self.output: Final = output
+        self.error: Final = error
 
 
 def stream_lines(stream: Iterable[bytes]) -> Iterator[bytes]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
 from typing import Final
 
 import msgspec
@@ -29,17 +28,27 @@ from reference.variables import Rendered, Template, parse_template
 _ACTION_INDEX_LIMIT: Final = 20_000
 
 
-@dataclass(frozen=True, slots=True)
 class ActionMatcher:
     """Action / NotAction: "Action names are not case-sensitive"; ``*`` and ``?``
     anywhere in the name (reference_policies_elements_action.html)."""
 
-    exact: frozenset[str]
-    prefixes: tuple[str, ...]  # "s3:Get*": lower-cased text before a final "*" (ASCII, no other wildcard)
-    stars: tuple[StarGlob, ...]  # other ASCII patterns with "*" but no "?"
-    questions: tuple[str, ...]  # ASCII patterns with "?", lower-cased
-    patterns: tuple[Pattern, ...]
-    negated: bool
+    # The classes here are plain classes, not dataclasses: compiled, a dataclass's __init__ runs in Python
+    # (see reference.evaluator.Slot).
+    def __init__(
+        self,
+        exact: frozenset[str],
+        prefixes: tuple[str, ...],
+        stars: tuple[StarGlob, ...],
+        questions: tuple[str, ...],
+        patterns: tuple[Pattern, ...],
+        negated: bool,
+    ) -> None:
+        self.exact: Final = exact
+        self.prefixes: Final = prefixes  # "s3:Get*": lower-cased text before a final "*" (ASCII, no other wildcard)
+        self.stars: Final = stars  # other ASCII patterns with "*" but no "?"
+        self.questions: Final = questions  # ASCII patterns with "?", lower-cased
+        self.patterns: Final = patterns
+        self.negated: Final = negated
 
     @classmethod
     def of(cls, values: tuple[str, ...], negated: bool) -> ActionMatcher:
@@ -101,7 +110,6 @@ def _is_star_glob(v: str) -> bool:
     return "?" not in v and v.isascii()
 
 
-@dataclass(frozen=True, slots=True)
 class StarGlob:
     """A glob with ``*`` only, each ``*`` free to match anything, matched by string search: the pieces
     between the stars must appear in order, the first at the start and the last at the end (what
@@ -109,9 +117,10 @@ class StarGlob:
     then on lower-cased ASCII text only (``regex`` for other text: Unicode case folding is the
     regular expression's)."""
 
-    pattern: str
-    pieces: tuple[str, ...]
-    ignore_case: bool
+    def __init__(self, pattern: str, pieces: tuple[str, ...], ignore_case: bool) -> None:
+        self.pattern: Final = pattern
+        self.pieces: Final = pieces
+        self.ignore_case: Final = ignore_case
 
     @classmethod
     def of(cls, pattern: str, *, ignore_case: bool) -> StarGlob:
@@ -151,19 +160,25 @@ def _is_prefix_pattern(v: str) -> bool:
 _WARM: Final = 16  # matches through string search before the regular expressions are compiled
 
 
-@dataclass(slots=True)
 class ConstantResources:
     """Constant Resource patterns by shape: literal text, "prefix*" (a final "*" is segment-final, so
     it matches anything, colons included), "*", and a regular expression for the rest."""
 
-    exact: frozenset[str]
-    prefixes: tuple[str, ...]
-    stars: tuple[StarGlob, ...]  # no "?", every "*" segment-final (followed by ":" or the end)
-    patterns: tuple[str, ...]  # compiled when first matched (``resource`` caches by pattern text)
-    # A policy that serves many requests (the anchor workload) gets the compiled expressions of its
-    # star patterns after _WARM uses: a regular expression matches faster than the string search.
-    uses: int = 0
-    hot: tuple[Pattern, ...] | None = None
+    def __init__(
+        self,
+        exact: frozenset[str],
+        prefixes: tuple[str, ...],
+        stars: tuple[StarGlob, ...],
+        patterns: tuple[str, ...],
+    ) -> None:
+        self.exact: Final = exact
+        self.prefixes: Final = prefixes
+        self.stars: Final = stars  # no "?", every "*" segment-final (followed by ":" or the end)
+        self.patterns: Final = patterns  # compiled when first matched (``resource`` caches by pattern text)
+        # A policy that serves many requests (the anchor workload) gets the compiled expressions of its
+        # star patterns after _WARM uses: a regular expression matches faster than the string search.
+        self.uses = 0
+        self.hot: tuple[Pattern, ...] | None = None
 
     @classmethod
     def of(cls, values: list[str]) -> ConstantResources:
@@ -204,7 +219,6 @@ class ConstantResources:
         return False
 
 
-@dataclass(frozen=True, slots=True)
 class ResourceMatcher:
     """Resource / NotResource (reference_policies_elements_resource.html).
 
@@ -214,9 +228,10 @@ class ResourceMatcher:
     come from the cache in ``reference.patterns``.
     """
 
-    constant: ConstantResources
-    templates: tuple[Template, ...]
-    negated: bool
+    def __init__(self, constant: ConstantResources, templates: tuple[Template, ...], negated: bool) -> None:
+        self.constant: Final = constant
+        self.templates: Final = templates
+        self.negated: Final = negated
 
     @classmethod
     def of(cls, values: tuple[str, ...], negated: bool, variables_enabled: bool) -> ResourceMatcher:
@@ -276,25 +291,39 @@ def _resource_matcher(values: tuple[str, ...], negated: bool, variables_enabled:
     return ResourceMatcher.build(values, negated, variables_enabled)
 
 
-@dataclass(slots=True)  # read-only once built; not frozen: a frozen __init__ costs ~6x (7% of fresh cases)
 class CompiledStatement:
-    statement: Statement
-    allow: bool
-    actions: ActionMatcher
-    resources: ResourceMatcher
-    condition: ConditionBlock | None
-    keys: tuple[str, ...]  # context keys it reads: variables in Resource, then condition keys
-    # No Principal element: identity policies and SCPs apply to the caller they are attached to.
-    names_any_caller: bool
-    # Resource decided by text alone (ResourceMatcher.constant_only): that test, called directly.
-    resource_test: Callable[[str], bool] | None
-    # (key as written, lower-cased) for each of ``keys`` (context keys are not case-sensitive)
-    key_pairs: tuple[tuple[str, str], ...]
-    # The Condition as one call (its only clause's test, or the block's), None without a Condition.
-    condition_test: Callable[[RequestContext], bool] | None
-    # The statement as a result reports it, per (policy id, policy type): built once (its position in the
-    # policy text is computed then), shared by every result it decides (MatchedStatement is immutable).
-    _reported: dict[tuple[str, str], MatchedStatement] = field(default_factory=dict, compare=False, repr=False)
+    def __init__(
+        self,
+        *,
+        statement: Statement,
+        allow: bool,
+        actions: ActionMatcher,
+        resources: ResourceMatcher,
+        condition: ConditionBlock | None,
+        keys: tuple[str, ...],
+        names_any_caller: bool,
+        resource_test: Callable[[str], bool] | None,
+        key_pairs: tuple[tuple[str, str], ...],
+        condition_test: Callable[[RequestContext], bool] | None,
+    ) -> None:
+        self.statement: Final = statement
+        self.allow: Final = allow
+        self.actions: Final = actions
+        self.resources: Final = resources
+        self.condition: Final = condition
+        self.keys: Final = keys  # context keys it reads: variables in Resource, then condition keys
+        # No Principal element: identity policies and SCPs apply to the caller they are attached to.
+        self.names_any_caller: Final = names_any_caller
+        # Resource decided by text alone (ResourceMatcher.constant_only): that test, called directly.
+        self.resource_test: Final = resource_test
+        # (key as written, lower-cased) for each of ``keys`` (context keys are not case-sensitive)
+        self.key_pairs: Final = key_pairs
+        # The Condition as one call (its only clause's test, or the block's), None without a Condition.
+        self.condition_test: Final = condition_test
+        # The statement as a result reports it, per (policy id, policy type): built once (its position in
+        # the policy text is computed then), shared by every result it decides (MatchedStatement is
+        # immutable).
+        self._reported: dict[tuple[str, str], MatchedStatement] = {}
 
     def reported(self, policy_id: str, policy_type: str) -> MatchedStatement:
         key = (policy_id, policy_type)
@@ -321,11 +350,11 @@ class CompiledStatement:
         return found
 
 
-@dataclass(slots=True)
 class CompiledPolicy:
-    parsed: ParsedPolicy
-    statements: tuple[CompiledStatement, ...]
-    _by_action: dict[str, tuple[CompiledStatement, ...]] = field(default_factory=dict)
+    def __init__(self, parsed: ParsedPolicy, statements: tuple[CompiledStatement, ...]) -> None:
+        self.parsed: Final = parsed
+        self.statements: Final = statements
+        self._by_action: dict[str, tuple[CompiledStatement, ...]] = {}
 
     def candidates(self, action_lower: str) -> tuple[CompiledStatement, ...]:
         """Statements whose Action/NotAction covers the action (memoised per action)."""

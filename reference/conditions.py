@@ -721,14 +721,15 @@ def _null_holds(key: str, wanted: frozenset[bool]) -> Holds:
 # ---------------------------------------------------------------------------
 
 
-@dataclass(slots=True)  # read-only once built; not frozen: a frozen __init__ costs ~6x (7% of fresh cases)
 class Clause:
     """One condition key under one operator, with its policy values as written."""
 
-    operator: Operator
-    key: str
-    values: tuple[str, ...]
-    holds: Holds
+    # A plain class, not a dataclass: compiled, a dataclass's __init__ runs in Python (see evaluator.Slot).
+    def __init__(self, operator: Operator, key: str, values: tuple[str, ...], holds: Holds) -> None:
+        self.operator: Final = operator
+        self.key: Final = key
+        self.values: Final = values
+        self.holds: Final = holds
 
     def describe(self, ctx: RequestContext) -> str:
         cv = ctx.get(self.key)
@@ -736,7 +737,6 @@ class Clause:
         return f"{self.operator.written} {self.key} in {list(self.values)!r} -> request {request}"
 
 
-@dataclass(slots=True)  # read-only once built; not frozen: a frozen __init__ costs ~6x (7% of fresh cases)
 class ConditionBlock:
     """A compiled Condition element.
 
@@ -745,9 +745,10 @@ class ConditionBlock:
     a negated operator).
     """
 
-    clauses: tuple[Clause, ...]
-    keys: tuple[str, ...]
-    _tests: tuple[Holds, ...]
+    def __init__(self, clauses: tuple[Clause, ...], keys: tuple[str, ...], tests: tuple[Holds, ...]) -> None:
+        self.clauses: Final = clauses
+        self.keys: Final = keys
+        self._tests: Final = tests
 
     def matches(self, ctx: RequestContext) -> bool:
         for test in self._tests:  # noqa: SIM110 - the hot path: a plain loop beats all() on a generator

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 from reference.errors import PolicyError
@@ -128,16 +127,17 @@ def _statements_at(text: str, i: int) -> dict[tuple[PathPart, ...], tuple[int, i
     return spans
 
 
-@dataclass
 class ParsedDocument:
     """A decoded policy document; positions in its text are computed when first asked for."""
 
-    text: str
-    value: Any
-    _full_map: dict[str, Any] | None = field(default=None, repr=False)
-    _spans: dict[tuple[PathPart, ...], tuple[int, int]] | None = field(default=None, repr=False)
-    _scanned: bool = field(default=False, repr=False)
-    _positions: dict[tuple[PathPart, ...], tuple[Position, Position]] = field(default_factory=dict, repr=False)
+    # A plain class, not a dataclass: compiled, a dataclass's __init__ runs in Python (see evaluator.Slot).
+    def __init__(self, text: str, value: Any) -> None:
+        self.text: Final = text
+        self.value: Final = value
+        self._full_map: dict[str, Any] | None = None
+        self._spans: dict[tuple[PathPart, ...], tuple[int, int]] | None = None
+        self._scanned = False
+        self._positions: dict[tuple[PathPart, ...], tuple[Position, Position]] = {}
 
     @property
     def _map(self) -> dict[str, Any]:

@@ -19,7 +19,7 @@ IAM User Guide:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 from reference import service_rules
@@ -65,7 +65,6 @@ class CaseInputError(Exception):
         self.policy_error = policy_error
 
 
-@dataclass(slots=True)  # read-only once built; not frozen: a frozen __init__ costs ~6x (7% of fresh cases)
 class Slot:
     """One policy of the case, compiled, with its place in the evaluation.
 
@@ -74,27 +73,26 @@ class Slot:
     "policy order" matched statements are sorted by.
     """
 
-    role: str
-    level: int  # SCP/RCP level, root first; 0 otherwise
-    policy_id: str
-    policy_type: str
-    compiled: CompiledPolicy
+    # Plain classes with their own __init__ rather than dataclasses, here and in the other classes built
+    # per case or per policy: compiled (setup.py), a dataclass keeps the __init__ that the dataclasses
+    # module generates in Python (~6x the cost of a native one; 9% of answering fresh cases).
+    def __init__(self, role: str, level: int, policy_id: str, policy_type: str, compiled: CompiledPolicy) -> None:
+        self.role: Final = role
+        self.level: Final = level  # SCP/RCP level, root first; 0 otherwise
+        self.policy_id: Final = policy_id
+        self.policy_type: Final = policy_type
+        self.compiled: Final = compiled
 
 
-@dataclass(slots=True)  # not frozen: built for every applying statement, and a frozen __init__ costs more
 class Hit:
-    slot: Slot
-    statement: CompiledStatement
-    principal: PrincipalMatch
-
-    reported: MatchedStatement | None = None  # what matched() gives, kept once built
-    # Read for every applying statement of every request: kept here rather than two attributes away.
-    role: str = field(init=False)
-    allow: bool = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.role = self.slot.role
-        self.allow = self.statement.allow
+    def __init__(self, slot: Slot, statement: CompiledStatement, principal: PrincipalMatch) -> None:
+        self.slot: Final = slot
+        self.statement: Final = statement
+        self.principal: Final = principal
+        self.reported: MatchedStatement | None = None  # what matched() gives, kept once built
+        # Read for every applying statement of every request: kept here rather than two attributes away.
+        self.role: Final = slot.role
+        self.allow: Final = statement.allow
 
     def matched(self) -> MatchedStatement:
         found = self.reported
@@ -103,19 +101,35 @@ class Hit:
         return found
 
 
-@dataclass(slots=True)  # read-only once built; not frozen: a frozen __init__ costs ~6x (7% of fresh cases)
 class PreparedCase:
-    case: Case
-    slots: tuple[Slot, ...]
-    caller: Caller
-    same_account: bool
-    has_boundary: bool
-    has_session: bool
-    scp_levels: int
-    rcp_levels: int
-    plain: bool  # identity policies alone: no boundary, session policy, resource policy, SCP or RCP
-    plans: ActionPlans  # shared by the cases with the same policies and caller (prepare)
-    service_rules: bool = True  # reference.service_rules: on unless the run or the case switches them off
+    def __init__(
+        self,
+        *,
+        case: Case,
+        slots: tuple[Slot, ...],
+        caller: Caller,
+        same_account: bool,
+        has_boundary: bool,
+        has_session: bool,
+        scp_levels: int,
+        rcp_levels: int,
+        plain: bool,
+        plans: ActionPlans,
+        service_rules: bool = True,
+    ) -> None:
+        self.case: Final = case
+        self.slots: Final = slots
+        self.caller: Final = caller
+        self.same_account: Final = same_account
+        self.has_boundary: Final = has_boundary
+        self.has_session: Final = has_session
+        self.scp_levels: Final = scp_levels
+        self.rcp_levels: Final = rcp_levels
+        # identity policies alone: no boundary, session policy, resource policy, SCP or RCP
+        self.plain: Final = plain
+        self.plans: Final = plans  # shared by the cases with the same policies and caller (prepare)
+        # reference.service_rules: on unless the run or the case switches them off
+        self.service_rules: Final = service_rules
 
 
 def _account_of(owner: str) -> str:
@@ -125,15 +139,15 @@ def _account_of(owner: str) -> str:
     return owner  # a bare account id
 
 
-@dataclass(slots=True)  # read-only once built; not frozen: a frozen __init__ costs ~6x (7% of fresh cases)
 class PlacedPolicy:
     """A policy of a case with its place: role, how to read it, SCP/RCP level, JSON path."""
 
-    role: str
-    kind: PolicyKind
-    level: int
-    path: str
-    policy: Policy
+    def __init__(self, role: str, kind: PolicyKind, level: int, path: str, policy: Policy) -> None:
+        self.role: Final = role
+        self.kind: Final = kind
+        self.level: Final = level
+        self.path: Final = path
+        self.policy: Final = policy
 
 
 def case_policies(case: Case) -> Iterator[PlacedPolicy]:

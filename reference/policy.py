@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from reference.arns import resource_problem
@@ -53,20 +52,36 @@ _PRINCIPAL_TYPES: Final = {"AWS", "Service", "Federated", "CanonicalUser"}
 _VENDOR: Final = re.compile(r"[A-Za-z0-9.-]+")
 
 
-@dataclass(slots=True)  # read-only once built; not frozen: a frozen __init__ costs ~6x (7% of fresh cases)
 class Statement:
-    index: int
-    sid: str | None
-    effect: Effect
-    actions: tuple[str, ...]
-    action_negated: bool  # NotAction
-    resources: tuple[str, ...]
-    resource_negated: bool  # NotResource
-    principals: Mapping[str, tuple[str, ...]] | None  # {"AWS": (...), "*": ("*",)}
-    principal_negated: bool  # NotPrincipal
-    condition: Mapping[str, Mapping[str, tuple[str, ...]]] | None
-    path: tuple[PathPart, ...]
-    document: ParsedDocument = field(compare=False, repr=False)
+    # A plain class, not a dataclass: compiled, a dataclass's __init__ runs in Python (see evaluator.Slot).
+    def __init__(
+        self,
+        *,
+        index: int,
+        sid: str | None,
+        effect: Effect,
+        actions: tuple[str, ...],
+        action_negated: bool,
+        resources: tuple[str, ...],
+        resource_negated: bool,
+        principals: Mapping[str, tuple[str, ...]] | None,
+        principal_negated: bool,
+        condition: Mapping[str, Mapping[str, tuple[str, ...]]] | None,
+        path: tuple[PathPart, ...],
+        document: ParsedDocument,
+    ) -> None:
+        self.index: Final = index
+        self.sid: Final = sid
+        self.effect: Final = effect
+        self.actions: Final = actions
+        self.action_negated: Final = action_negated  # NotAction
+        self.resources: Final = resources
+        self.resource_negated: Final = resource_negated  # NotResource
+        self.principals: Final = principals  # {"AWS": (...), "*": ("*",)}
+        self.principal_negated: Final = principal_negated  # NotPrincipal
+        self.condition: Final = condition
+        self.path: Final = path
+        self.document: Final = document
 
     # Positions are computed when a result first needs them (reference.document).
     @property
@@ -78,12 +93,14 @@ class Statement:
         return self.document.span(self.path)[1]
 
 
-@dataclass(slots=True)  # read-only once built; not frozen: a frozen __init__ costs ~6x (7% of fresh cases)
 class ParsedPolicy:
-    document: ParsedDocument
-    version: str | None
-    id: str | None
-    statements: tuple[Statement, ...]
+    def __init__(
+        self, *, document: ParsedDocument, version: str | None, id: str | None, statements: tuple[Statement, ...]
+    ) -> None:
+        self.document: Final = document
+        self.version: Final = version
+        self.id: Final = id
+        self.statements: Final = statements
 
     @property
     def variables_enabled(self) -> bool:

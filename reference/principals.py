@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Final
 
 _ACCOUNT_ID: Final = re.compile(r"^\d{12}$")
@@ -27,13 +26,15 @@ class PrincipalMatch(enum.IntEnum):
     SESSION = 4  # the caller's role-session / federated-user ARN itself, or "*"
 
 
-@dataclass(frozen=True, slots=True)
 class Caller:
-    arn: str
-    partition: str
-    account: str
-    kind: str  # user | role | assumed-role | federated-user | root | other
-    role_arn: str | None  # for an assumed-role session: the role it came from (path unknown)
+    # A plain class, not a dataclass: compiled, a dataclass's __init__ runs in Python (see evaluator.Slot).
+    def __init__(self, arn: str, partition: str, account: str, kind: str, role_arn: str | None) -> None:
+        self.arn: Final = arn
+        self.partition: Final = partition
+        self.account: Final = account
+        self.kind: Final = kind  # user | role | assumed-role | federated-user | root | other
+        # for an assumed-role session: the role it came from (path unknown)
+        self.role_arn: Final = role_arn
 
     @classmethod
     def parse(cls, arn: str) -> Caller:
