@@ -14,14 +14,14 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn, cast, get_args
 
 import conformance
 from conformance.registry import ALL_TARGETS, DEFAULT_TARGETS, TargetOptions
-from reference.batch import CaseAnswerer, available_cores
+from reference.batch import AnswerBlock, CaseAnswerer, available_cores
 from reference.caseio import encode, stream_lines
 from reference.catalog import get_catalog
 from reference.compiled import PolicyCache
@@ -103,6 +103,17 @@ def _batch_workers(stream: BinaryIO, requested: int | None) -> int:
     return 1 if stream.isatty() else available_cores()
 
 
+def _answer_blocks(answerer: CaseAnswerer, stream: BinaryIO) -> Iterator[AnswerBlock]:
+    """A regular file is cut into pieces that the workers read themselves; other input goes line by line."""
+    try:
+        st = os.fstat(stream.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        st = None
+    if st is not None and stat.S_ISREG(st.st_mode) and answerer.workers > 1:
+        return answerer.file_blocks(stream.fileno(), st.st_size)
+    return answerer.blocks(stream_lines(stream))
+
+
 def _evaluate_cases(path: str, service_rules: bool = True, workers: int | None = None) -> int:
     """Streams: lines read, answered and written in order, a block of answers at a time, on each worker
     process (memory stays flat on any file size; reference.batch)."""
@@ -119,7 +130,7 @@ def _evaluate_cases(path: str, service_rules: bool = True, workers: int | None =
             CaseAnswerer(_batch_workers(stream, workers), service_rules=service_rules) as answerer,
             progress(None, "evaluating cases") as tracker,
         ):
-            for block in answerer.blocks(stream_lines(stream)):
+            for block in _answer_blocks(answerer, stream):
                 if not block.outputs:
                     continue
                 tracker.emit(b"\n".join(block.outputs) + b"\n", sys.stdout)

@@ -8,10 +8,12 @@ Two costs that are not evaluation dominate a long batch of fresh cases (``iamcon
   thresholds, and each full collection walks the compiled-policy caches.  Measured on 10,000 generated
   cases: a third of the run.  During a batch the collector is off and runs every ``COLLECT_EVERY`` lines
   (cycles are rare here: an exception's traceback makes one), after the start-up objects are frozen.
-- One core.  The reference holds the GIL, so a batch is split into rounds of lines answered by worker
-  processes, forked from this one (they inherit the imported reference: no start-up cost).  Within a round
-  each case goes to the worker that already compiled its policies (reference.routing); at most ``_IN_FLIGHT``
-  rounds are in flight, and answers come out in input order, so memory stays flat on any input size.
+- One core.  The reference holds the GIL, so a batch is answered by worker processes, forked from this one
+  (they inherit the imported reference: no start-up cost).  A regular file is cut into pieces of consecutive
+  lines (``file_segments``) that the workers read themselves: the parent only counts lines.  Other input (a
+  pipe) is read here and split into rounds of lines; within a round each case goes to the worker that
+  already compiled its policies (reference.routing).  A bounded number of pieces or rounds is in flight,
+  and answers come out in input order, so memory stays flat on any input size.
   ``multiprocessing.Pool.imap`` is not used: its feeder thread reads the whole input ahead.
 
 Memory stays flat on any input: each answering process empties the reference's caches when it has grown
@@ -32,8 +34,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from multiprocessing import get_all_start_methods, get_context
+from typing import NamedTuple
 
-from reference.caseio import Answer, LineError, answer_lines, answer_numbered
+from reference.caseio import Answer, LineError, answer_lines, answer_numbered, stream_lines
 from reference.compiled import PolicyCache, forget_compiled
 from reference.routing import Numbered, rounds
 
@@ -227,7 +230,77 @@ def _answer_chunk(numbered: Numbered) -> AnswerBlock:
     return block
 
 
+def _read_range(fd: int, offset: int, length: int) -> bytes:
+    """``length`` bytes of the file at ``offset`` (a regular file: short only at its end)."""
+    parts = []
+    while length > 0:
+        part = os.pread(fd, length, offset)
+        if not part:
+            break
+        parts.append(part)
+        offset += len(part)
+        length -= len(part)
+    return b"".join(parts) if len(parts) != 1 else parts[0]
+
+
+def _answer_segment(segment: Segment) -> AnswerBlock:
+    """The lines of a piece of a regular file, read here (the parent sent where it is, not its bytes)."""
+    assert _worker_cache is not None and _worker_upkeep is not None, "worker not started"
+    data = _read_range(segment.fd, segment.offset, segment.length)
+    lines = data.splitlines()  # what stream_lines gives (a piece ends at a line end: no "\r\n" is cut)
+    numbered = enumerate(lines, start=segment.first_line)
+    block = _block_of(answer_numbered(numbered, _worker_cache, service_rules=_worker_service_rules))
+    _worker_upkeep.after(len(lines))
+    return block
+
+
 # -- parent side --------------------------------------------------------------------------------------------
+
+
+class Segment(NamedTuple):
+    """Consecutive whole lines of a regular file: where they are, and the number of the first."""
+
+    fd: int
+    offset: int
+    length: int
+    first_line: int
+
+
+SEGMENT_BYTES_MIN = 256 << 10
+SEGMENT_BYTES_MAX = 4 << 20  # a worker holds a piece and its lines while answering it (memory stays flat)
+
+
+def segment_bytes(file_size: int, workers: int) -> int:
+    """The size of the pieces a regular file is cut into: about four per worker, so that the workers
+    finish together, but large (a piece is answered by one worker, which compiles a policy once for all the
+    piece's cases that bring it back: generated batches bring a policy back a few hundred lines later)."""
+    return max(SEGMENT_BYTES_MIN, min(SEGMENT_BYTES_MAX, file_size // (4 * workers) + 1))
+
+
+def file_segments(fd: int, piece: int) -> Iterator[Segment]:
+    """A regular file from its current position, in pieces of about ``piece`` bytes, each ending at a line
+    end (or at the end of the file), with the number of its first line as ``stream_lines`` numbers them
+    (``\n``, ``\r\n`` and a lone ``\r`` end a line).  Read once here, to count the lines."""
+    offset = os.lseek(fd, 0, os.SEEK_CUR)
+    line = 1
+    carry = b""
+    while True:
+        data = os.read(fd, piece)
+        if not data:
+            break
+        buf = carry + data if carry else data
+        cut = buf.rfind(b"\n") + 1
+        if cut == 0:  # no line end yet: a line longer than a piece
+            carry = buf
+            continue
+        whole, carry = buf[:cut], buf[cut:]
+        yield Segment(fd, offset, cut, line)
+        offset += cut
+        line += len(whole.splitlines()) if b"\r" in whole else whole.count(b"\n")
+    if carry:
+        yield Segment(fd, offset, len(carry), line)
+
+
 
 
 class CaseAnswerer:
@@ -283,6 +356,33 @@ class CaseAnswerer:
                 if nxt is not None:
                     pending.append(self._submit(nxt))
                 yield _merged([f.result() for f in head]) if head else AnswerBlock()
+
+    def file_blocks(self, fd: int, file_size: int) -> Iterator[AnswerBlock]:
+        """The answers to a regular file's lines, in blocks in input order.  With workers, the file goes out in
+        pieces of consecutive lines that the workers read themselves (``Segment``): the parent only counts
+        lines, where sending each line (and routing it) took a tenth of the batch's time."""
+        if not self._pools:
+            with open(fd, "rb", closefd=False) as stream:
+                yield from self.blocks(stream_lines(stream))
+            return
+        with collector_paused():
+            pending: deque[tuple[int, Future[AnswerBlock]]] = deque()  # (worker, its answer), in input order
+            window = _IN_FLIGHT * len(self._pools)
+            for segment in file_segments(fd, segment_bytes(file_size, self.workers)):
+                worker = self._least_busy(pending)
+                pending.append((worker, self._pools[worker].submit(_answer_segment, segment)))
+                if len(pending) >= window:
+                    yield pending.popleft()[1].result()
+            while pending:
+                yield pending.popleft()[1].result()
+
+    def _least_busy(self, pending: Iterable[tuple[int, Future[AnswerBlock]]]) -> int:
+        """The worker with the fewest pieces not answered yet (the first such): pieces differ in cost."""
+        busy = [0] * len(self._pools)
+        for worker, answer in pending:
+            if not answer.done():
+                busy[worker] += 1
+        return busy.index(min(busy))
 
     def _submit(self, parts: list[Numbered]) -> list[Future[AnswerBlock]]:
         return [pool.submit(_answer_chunk, part) for pool, part in zip(self._pools, parts, strict=True) if part]

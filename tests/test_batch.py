@@ -4,6 +4,7 @@ never a silently shorter answer."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -13,10 +14,12 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reference import batch
 from reference.batch import CaseAnswerer, can_fork
-from reference.caseio import answer_lines
+from reference.caseio import answer_lines, stream_lines
 from reference.fixtures import anchor_policy
 from strategies import generate_cases, write_cases
 
@@ -172,6 +175,97 @@ def test_default_workers_follow_the_input(tmp_path: Path) -> None:
         os.close(write)
 
 
+def _dying_segment(segment: batch.Segment) -> batch.AnswerBlock:
+    """A worker that dies after its first piece of a file."""
+    if segment.first_line > 1:
+        os._exit(3)
+    return _REAL_ANSWER_SEGMENT(segment)
+
+
+_REAL_ANSWER_SEGMENT = batch._answer_segment
+
+
+def _wrong_segment(segment: batch.Segment) -> batch.AnswerBlock:
+    """A worker with a bug in answering a piece of a file: its first answer has its first decision changed."""
+    block = _REAL_ANSWER_SEGMENT(segment)
+    first = block.outputs[0]
+    for old, new in ((b'"implicitDeny"', b'"allowed"'), (b'"allowed"', b'"explicitDeny"')):
+        if old in first:
+            block.outputs[0] = first.replace(old, new, 1)
+            break
+    return block
+
+
+def _file_input(lines: list[bytes]) -> bytes:
+    """The lines as a file with every kind of line end: "\n", "\r\n", a lone "\r", none at the end."""
+    ends = [b"\n", b"\r\n", b"\n", b"\r"]
+    return b"".join(line + ends[i % len(ends)] for i, line in enumerate(lines[:-1])) + lines[-1]
+
+
+def _answers_of_file(tmp_path: Path, data: bytes, workers: int) -> list[tuple[int, bytes, object]]:
+    path = tmp_path / "cases.jsonl"
+    path.write_bytes(data)
+    with open(path, "rb") as f, CaseAnswerer(workers) as answerer:
+        return [(a.line, a.output, a.error) for b in answerer.file_blocks(f.fileno(), len(data)) for a in b.answers()]
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_workers_answer_a_file_byte_for_byte_as_one_process(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, workers: int
+) -> None:
+    """A regular file goes to the workers in pieces they read themselves: the same answers, numbers and errors
+    as one process reading it line by line, whatever the line ends."""
+    monkeypatch.setattr(batch, "SEGMENT_BYTES_MIN", 2000)  # many pieces, each a few lines
+    monkeypatch.setattr(batch, "SEGMENT_BYTES_MAX", 2000)
+    data = _file_input(_mixed_input())
+    serial = [(a.line, a.output, a.error) for a in answer_lines(stream_lines(io.BytesIO(data)))]
+    parallel = _answers_of_file(tmp_path, data, workers)
+    assert parallel == serial
+    assert any(e is not None for _, _, e in serial), "the input must hold lines that are refused"
+    assert serial[-1][0] == len(data.splitlines())
+
+
+def test_a_wrong_worker_on_a_file_fails_the_comparison(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The check above can fail: a worker that answers the first line of each piece wrongly is seen."""
+    monkeypatch.setattr(batch, "SEGMENT_BYTES_MIN", 20_000)
+    monkeypatch.setattr(batch, "SEGMENT_BYTES_MAX", 20_000)
+    data = b"\n".join(_lines(80)) + b"\n"
+    serial = [(a.line, a.output, a.error) for a in answer_lines(data.splitlines())]
+    monkeypatch.setattr(batch, "_answer_segment", _wrong_segment)
+    assert _answers_of_file(tmp_path, data, 2) != serial
+
+
+def test_a_file_is_not_sent_to_the_workers_line_by_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The parent sends where the pieces are, not the lines (sending and routing each line cost a tenth of the
+    batch): with the line-by-line path broken, a file is still answered."""
+
+    monkeypatch.setattr(batch, "_answer_chunk", _dying_chunk)
+    monkeypatch.setattr(batch, "CHUNK_LINES", 1)
+    data = b"\n".join(_lines(30)) + b"\n"
+    assert len(_answers_of_file(tmp_path, data, 2)) == 30
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from([b"a", b"bb", b"", b"  ", b"\n", b"\r", b"\r\n", b"xyz" * 5]), max_size=40),
+    st.integers(min_value=1, max_value=9),
+)
+def test_file_pieces_number_lines_as_stream_lines(
+    tmp_path_factory: pytest.TempPathFactory, parts: list[bytes], piece: int
+) -> None:
+    """Cut into pieces of a few bytes, a file gives the lines, with their numbers, that stream_lines gives
+    (a piece ends at a line end; "\r\n" is never cut; a lone "\r" ends a line too)."""
+    data = b"".join(parts)
+    path = tmp_path_factory.mktemp("pieces") / "f"
+    path.write_bytes(data)
+    with open(path, "rb") as f:
+        got = []
+        for segment in batch.file_segments(f.fileno(), piece):
+            chunk = batch._read_range(segment.fd, segment.offset, segment.length)
+            got += list(enumerate(chunk.splitlines(), start=segment.first_line))
+    assert got == list(enumerate(stream_lines(io.BytesIO(data)), start=1))
+
+
 def test_the_command_says_so_when_a_worker_dies(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -179,6 +273,8 @@ def test_the_command_says_so_when_a_worker_dies(
 
     monkeypatch.setattr(batch, "CHUNK_LINES", 8)
     monkeypatch.setattr(batch, "_answer_chunk", _dying_chunk)
+    monkeypatch.setattr(batch, "_answer_segment", _dying_segment)  # a file goes in pieces (file_blocks)
+    monkeypatch.setattr(batch, "SEGMENT_BYTES_MIN", 4000)
     cases = tmp_path / "cases.jsonl"
     cases.write_bytes(b"\n".join(_lines(40)) + b"\n")
     assert main(["evaluate", "--workers", "2", "--cases", str(cases)]) == 1
