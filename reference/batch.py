@@ -301,8 +301,6 @@ def file_segments(fd: int, piece: int) -> Iterator[Segment]:
         yield Segment(fd, offset, len(carry), line)
 
 
-
-
 class CaseAnswerer:
     """Answers case lines in input order, on ``workers`` processes (1: this process).
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final
 
 from reference.errors import PolicyError
@@ -63,68 +63,75 @@ def _pointer(parts: Sequence[PathPart]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-_WHITESPACE: Final = re.compile(r"[ \t\n\r]*")  # JSON's insignificant whitespace (RFC 8259, section 2)
 _PLAIN_DECODER: Final = json.JSONDecoder()
 
 
 def _skip(text: str, i: int) -> int:
-    """The offset of the first character at or after ``i`` that is not JSON whitespace."""
-    m = _WHITESPACE.match(text, i)
-    return m.end() if m is not None else i
+    """The offset of the first character at or after ``i`` that is not JSON whitespace (RFC 8259, section 2:
+    space, tab, line feed, carriage return).  A loop, compiled: a regular expression's call costs more than
+    the few characters between two tokens."""
+    n = len(text)
+    while i < n and text[i] in " \t\n\r":
+        i += 1
+    return i
 
 
-def _statement_spans(text: str, value: Any) -> dict[tuple[PathPart, ...], tuple[int, int]] | None:
+class _Unreadable(Exception):
+    """The text is not laid out as the statement scanner reads it (the full source map is used instead)."""
+
+
+Span = tuple[tuple[PathPart, ...], tuple[int, int]]
+
+
+def _statement_spans(text: str, value: Any) -> Iterator[Span]:
     """Character offsets (start of "{", just after "}") of each statement object, keyed by its path
-    (``("Statement",)`` or ``("Statement", i)``); None when the text cannot be read so (the caller falls
-    back to the full source map).
+    (``("Statement",)`` or ``("Statement", i)``), in order, found as they are asked for; raises
+    ``_Unreadable`` (or the scanner's ValueError or IndexError) when the text cannot be read so.
 
     The top-level keys and each statement are stepped over by the standard library's JSON scanner
     (``raw_decode`` gives where a value ends, in C), so the cost is a few steps per statement, whatever
-    the layout of the text; the text is known to be valid JSON (``value`` was decoded from it)."""
+    the layout of the text; the text is known to be valid JSON (``value`` was decoded from it).  A result
+    reports one or two statements of a policy: the scan stops at the last one asked for."""
     if not isinstance(value, dict) or not isinstance(value.get("Statement"), (dict, list)):
-        return {}
+        return
     decode = _PLAIN_DECODER.raw_decode
-    try:
-        i = _skip(text, 0)
-        if text[i] != "{":
-            return None
+    i = _skip(text, 0)
+    if text[i] != "{":
+        raise _Unreadable
+    i = _skip(text, i + 1)
+    while text[i] != "}":
+        key, i = decode(text, i)
+        i = _skip(text, i)
+        if text[i] != ":":
+            raise _Unreadable
         i = _skip(text, i + 1)
-        while text[i] != "}":
-            key, i = decode(text, i)
-            i = _skip(text, i)
-            if text[i] != ":":
-                return None
+        if key == "Statement":
+            yield from _statements_at(text, i)
+            return
+        _, i = decode(text, i)
+        i = _skip(text, i)
+        if text[i] == ",":
             i = _skip(text, i + 1)
-            if key == "Statement":
-                return _statements_at(text, i)
-            _, i = decode(text, i)
-            i = _skip(text, i)
-            if text[i] == ",":
-                i = _skip(text, i + 1)
-    except (ValueError, IndexError):
-        return None
-    return None
 
 
-def _statements_at(text: str, i: int) -> dict[tuple[PathPart, ...], tuple[int, int]] | None:
+def _statements_at(text: str, i: int) -> Iterator[Span]:
     """The spans of the Statement value that starts at offset ``i`` (an object, or a list of them)."""
     decode = _PLAIN_DECODER.raw_decode
     if text[i] == "{":
         _, end = decode(text, i)
-        return {("Statement",): (i, end)}
+        yield ("Statement",), (i, end)
+        return
     if text[i] != "[":
-        return None
-    spans: dict[tuple[PathPart, ...], tuple[int, int]] = {}
+        raise _Unreadable
     j = _skip(text, i + 1)
     index = 0
     while text[j] != "]":
         _, end = decode(text, j)
-        spans[("Statement", index)] = (j, end)
+        yield ("Statement", index), (j, end)
         index += 1
         j = _skip(text, end)
         if text[j] == ",":
             j = _skip(text, j + 1)
-    return spans
 
 
 class ParsedDocument:
@@ -135,8 +142,9 @@ class ParsedDocument:
         self.text: Final = text
         self.value: Final = value
         self._full_map: dict[str, Any] | None = None
-        self._spans: dict[tuple[PathPart, ...], tuple[int, int]] | None = None
-        self._scanned = False
+        self._spans: dict[tuple[PathPart, ...], tuple[int, int]] = {}  # found by the scanner so far
+        self._scanner: Iterator[Span] | None = None  # the statement scanner while it has more to give
+        self._scanned = False  # the scanner was started (or found unusable: a "\r" in the text)
         self._positions: dict[tuple[PathPart, ...], tuple[Position, Position]] = {}
 
     @property
@@ -169,11 +177,23 @@ class ParsedDocument:
             self._scanned = True
             # The scanners count lines by "\n" alone; other line breaks go to the full source map.
             if "\r" not in self.text:
-                self._spans = _statement_spans(self.text, self.value)
-        if self._spans is not None:
-            hit = self._spans.get(parts)
-            if hit is not None:
-                return self._position(hit[0]), self._position(hit[1])
+                self._scanner = _statement_spans(self.text, self.value)
+        hit = self._spans.get(parts)
+        while hit is None and self._scanner is not None:
+            try:
+                path, found = next(self._scanner)
+            except StopIteration:
+                self._scanner = None
+                break
+            except (_Unreadable, ValueError, IndexError):
+                self._scanner = None
+                self._spans.clear()
+                break
+            self._spans[path] = found
+            if path == parts:
+                hit = found
+        if hit is not None:
+            return self._position(hit[0]), self._position(hit[1])
         entry = self._map.get(_pointer(parts))
         if entry is None:
             return Position(1, 1), Position(1, 1)

@@ -70,6 +70,17 @@ _STRING = re.compile(rb'"[^"]*"')
 _FLOAT = re.compile(rb"\d[.eE]|[.eE][-+]?\d|\d{16}")
 
 
+class _HasFloat(Exception):
+    """A JSON number with a fraction or an exponent (its spelling by msgspec and by json.dumps may differ)."""
+
+
+def _refuse_float(text: str) -> Any:
+    raise _HasFloat(text)
+
+
+_WITHOUT_FLOATS = msgspec.json.Decoder(float_hook=_refuse_float)
+
+
 # Every struct below has ``gc=False``: a case or a result is a tree (lists, strings, other structs), never a
 # cycle, so the cyclic garbage collector need not track them (msgspec: "Struct types with gc=False ... are
 # never tracked"), and building the millions of them a batch needs is cheaper.
@@ -113,10 +124,20 @@ class Policy(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
 
     def text(self) -> str:
         """The policy text that line and column positions refer to."""
-        value = msgspec.json.decode(self.document)
+        raw = bytes(self.document)
+        plain = raw.isascii() and b"\\" not in raw
+        try:
+            value = _WITHOUT_FLOATS.decode(raw) if plain else msgspec.json.decode(raw)
+        except _HasFloat:
+            plain = False
+            value = msgspec.json.decode(raw)
         if isinstance(value, str):
             return value
-        raw = bytes(self.document)
+        if plain and msgspec.json.encode(value) == raw:
+            # A compact object (as `iamconf generate` writes them) that msgspec writes back byte for byte: no
+            # duplicate key, no float, ASCII without escapes.  Its indented text is the one below, without
+            # the searches through the raw bytes (a third of answering a case with an object policy).
+            return msgspec.json.format(raw, indent=2).decode("ascii")
         if raw.isascii() and b"\\" not in raw and not _FLOAT.search(_STRING.sub(b"", raw)):
             # The same text as json.dumps(value, indent=2), from msgspec's C encoder: for ASCII without
             # escapes and without floats (whose spelling may differ) the two write identical bytes

@@ -41,11 +41,12 @@ def _source_map_spans(text: str, value: Any) -> dict[tuple[Any, ...], tuple[tupl
 
 
 def _scanner_spans(text: str) -> dict[tuple[Any, ...], tuple[tuple[int, int], tuple[int, int]]]:
+    """The statement positions as a document gives them, asked for last statement first (the scanner stops
+    at the statement asked for: the ones before it must still be found afterwards)."""
+    paths = [path for path, _ in _statement_spans(text, parse_document(text).value)]
     doc = parse_document(text)
-    spans = _statement_spans(text, doc.value)
-    assert spans is not None
     out = {}
-    for path in spans:
+    for path in reversed(paths):
         start, end = doc.span(path)
         out[path] = ((start.line, start.column), (end.line, end.column))
     return out
@@ -110,7 +111,11 @@ json_values = st.recursive(
 
 @given(st.dictionaries(st.text(max_size=5), json_values, max_size=4))
 def test_object_policy_text_is_json_dumps_with_indent_2(value: dict[str, Any]) -> None:
-    for raw in (json.dumps(value).encode(), json.dumps(value, ensure_ascii=False).encode("utf-8")):
+    """Whatever way the object is written (spaced, UTF-8, compact as msgspec and `iamconf generate` write it,
+    with a key repeated): the text is json.dumps with an indent of 2 of the object the raw bytes decode to."""
+    compact = msgspec.json.encode(value)
+    repeated = b'{"k":1,' + compact[1:] if value else b'{"k":1,"k":2}'
+    for raw in (json.dumps(value).encode(), json.dumps(value, ensure_ascii=False).encode("utf-8"), compact, repeated):
         policy = Policy(id="p", document=msgspec.Raw(raw))
         assert policy.text() == json.dumps(msgspec.json.decode(raw), indent=2)
 
