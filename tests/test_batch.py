@@ -245,6 +245,20 @@ def test_a_file_is_not_sent_to_the_workers_line_by_line(monkeypatch: pytest.Monk
     assert len(_answers_of_file(tmp_path, data, 2)) == 30
 
 
+def test_a_file_goes_out_in_small_pieces_and_runs_that_keep_every_worker_busy() -> None:
+    """Pieces of at most 1 MiB (what a worker holds at a time), taken by a worker in runs of consecutive pieces
+    (it compiles a policy once for the run's cases that bring it back), and every worker gets at least two
+    runs, even of a small file."""
+    for size, workers in ((30 << 20, 2), (1 << 30, 2), (1 << 20, 2), (300 << 10, 3), (64 << 10, 2)):
+        piece = batch.segment_bytes(size, workers)
+        run = batch.run_segments(size, piece, workers)
+        assert piece <= batch.SEGMENT_BYTES_MAX
+        assert 1 <= run <= batch.RUN_SEGMENTS_MAX
+        if size >= 2 * workers * batch.SEGMENT_BYTES_MIN:
+            assert size // (piece * run) >= 2 * workers, (size, workers, piece, run)
+    assert batch.run_segments(30 << 20, batch.segment_bytes(30 << 20, 2), 2) == batch.RUN_SEGMENTS_MAX
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(st.sampled_from([b"a", b"bb", b"", b"  ", b"\n", b"\r", b"\r\n", b"xyz" * 5]), max_size=40),
