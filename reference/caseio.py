@@ -14,7 +14,6 @@ import functools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from importlib import resources
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
@@ -28,8 +27,9 @@ from reference.nesting import too_deep, too_deep_at, too_deep_message
 if TYPE_CHECKING:
     import jsonschema
 
-# jsonschema and json-source-map are imported when a line is refused: they explain an error, and importing
-# them costs more than answering a few hundred cases (every `iamconf evaluate` process pays its imports).
+# jsonschema, json-source-map and importlib.resources are imported when a line is refused: they explain an
+# error, and importing them costs more than answering a few hundred cases (every `iamconf evaluate` process pays
+# its imports).
 
 _decoder = msgspec.json.Decoder(Case)
 # Errors in the case line itself: their line/column are positions in the input
@@ -40,6 +40,8 @@ _encoder = msgspec.json.Encoder()
 
 @functools.cache
 def case_schema() -> dict[str, Any]:
+    from importlib import resources  # here: ~5 ms at every start, for a schema read only to explain an error
+
     text = resources.files("reference").joinpath("schema/case.schema.json").read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
