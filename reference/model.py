@@ -123,27 +123,43 @@ class Policy(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
         return document_kind_of(bytes(self.document))
 
     def text(self) -> str:
-        """The policy text that line and column positions refer to."""
+        """The policy text that line and column positions refer to: the string, or ``json.dumps(document,
+        indent=2)`` for an object (written by msgspec's C encoder where the two write the same text:
+        json.dumps with an indent runs in Python, 5-30x slower)."""
         raw = bytes(self.document)
-        plain = raw.isascii() and b"\\" not in raw
+        plain = b"\\" not in raw  # no escape: the strings hold no quote, backslash or control character
         try:
             value = _WITHOUT_FLOATS.decode(raw) if plain else msgspec.json.decode(raw)
-        except _HasFloat:
+        except _HasFloat:  # a float's spelling by msgspec and by json.dumps may differ
             plain = False
             value = msgspec.json.decode(raw)
         if isinstance(value, str):
             return value
         if plain and msgspec.json.encode(value) == raw:
             # A compact object (as `iamconf generate` writes them) that msgspec writes back byte for byte: no
-            # duplicate key, no float, ASCII without escapes.  Its indented text is the one below, without
-            # the searches through the raw bytes (a third of answering a case with an object policy).
-            return msgspec.json.format(raw, indent=2).decode("ascii")
-        if raw.isascii() and b"\\" not in raw and not _FLOAT.search(_STRING.sub(b"", raw)):
-            # The same text as json.dumps(value, indent=2), from msgspec's C encoder: for ASCII without
-            # escapes and without floats (whose spelling may differ) the two write identical bytes
-            # (tests/test_baseline.py, tests/test_caseio.py).  json.dumps with an indent runs in Python.
+            # repeated key, no float, no escape.  json.dumps writes the same, but for the characters that
+            # its ensure_ascii escapes (DEL and beyond ASCII).
+            text = msgspec.json.format(raw, indent=2)
+            if text.isascii() and b"\x7f" not in text:
+                return text.decode("ascii")
+            return _ESCAPED_BY_JSON_DUMPS.sub(_json_dumps_escape, text.decode("utf-8"))
+        if raw.isascii() and plain and b"\x7f" not in raw and not _FLOAT.search(_STRING.sub(b"", raw)):
+            # Spaced or with a repeated key: the object written again (tests/test_fast_paths.py).
             return msgspec.json.format(msgspec.json.encode(value), indent=2).decode("ascii")
         return json.dumps(value, indent=2)
+
+
+# What json.dumps (ensure_ascii) writes as "\uXXXX" in a string that needs no other escape: DEL and every
+# character beyond ASCII (in UTF-16 surrogate pairs beyond U+FFFF).
+_ESCAPED_BY_JSON_DUMPS = re.compile("[\x7f-\U0010ffff]")
+
+
+def _json_dumps_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code > 0xFFFF:
+        code -= 0x10000
+        return f"\\u{0xD800 | (code >> 10):04x}\\u{0xDC00 | (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
 
 
 class ContextEntry(Struct, forbid_unknown_fields=True, frozen=True, gc=False):

@@ -103,13 +103,16 @@ json_values = st.recursive(
     | st.booleans()
     | st.integers(min_value=-(10**20), max_value=10**20)
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(st.characters(max_codepoint=300), max_size=8),
+    | st.text(st.characters(max_codepoint=300), max_size=8)
+    | st.text(st.sampled_from("a\x7f\x80\xe9\u2028\uffff\U0001f600\U0010ffff"), max_size=4),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
     max_leaves=12,
 )
 
 
 @given(st.dictionaries(st.text(max_size=5), json_values, max_size=4))
+@example({"a": "x\x7fy"})  # DEL: ASCII, and json.dumps escapes it (the fast path once wrote it as is)
+@example({"\xe9": ["\U0001f600", 12345678901234567890]})
 def test_object_policy_text_is_json_dumps_with_indent_2(value: dict[str, Any]) -> None:
     """Whatever way the object is written (spaced, UTF-8, compact as msgspec and `iamconf generate` write it,
     with a key repeated): the text is json.dumps with an indent of 2 of the object the raw bytes decode to."""
