@@ -14,7 +14,7 @@ import functools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import msgspec
 
@@ -22,7 +22,7 @@ from reference.compiled import PolicyCache
 from reference.document import json_path
 from reference.evaluator import CaseInputError, case_policies, evaluate_case
 from reference.model import Case, CaseError, CaseErrorResult, CaseResult, PolicyDocuments
-from reference.nesting import too_deep, too_deep_at, too_deep_message
+from reference.nesting import MAX_DEPTH, too_deep, too_deep_at, too_deep_message
 
 if TYPE_CHECKING:
     import jsonschema
@@ -102,13 +102,34 @@ def _schema_error(text: str, value: Any) -> CaseError:
 
 
 def decode_case(raw: bytes | str) -> Case:
-    """Decode one case line; raises CaseInputError with a located error."""
-    if too_deep(raw) is not None:  # before any reader that recurses (reference/nesting.py)
-        raise CaseInputError(_too_deep(_text(raw)))
+    """Decode one case line; raises CaseInputError with a located error.
+
+    A line nested more than ``MAX_DEPTH`` levels deep is refused as too deep before any other error
+    (reference/nesting.py).  It is told without reading the whole line first: decoded to its typed fields,
+    a case nests at most six levels deep outside its policy documents (read raw), so only the documents'
+    depth is measured, each against the levels left to it.  A line refused for any reason is measured whole
+    before its error is explained (the readers that explain it recurse)."""
     try:
-        return _decode_case(raw)
+        case = _decoder.decode(raw)
     except RecursionError:
         raise CaseInputError(_too_deep(_text(raw))) from None
+    except msgspec.DecodeError as exc:  # msgspec.ValidationError is a DecodeError
+        if too_deep(raw) is not None:
+            raise CaseInputError(_too_deep(_text(raw))) from None
+        try:
+            _refused(raw, exc)
+        except RecursionError:
+            raise CaseInputError(_too_deep(_text(raw))) from None
+    placed = list(case_policies(case))
+    for p in placed:
+        # The levels above a document: the case object, one per list index in its path, its policy object.
+        if too_deep(bytes(p.policy.document), MAX_DEPTH - 2 - p.path.count("[")) is not None:
+            raise CaseInputError(_too_deep(_text(raw)))
+    for p in placed:
+        if p.policy.document_kind() == "other":
+            text = _text(raw)
+            raise CaseInputError(_schema_error(text, json.loads(text)))
+    return case
 
 
 def _text(raw: bytes | str) -> str:
@@ -122,11 +143,11 @@ def _too_deep(text: str) -> CaseError:
     return CaseError("malformed-json", too_deep_message(), "$", line, column)
 
 
-def _decode_case(raw: bytes | str) -> Case:
-    try:
-        case = _decoder.decode(raw)
-    except msgspec.ValidationError as exc:
-        text = _text(raw)
+def _refused(raw: bytes | str, exc: msgspec.DecodeError) -> NoReturn:
+    """The error of a line msgspec refused: located by the JSON Schema (a shape error) or by the standard
+    library's reader (malformed JSON)."""
+    text = _text(raw)
+    if isinstance(exc, msgspec.ValidationError):
         try:
             value = json.loads(text)
         except json.JSONDecodeError:
@@ -135,20 +156,13 @@ def _decode_case(raw: bytes | str) -> Case:
         if err.path == "$" and err.message.startswith("case does not"):
             err = CaseError("schema", str(exc), "$", None, None)
         raise CaseInputError(err) from None
-    except msgspec.DecodeError:
-        text = _text(raw)
-        try:
-            json.loads(text)
-        except json.JSONDecodeError as jexc:
-            raise CaseInputError(
-                CaseError("malformed-json", f"malformed JSON: {jexc.msg}", "$", jexc.lineno, jexc.colno)
-            ) from None
-        raise CaseInputError(CaseError("malformed-json", "malformed JSON", "$")) from None
-    for placed in case_policies(case):
-        if placed.policy.document_kind() == "other":
-            text = _text(raw)
-            raise CaseInputError(_schema_error(text, json.loads(text)))
-    return case
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as jexc:
+        raise CaseInputError(
+            CaseError("malformed-json", f"malformed JSON: {jexc.msg}", "$", jexc.lineno, jexc.colno)
+        ) from None
+    raise CaseInputError(CaseError("malformed-json", "malformed JSON", "$")) from None
 
 
 def _case_id(raw: bytes | str) -> str | None:

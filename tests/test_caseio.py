@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import msgspec
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from reference.caseio import answer_lines, case_schema, decode_case
@@ -239,3 +239,88 @@ def test_two_hundred_levels_are_read_and_more_are_too_deep() -> None:
     assert too_deep(b"[" * (MAX_DEPTH + 1)) == (1, MAX_DEPTH + 1)
     assert too_deep('"' + "[" * 300 + '"') is None  # brackets inside a string do not nest
     assert too_deep("[]" * 300) is None
+
+
+_json_texts = st.recursive(
+    st.text(st.sampled_from('ab"\\[]{}\né'), max_size=6) | st.integers(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(st.sampled_from('k"\\[{'), max_size=3), inner),
+    max_leaves=30,
+).map(json.dumps)
+
+
+@given(_json_texts, st.integers(min_value=0, max_value=6))
+@example('"\\"[["', 1)  # an escaped quote does not end the string
+@example('["\\\\", [[]]]', 2)  # an escaped backslash does not escape the quote after it
+@example('[["\\\\\\"[[["]]]', 2)
+def test_the_quick_nesting_test_reads_json_as_the_locating_scan_does(text: str, limit: int) -> None:
+    """``nests_deeper_than`` (the structure read in C, for long lines with many brackets) says "too deep"
+    exactly when ``too_deep_at`` finds where, on JSON text (strings holding quotes, backslashes and brackets)."""
+    from reference.nesting import nests_deeper_than, too_deep, too_deep_at
+
+    located = too_deep_at(text, limit)
+    assert nests_deeper_than(text.encode("utf-8"), limit) == (located is not None)
+    assert too_deep(text, limit) == located
+    assert too_deep(text.encode("utf-8"), limit) == located
+
+
+def test_a_long_line_of_many_shallow_brackets_is_not_scanned_one_character_at_a_time() -> None:
+    """A case line of a hundred requests against the anchor policy has thousands of brackets: it is crossed
+    string by string (the character scan made decoding it 9 us a decision, half the anchor's budget)."""
+    import reference.nesting as nesting
+
+    line = json.dumps(
+        {
+            "identity_policies": [{"id": "a", "document": anchor_policy("v3")}],
+            "requests": [
+                {"action": "s3:GetObject", "resource": f"arn:aws:s3:::b/{i}", "context": []} for i in range(150)
+            ],
+        }
+    )
+    assert line.count("[") + line.count("{") > nesting.MAX_DEPTH
+    scanned: list[str] = []
+    real = nesting.too_deep_at
+
+    def counting(text: str, max_depth: int = nesting.MAX_DEPTH) -> tuple[int, int] | None:
+        scanned.append(text)
+        return real(text, max_depth)
+
+    nesting.too_deep_at = counting  # type: ignore[assignment]
+    try:
+        assert nesting.too_deep(line) is None and nesting.too_deep(line.encode()) is None
+    finally:
+        nesting.too_deep_at = real  # type: ignore[assignment]
+    assert scanned == []
+
+
+@pytest.mark.parametrize("where", ["identity_policies", "permissions_boundary", "scps", "resource_policy"])
+def test_a_document_is_too_deep_exactly_when_its_line_is(where: str) -> None:
+    """Only the policy documents of a decoded case are measured, each against the levels above it: a line is
+    refused as too deep exactly when the whole line nests past the limit, located where the whole-line scan
+    locates it."""
+    from reference.nesting import MAX_DEPTH, too_deep_at
+
+    def line_with(depth: int) -> str:
+        document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        document["Deep"] = json.loads("[" * (depth - 1) + "]" * (depth - 1))  # the document nests `depth` deep
+        policy = {"id": "p", "document": document}
+        placed: object = {
+            "identity_policies": [policy],
+            "permissions_boundary": policy,
+            "scps": [[policy]],
+            "resource_policy": policy,
+        }[where]
+        return json.dumps({where: placed, "requests": [{"action": "s3:GetObject"}]})
+
+    for depth in range(MAX_DEPTH - 6, MAX_DEPTH + 3):
+        line = line_with(depth)
+        expected = too_deep_at(line)
+        try:
+            decode_case(line)
+            refused = None
+        except CaseInputError as exc:
+            refused = exc.error
+        if expected is None:
+            assert refused is None or "nested more than" not in refused.message, (depth, refused)
+        else:
+            assert refused is not None and "nested more than" in refused.message, depth
+            assert (refused.line, refused.column) == expected
