@@ -278,11 +278,11 @@ def segment_bytes(file_size: int, workers: int) -> int:
 
 
 def run_segments(file_size: int, piece: int, workers: int) -> int:
-    """How many consecutive pieces one worker answers in a row: up to ``RUN_SEGMENTS_MAX``, at least two runs
-    per worker.  A run is answered by one worker, which compiles a policy once for all the run's cases that
-    bring it back: generated batches bring a policy back a few hundred lines later (on 10,000 cases of
-    ``iamconf generate --seed 5``, pieces taken in turn by two workers cost 16,500 compilations; runs of
-    about 1,300 lines, 14,100)."""
+    """How many consecutive pieces one worker answers in a row (``file_size``: the bytes left to answer): up to
+    ``RUN_SEGMENTS_MAX``, at least two runs per worker.  A run is answered by one worker, which compiles a
+    policy once for all the run's cases that bring it back: generated batches bring a policy back a few
+    hundred lines later (on 10,000 cases of ``iamconf generate --seed 5``, pieces taken in turn by two
+    workers cost 16,500 compilations; runs of about 1,300 lines, 14,100)."""
     return max(1, min(RUN_SEGMENTS_MAX, file_size // piece // (2 * workers)))
 
 
@@ -325,6 +325,7 @@ class CaseAnswerer:
 
     def __enter__(self) -> CaseAnswerer:
         if self.workers > 1:
+            started = []
             for _ in range(self.workers):
                 self._pools.append(
                     ProcessPoolExecutor(
@@ -333,7 +334,9 @@ class CaseAnswerer:
                 )
                 # Forked now (the first submit starts the pool's process, then its threads).  The pools forked
                 # earlier have threads by then; a child only ever uses its own pool's queues, not their locks.
-                self._pools[-1].submit(_ready).result()
+                started.append(self._pools[-1].submit(_ready))
+            for ready in started:  # every worker started, each while the next was being forked
+                ready.result()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -375,12 +378,15 @@ class CaseAnswerer:
         with collector_paused():
             pending: deque[tuple[int, Future[AnswerBlock]]] = deque()  # (worker, its answer), in input order
             piece = segment_bytes(file_size, self.workers)
-            run = run_segments(file_size, piece, self.workers)
-            window = 2 * run * len(self._pools)  # every worker can have its next run queued
+            window = 2 * run_segments(file_size, piece, self.workers) * len(self._pools)  # next runs queued
             worker = 0
-            for n, segment in enumerate(file_segments(fd, piece)):
-                if n % run == 0:
+            left = 0  # pieces left in the current run
+            for segment in file_segments(fd, piece):
+                if left == 0:
+                    # Runs shorten towards the end of the file, so that the workers finish together.
+                    left = run_segments(file_size - segment.offset, piece, self.workers)
                     worker = self._least_busy(pending, worker)
+                left -= 1
                 pending.append((worker, self._pools[worker].submit(_answer_segment, segment)))
                 if len(pending) >= window:
                     yield pending.popleft()[1].result()
