@@ -401,7 +401,9 @@ _COMPILED_POLICIES_KEPT: Final = 4096
 def compile_text(text: str, kind: PolicyKind) -> CompiledPolicy:
     """Parse, validate and compile a policy text; cached by (text, kind)."""
     parsed = parse_policy(text, kind=kind)
-    return CompiledPolicy(parsed, tuple(_compile_statement(parsed, s) for s in parsed.statements))
+    compiled = CompiledPolicy(parsed, tuple(_compile_statement(parsed, s) for s in parsed.statements))
+    parsed.document.forget_value()
+    return compiled
 
 
 def forget_compiled() -> None:
@@ -434,8 +436,17 @@ class PolicyCache:
         # reference.evaluator's memo of applicable statements per list of policies and caller, kept here
         # so that it lives as long as the compiled policies it indexes.
         self.plans: dict[Hashable, object] = {}
+        # Keys of plans built once and not kept: a plan is kept when its key comes back (a batch of requests
+        # against one policy), not for every case of fresh policies, where it is never used again and held
+        # half of what the caches grew by (the memory guard of reference.batch then emptied them twice as often).
+        self._plans_seen: set[Hashable] = set()
 
     def remember_plans(self, key: Hashable, plans: object) -> None:
+        if key not in self._plans_seen:
+            if len(self._plans_seen) >= self._limit:
+                self._plans_seen.clear()
+            self._plans_seen.add(key)
+            return
         if len(self.plans) >= self._limit:
             self.plans.clear()
         self.plans[key] = plans
@@ -443,6 +454,7 @@ class PolicyCache:
     def clear(self) -> None:
         self._by_raw.clear()
         self.plans.clear()
+        self._plans_seen.clear()
 
     def get(self, policy: Policy, kind: PolicyKind) -> CompiledPolicy:
         raw = bytes(policy.document)

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from json_source_map import calculate
 
 from reference.compiled import ActionMatcher, ConstantResources, StarGlob
-from reference.document import ParsedDocument, _statement_spans, parse_document
+from reference.document import ParsedDocument, _statement_spans, has_statements, parse_document
 from reference.model import Case, Policy
 from reference.patterns import glob, resource
 
@@ -43,7 +43,7 @@ def _source_map_spans(text: str, value: Any) -> dict[tuple[Any, ...], tuple[tupl
 def _scanner_spans(text: str) -> dict[tuple[Any, ...], tuple[tuple[int, int], tuple[int, int]]]:
     """The statement positions as a document gives them, asked for last statement first (the scanner stops
     at the statement asked for: the ones before it must still be found afterwards)."""
-    paths = [path for path, _ in _statement_spans(text, parse_document(text).value)]
+    paths = [path for path, _ in _statement_spans(text, has_statements(parse_document(text).value))]
     doc = parse_document(text)
     out = {}
     for path in reversed(paths):
