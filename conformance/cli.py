@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, NoReturn, cast, get_args
 
 import conformance
-from conformance.registry import ALL_TARGETS, DEFAULT_TARGETS, TargetOptions
+from conformance.target_names import ALL_TARGETS, DEFAULT_TARGETS
 from reference.batch import AnswerBlock, CaseAnswerer, available_cores
 from reference.caseio import encode, stream_lines
 from reference.catalog import get_catalog
@@ -481,6 +481,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name in targets:
                 if name not in ALL_TARGETS:
                     raise UsageError(f"unknown target {name!r} (known: {', '.join(ALL_TARGETS)})")
+            from conformance.registry import TargetOptions
+
             options = TargetOptions(explicitly_requested=tuple(args.target), recordings_dir=args.recordings)
             return replay_main(args.case_files, targets, options)
         if args.command in ("diff", "check"):

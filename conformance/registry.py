@@ -11,19 +11,18 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from conformance.target_names import ALL_TARGETS, DEFAULT_TARGETS
 from conformance.targets.base import Target, TargetUnavailable
 
-# Targets that run here without credentials or a licence: the default set.
-DEFAULT_TARGETS = ("iam-simulate", "replay")
-ALL_TARGETS = (
-    "iam-simulate",
-    "replay",
-    "aws-simulator",
-    "simulator-endpoint",
-    "moto-enforcement",
-    "localstack-simulator",
-    "localstack-enforcement",
-)
+__all__ = [
+    "ALL_TARGETS",
+    "DEFAULT_TARGETS",
+    "TargetOptions",
+    "UnknownTarget",
+    "make_target",
+    "register_test_target",
+    "started_targets",
+]
 
 
 class UnknownTarget(Exception):
