@@ -18,6 +18,11 @@ edge (a request just inside and one just outside the rule):
 - :func:`boundary_deny_cases`: an explicit Deny in a permissions boundary
   overrides an identity Allow (access_policies_boundaries.html; the reference's
   rule, cited there).
+- :func:`scp_gap_cases`: SCP levels of which one does not allow the action that
+  the others and the identity policy allow ("If the enforcement code does not
+  find any applicable Allow statements in the SCPs ... the request is denied",
+  at every level from the root to the account:
+  reference_policies_evaluation-logic_policy-eval-denyallow.html).
 
 Each returns ``(policy document, requests)``; the caller places the document.
 Shrinks towards the first action of :data:`EDGE_ACTIONS` and the first form.
@@ -110,6 +115,22 @@ def boundary_deny_cases(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]
     boundary = _document(*draw(st.sampled_from([[allow_all, deny], [deny, allow_all]])))
     requests = [Request(action, resource), Request(*_other(action))]
     return _document(allow_all), boundary, requests
+
+
+@st.composite
+def scp_gap_cases(draw: st.DrawFn) -> tuple[dict[str, Any], list[dict[str, Any]], list[Request]]:
+    """(identity policy, SCP documents root first, requests): the identity policy allows everything; every
+    SCP level allows everything but one, which allows only another service's action.  Asked for: an action
+    that level does not allow (implicitly denied, though every other level allows it) and the action it
+    does allow."""
+    action, resource = draw(st.sampled_from(EDGE_ACTIONS))
+    other = _other(action)
+    allow_all = _document({"Effect": "Allow", "Action": "*", "Resource": "*"})
+    narrow = _document({"Effect": "Allow", "Action": other[0], "Resource": "*"})
+    levels = draw(st.integers(min_value=2, max_value=3))
+    gap = draw(st.integers(min_value=0, max_value=levels - 1))
+    scps = [narrow if level == gap else allow_all for level in range(levels)]
+    return allow_all, scps, [Request(action, resource), Request(*other)]
 
 
 @st.composite

@@ -24,6 +24,7 @@ from strategies.edges import (
     boundary_deny_cases,
     combined_edge_cases,
     resource_edge_cases,
+    scp_gap_cases,
     string_like_edge_cases,
 )
 
@@ -72,12 +73,24 @@ def _decisions_under(name: str, cases: list[Case], tmp_path: Path) -> list[list[
     return [json.loads(line) for line in out.splitlines()]
 
 
+@st.composite
+def _scp_edge(draw: st.DrawFn) -> Case:
+    identity, scps, requests = draw(scp_gap_cases())
+    return Case(
+        identity_policies=[Policy.of("policy", json.dumps(identity))],
+        scps=[[Policy.of(f"scp-{level}", json.dumps(scp), "scp")] for level, scp in enumerate(scps)],
+        requests=requests,
+    )
+
+
 EDGES = {
     "question-mark-any-run": _identity_edge(string_like_edge_cases()),
     "notaction-read-as-action": _identity_edge(action_edge_cases()),
     "resource-mid-star-crosses-colons": _identity_edge(resource_edge_cases()),
     "combined: question-mark-any-run": _identity_edge(combined_edge_cases()),
     "boundary-deny-ignored": _boundary_edge(),
+    "scp-ignored": _scp_edge(),
+    "scp-any-level-allows": _scp_edge(),
 }
 
 

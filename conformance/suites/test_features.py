@@ -27,7 +27,7 @@ from reference.model import Case, Policy
 from strategies import aimed_requests, cases, condition_blocks, policy_documents
 from strategies.cases import BESIDE_TYPES
 from strategies.conditions import FAMILIES
-from strategies.edges import action_edge_cases, boundary_deny_cases, combined_edge_cases
+from strategies.edges import action_edge_cases, boundary_deny_cases, combined_edge_cases, scp_gap_cases
 from strategies.within_catalog import CatalogOnly
 
 FAMILY_FEATURE = {
@@ -246,7 +246,22 @@ def test_policy_types(
     )
     if policy_type == "boundary":
         strategy = st.integers(min_value=0, max_value=4).flatmap(lambda n: _boundary_deny() if n == 4 else strategy)
+    if policy_type == "scp":
+        # Generated SCPs rarely leave a level without an Allow: every level must allow (a mutant that
+        # ignored SCPs, or let any level allow, survived the suite's draws).
+        strategy = st.integers(min_value=0, max_value=4).flatmap(lambda n: _scp_gap() if n == 4 else strategy)
     _run(harness, conformance_target, request, strategy)
+
+
+@st.composite
+def _scp_gap(draw: st.DrawFn) -> Case:
+    """SCP levels of which one does not allow the request (``strategies.edges.scp_gap_cases``)."""
+    identity, scps, requests = draw(scp_gap_cases())
+    return Case(
+        identity_policies=[Policy.of("policy", json.dumps(identity), "user-managed")],
+        scps=[[Policy.of(f"scp-{level}", json.dumps(scp), "scp")] for level, scp in enumerate(scps)],
+        requests=requests,
+    )
 
 
 @st.composite
