@@ -87,12 +87,17 @@ def _wrong_chunk(numbered: list[tuple[int, bytes]]) -> batch.AnswerBlock:
     (Module level: the function sent to a worker is pickled by its name.)"""
     block = _REAL_ANSWER_CHUNK(numbered)
     if numbered[0][0] == 1:
-        first = block.outputs[0]
-        for old, new in ((b'"implicitDeny"', b'"allowed"'), (b'"allowed"', b'"explicitDeny"')):
-            if old in first:
-                block.outputs[0] = first.replace(old, new, 1)
-                break
+        _change_first_decision(block)
     return block
+
+
+def _change_first_decision(block: batch.AnswerBlock) -> None:
+    """The block's first answer with its first decision changed (implicitDeny -> allowed -> explicitDeny)."""
+    first = block.outputs[0]
+    for old, new in ((b'"implicitDeny"', b'"allowed"'), (b'"allowed"', b'"explicitDeny"')):
+        if old in first:
+            block.outputs[0] = first.replace(old, new, 1)
+            break
 
 
 def _dying_chunk(numbered: list[tuple[int, bytes]]) -> batch.AnswerBlock:
@@ -188,11 +193,7 @@ _REAL_ANSWER_SEGMENT = batch._answer_segment
 def _wrong_segment(segment: batch.Segment) -> batch.AnswerBlock:
     """A worker with a bug in answering a piece of a file: its first answer has its first decision changed."""
     block = _REAL_ANSWER_SEGMENT(segment)
-    first = block.outputs[0]
-    for old, new in ((b'"implicitDeny"', b'"allowed"'), (b'"allowed"', b'"explicitDeny"')):
-        if old in first:
-            block.outputs[0] = first.replace(old, new, 1)
-            break
+    _change_first_decision(block)
     return block
 
 
