@@ -27,6 +27,7 @@ import gc
 import os
 import signal
 import sys
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -340,8 +341,16 @@ class CaseAnswerer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for pool in self._pools:
-            pool.shutdown(wait=True, cancel_futures=True)
+        # Every worker told to stop at once, each waited for on its own thread: one after the other, the
+        # waits added up (7-10 ms a worker at the end of every batch).
+        stopping = [
+            threading.Thread(target=pool.shutdown, kwargs={"wait": True, "cancel_futures": True})
+            for pool in self._pools
+        ]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
         self._pools = []
 
     def answer(self, lines: Iterable[bytes]) -> Iterator[Answer]:
