@@ -12,12 +12,14 @@ Two costs that are not evaluation dominate a long batch of fresh cases (``iamcon
   (they inherit the imported reference: no start-up cost).  A regular file is cut into pieces of consecutive
   lines (``file_segments``) that the workers read themselves: the parent only counts lines.  Other input (a
   pipe) is read here and split into rounds of lines; within a round each case goes to the worker that
-  already compiled its policies (reference.routing).  A bounded number of pieces or rounds is in flight,
+  already compiled its policies (reference.routing).  A file is split into one region per worker
+  (``FilePlan``), for the same reason.  A bounded number of pieces or rounds is in flight,
   and answers come out in input order, so memory stays flat on any input size.
   ``multiprocessing.Pool.imap`` is not used: its feeder thread reads the whole input ahead.
 
-Memory stays flat on any input: each answering process empties the reference's caches when it has grown
-by ``CACHE_BUDGET_MIB`` (``MemoryGuard``).  Answers are byte-identical whatever the number of workers
+Memory stays flat on any input: each answering process ages its caches every ``AGE_EVERY`` lines (what was
+not used since the aging before is forgotten: ``PolicyCache.age``), and empties them if it has still grown
+by ``CACHE_BUDGET_MIB`` (``MemoryGuard``: large policies).  Answers are byte-identical whatever the number of workers
 (``tests/test_batch.py``).
 """
 
@@ -29,8 +31,8 @@ import signal
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
@@ -44,13 +46,18 @@ from reference.routing import Numbered, rounds
 # Memory each answering process may add to what it held when the batch began (its caches of compiled
 # policies, patterns, plans) before it empties them: the caches count entries, not bytes, and a batch of
 # large policies fills them with far more than a batch of small ones.  With two workers and the parent,
-# a batch stays under 200 MB whatever its length (bench/run.py measures it on 1 GB).
-CACHE_BUDGET_MIB = 40
+# a batch stays under 200 MB whatever its length (bench/run.py measures it on 1 GB).  Aged every
+# AGE_EVERY lines, the caches of a worker on generated cases hold 42-47 MiB: the budget is above that, for
+# large policies only (measured: emptied whole, 3 times on 10,000 generated cases with a budget of 40 MiB,
+# they cost 7% more compilations).
+CACHE_BUDGET_MIB = 64
+AGE_EVERY = 1_000  # lines between two agings of an answering process's caches (PolicyCache.age)
 COLLECT_EVERY = 50_000  # lines between two collections of cyclic garbage while the collector is off (a full
 # collection walks the compiled-policy caches: ~0.3 s; a batch of generated cases makes no cycle at all)
 CHUNK_LINES = 128  # lines a worker answers at a time
 CHUNK_BYTES = 1 << 20  # ... or fewer, when the lines are long (a chunk is sent through a pipe)
 _IN_FLIGHT = 3  # rounds submitted ahead (a chunk for each worker in each)
+PIECES_QUEUED = 2  # pieces of a file queued for each worker (one answered, the next ready)
 
 
 def available_cores() -> int:
@@ -132,14 +139,22 @@ class MemoryGuard:
 
 
 class _Upkeep:
-    """What an answering process with the collector off needs every so often: the memory guard's look, and
-    a collection of cyclic garbage every ``COLLECT_EVERY`` lines."""
+    """What an answering process with the collector off needs every so often: its caches aged every
+    ``AGE_EVERY`` lines, the memory guard's look, and a collection of cyclic garbage every ``COLLECT_EVERY``
+    lines."""
 
     def __init__(self, cache: PolicyCache) -> None:
         self.guard = MemoryGuard(cache)
+        self._cache = cache
+        self._since_aging = 0
         self._since_collection = 0
 
     def after(self, lines: int) -> None:
+        self._since_aging += lines
+        if self._since_aging >= AGE_EVERY:
+            self._since_aging = 0
+            forget_compiled()  # the caches of parts: what the kept policies use stays alive with them
+            self._cache.age()
         self.guard.check(lines)
         self._since_collection += lines
         if self._since_collection >= COLLECT_EVERY:
@@ -269,47 +284,140 @@ class Segment(NamedTuple):
 
 SEGMENT_BYTES_MIN = 64 << 10
 SEGMENT_BYTES_MAX = 1 << 20  # a worker holds a piece, its lines and their answers at a time (memory stays flat)
-RUN_SEGMENTS_MAX = 4  # consecutive pieces one worker answers in a row
+SPAN_BYTES = 32 << 20  # a file is planned in spans of this size: a span's answers may wait in the parent
+TAIL_PIECES = 4  # the last quarter of each worker's region goes in pieces 4x smaller (the workers end together)
 
 
 def segment_bytes(file_size: int, workers: int) -> int:
-    """The size of the pieces a regular file is cut into: at most ``SEGMENT_BYTES_MAX``, and small enough
-    that every worker gets several runs of pieces (see ``run_segments``)."""
-    return max(SEGMENT_BYTES_MIN, min(SEGMENT_BYTES_MAX, file_size // (2 * RUN_SEGMENTS_MAX * workers) + 1))
+    """The size of most pieces of a file: at most ``SEGMENT_BYTES_MAX``, and small enough that each worker's
+    region of a span holds several (``FilePlan``)."""
+    span = min(file_size, SPAN_BYTES)
+    return max(SEGMENT_BYTES_MIN, min(SEGMENT_BYTES_MAX, span // (8 * workers) + 1))
 
 
-def run_segments(file_size: int, piece: int, workers: int) -> int:
-    """How many consecutive pieces one worker answers in a row (``file_size``: the bytes left to answer): up to
-    ``RUN_SEGMENTS_MAX``, at least two runs per worker.  A run is answered by one worker, which compiles a
-    policy once for all the run's cases that bring it back: generated batches bring a policy back a few
-    hundred lines later (on 10,000 cases of ``iamconf generate --seed 5``, counted without the caches'
-    limits: pieces of about 340 lines taken in turn by two workers cost 16,400 compilations; runs of about
-    1,360 lines, 15,200; one process, 12,300)."""
-    return max(1, min(RUN_SEGMENTS_MAX, file_size // piece // (2 * workers)))
-
-
-def file_segments(fd: int, piece: int) -> Iterator[Segment]:
-    """A regular file from its current position, in pieces of about ``piece`` bytes, each ending at a line
-    end (or at the end of the file), with the number of its first line as ``stream_lines`` numbers them
-    (``\n``, ``\r\n`` and a lone ``\r`` end a line).  Read once here, to count the lines."""
+def file_segments(fd: int, piece: int | Callable[[int], int]) -> Iterator[Segment]:
+    """A regular file from its current position, in pieces of about ``piece`` bytes (or ``piece(offset)``
+    for the piece that starts at ``offset``), each ending at a line end (or at the end of the file), with
+    the number of its first line as ``stream_lines`` numbers them (``\n``, ``\r\n`` and a lone ``\r``
+    end a line).  Read once here, to count the lines; a piece is cut after its last ``\n``, so that a
+    ``\r\n`` is never cut (a lone ``\r`` inside a piece ends a line there, as ``splitlines`` reads it)."""
     offset = os.lseek(fd, 0, os.SEEK_CUR)
     line = 1
-    carry = b""
     while True:
-        data = os.read(fd, piece)
+        want = piece(offset) if callable(piece) else piece
+        data = _read_range(fd, offset, want)
+        while len(data) == want and data.rfind(b"\n") < 0:  # a line longer than the piece: read on
+            want *= 2
+            data = _read_range(fd, offset, want)
         if not data:
-            break
-        buf = carry + data if carry else data
-        cut = buf.rfind(b"\n") + 1
-        if cut == 0:  # no line end yet: a line longer than a piece
-            carry = buf
-            continue
-        whole, carry = buf[:cut], buf[cut:]
+            return
+        if len(data) < want:  # the end of the file: the rest is the last piece
+            yield Segment(fd, offset, len(data), line)
+            return
+        cut = data.rfind(b"\n") + 1
         yield Segment(fd, offset, cut, line)
         offset += cut
-        line += len(whole.splitlines()) if b"\r" in whole else whole.count(b"\n")
-    if carry:
-        yield Segment(fd, offset, len(carry), line)
+        line += data.count(b"\n", 0, cut) if data.find(b"\r", 0, cut) < 0 else len(data[:cut].splitlines())
+
+
+class FilePlan:
+    """Which worker answers which piece of a regular file.
+
+    The file is taken in spans of ``SPAN_BYTES`` (the answers of a span may wait in the parent until the
+    span's first pieces are answered), and each span is split into one region of consecutive bytes per
+    worker.  A worker answers its own region's pieces in order: it compiles a policy once for all the
+    region's cases that bring it back (generated batches bring a policy back a few hundred lines later).
+    A worker that has answered its region takes the last pieces of the region with the most left; the last
+    quarter of every region is cut in pieces ``TAIL_PIECES`` times smaller, so that the workers end
+    together.  On 10,000 cases of ``iamconf generate --seed 5``, counted without the caches' limits: 13,200
+    compilations, where pieces taken in turn by two workers cost 16,400, and one process 12,300.
+
+    Pieces are cut as they are needed (``file_segments``): the first worker starts on the first piece while
+    the parent still counts the lines before the other regions.  Each piece has its index in the file
+    (answers are given out in that order)."""
+
+    def __init__(self, fd: int, file_size: int, workers: int, piece: int) -> None:
+        self._start = os.lseek(fd, 0, os.SEEK_CUR)
+        self._file_size = file_size
+        self._workers = workers
+        self._piece = piece
+        self._cut = file_segments(fd, self._size_at)
+        self._ahead: Segment | None = None  # cut, but in a later span than the current one
+        self._span = 0
+        self._base = 0  # file index of the current span's first piece
+        self._pieces: list[Segment] = []  # the current span's pieces cut so far, in file order
+        self._reset()
+
+    def _reset(self) -> None:
+        self._first = [-1] * self._workers  # per region: index of its first piece, once cut
+        self._next = [0] * self._workers  # per region: the next piece to take from the front
+        self._after = [-1] * self._workers  # per region: after the last piece cut and not taken from the back
+        self._cut_whole = False  # the current span is cut to its end
+
+    def _where(self, offset: int) -> tuple[int, int, int]:
+        """The span of ``offset``, its region in the span, and where that region ends."""
+        span = max(0, offset - self._start) // SPAN_BYTES
+        span_start = self._start + span * SPAN_BYTES
+        size = self._file_size - span_start
+        size = SPAN_BYTES if size <= 0 else min(SPAN_BYTES, size)  # (a file that grew: spans go on)
+        region = min(self._workers - 1, (offset - span_start) * self._workers // size)
+        return span, region, span_start + size * (region + 1) // self._workers
+
+    def _size_at(self, offset: int) -> int:
+        left = self._where(offset)[2] - offset
+        size = self._piece if left > self._piece * TAIL_PIECES else self._piece // TAIL_PIECES
+        return max(SEGMENT_BYTES_MIN // TAIL_PIECES, min(size, left))
+
+    def _cut_one(self) -> bool:
+        """Cut the current span's next piece; False when the span is cut whole."""
+        if self._cut_whole:
+            return False
+        segment = self._ahead if self._ahead is not None else next(self._cut, None)
+        self._ahead = None
+        if segment is None:
+            self._cut_whole = True
+            return False
+        span, region, _ = self._where(segment.offset)
+        if span != self._span:
+            self._ahead = segment
+            self._cut_whole = True
+            return False
+        index = len(self._pieces)
+        self._pieces.append(segment)
+        if self._first[region] < 0:
+            self._first[region] = self._next[region] = index
+        self._after[region] = index + 1
+        return True
+
+    def _cut_region(self, region: int) -> bool:
+        """Cut until ``region`` has a piece not taken, or is cut whole; whether it has one."""
+        while self._next[region] >= self._after[region]:
+            if self._cut_whole or (self._pieces and self._where(self._pieces[-1].offset)[1] > region):
+                return False
+            self._cut_one()
+        return True
+
+    def take(self, worker: int) -> tuple[int, Segment] | None:
+        """The next piece for ``worker``, with its index in the file; None when the file is all taken."""
+        while True:
+            if self._cut_region(worker):
+                index = self._next[worker]
+                self._next[worker] += 1
+                return self._base + index, self._pieces[index]
+            while self._cut_one():  # the ends of the other regions are known only once the span is cut whole
+                pass
+            left = [after - front for front, after in zip(self._next, self._after, strict=True)]
+            fullest = left.index(max(left))
+            if left[fullest] > 0:
+                self._after[fullest] -= 1
+                index = self._after[fullest]
+                return self._base + index, self._pieces[index]
+            if self._ahead is None:
+                return None
+            self._span += 1  # this span is all taken: the next one
+            self._base += len(self._pieces)
+            self._pieces = []
+            self._reset()
 
 
 class CaseAnswerer:
@@ -379,39 +487,35 @@ class CaseAnswerer:
 
     def file_blocks(self, fd: int, file_size: int) -> Iterator[AnswerBlock]:
         """The answers to a regular file's lines, in blocks in input order.  With workers, the file goes out in
-        pieces of consecutive lines that the workers read themselves (``Segment``): the parent only counts
-        lines, where sending each line (and routing it) took a tenth of the batch's time."""
+        pieces of consecutive lines that the workers read themselves (``Segment``, ``FilePlan``): the parent
+        only counts lines, where sending each line (and routing it) took a tenth of the batch's time."""
         if not self._pools:
             with open(fd, "rb", closefd=False) as stream:
                 yield from self.blocks(stream_lines(stream))
             return
         with collector_paused():
-            pending: deque[tuple[int, Future[AnswerBlock]]] = deque()  # (worker, its answer), in input order
-            piece = segment_bytes(file_size, self.workers)
-            window = 2 * run_segments(file_size, piece, self.workers) * len(self._pools)  # next runs queued
-            worker = 0
-            left = 0  # pieces left in the current run
-            for segment in file_segments(fd, piece):
-                if left == 0:
-                    # Runs shorten towards the end of the file, so that the workers finish together.
-                    left = run_segments(file_size - segment.offset, piece, self.workers)
-                    worker = self._least_busy(pending, worker)
-                left -= 1
-                pending.append((worker, self._pools[worker].submit(_answer_segment, segment)))
-                if len(pending) >= window:
-                    yield pending.popleft()[1].result()
-            while pending:
-                yield pending.popleft()[1].result()
-
-    def _least_busy(self, pending: Iterable[tuple[int, Future[AnswerBlock]]], last: int) -> int:
-        """The worker with the fewest pieces not answered yet (runs differ in cost); on a tie, the one after
-        ``last``, so that workers take runs in turn."""
-        busy = [0] * len(self._pools)
-        for worker, answer in pending:
-            if not answer.done():
-                busy[worker] += 1
-        order = [(last + 1 + i) % len(busy) for i in range(len(busy))]
-        return min(order, key=busy.__getitem__)
+            workers = len(self._pools)
+            plan = FilePlan(fd, file_size, workers, segment_bytes(file_size, workers))
+            answers: dict[int, Future[AnswerBlock]] = {}  # by index in the file, not yet given out
+            queued: list[list[Future[AnswerBlock]]] = [[] for _ in range(workers)]
+            given = 0  # pieces given out, in file order
+            while True:
+                for worker in range(workers):  # every worker with PIECES_QUEUED pieces to answer
+                    queued[worker] = [f for f in queued[worker] if not f.done()]
+                    while len(queued[worker]) < PIECES_QUEUED:
+                        taken = plan.take(worker)
+                        if taken is None:
+                            break
+                        index, segment = taken
+                        answers[index] = self._pools[worker].submit(_answer_segment, segment)
+                        queued[worker].append(answers[index])
+                while given in answers and answers[given].done():
+                    yield answers.pop(given).result()
+                    given += 1
+                if not answers:
+                    return
+                waiting = [f for q in queued for f in q]
+                wait(waiting or [answers[given]], return_when=FIRST_COMPLETED)
 
     def _submit(self, parts: list[Numbered]) -> list[Future[AnswerBlock]]:
         return [pool.submit(_answer_chunk, part) for pool, part in zip(self._pools, parts, strict=True) if part]

@@ -425,12 +425,18 @@ class PolicyCache:
     Decoding an embedded policy object and re-serialising it to its text costs
     far more than evaluating a request, so a case line whose policy bytes were
     seen before skips both.
+
+    Two generations: ``age`` forgets the policies not used since the aging before, and keeps those used
+    since (a batch ages its cache every ``reference.batch.AGE_EVERY`` lines, to hold its memory).  Generated
+    batches bring a policy back a few hundred lines later: emptied whole, the cache lost those that had
+    just come; aged, it keeps them.
     """
 
     def __init__(
         self, limit: int = _COMPILED_POLICIES_KEPT, compiler: Callable[[str, PolicyKind], CompiledPolicy] = compile_text
     ):
-        self._by_raw: dict[tuple[bytes, PolicyKind], CompiledPolicy] = {}
+        self._by_raw: dict[tuple[bytes, PolicyKind], CompiledPolicy] = {}  # used since the last aging
+        self._older: dict[tuple[bytes, PolicyKind], CompiledPolicy] = {}  # used before it, not since
         self._limit = limit
         self._compile = compiler
         # reference.evaluator's memo of applicable statements per list of policies and caller, kept here
@@ -453,6 +459,14 @@ class PolicyCache:
 
     def clear(self) -> None:
         self._by_raw.clear()
+        self._older.clear()
+        self.plans.clear()
+        self._plans_seen.clear()
+
+    def age(self) -> None:
+        """Forget what was not used since the last aging (plans too: they hold their policies)."""
+        self._older = self._by_raw
+        self._by_raw = {}
         self.plans.clear()
         self._plans_seen.clear()
 
@@ -461,13 +475,18 @@ class PolicyCache:
         key = (raw, kind)
         hit = self._by_raw.get(key)
         if hit is None:
-            kind_of_document = document_kind_of(raw)
-            if kind_of_document == "other":
-                raise PolicyError("invalid-document", "document must be a JSON string or object", "$")
-            # The policy as a JSON string (most cases): its text decoded here, in compiled code.
-            text = msgspec.json.decode(raw, type=str) if kind_of_document == "string" else policy.text()
-            hit = self._compile(text, kind)
-            if len(self._by_raw) >= self._limit:
-                self._by_raw.clear()
+            hit = self._older.pop(key, None)
+            if hit is None:
+                hit = self._compile_raw(raw, policy, kind)
+            if len(self._by_raw) >= self._limit // 2:  # the two generations together hold at most ``limit``
+                self.age()
             self._by_raw[key] = hit
         return hit
+
+    def _compile_raw(self, raw: bytes, policy: Policy, kind: PolicyKind) -> CompiledPolicy:
+        kind_of_document = document_kind_of(raw)
+        if kind_of_document == "other":
+            raise PolicyError("invalid-document", "document must be a JSON string or object", "$")
+        # The policy as a JSON string (most cases): its text decoded here, in compiled code.
+        text = msgspec.json.decode(raw, type=str) if kind_of_document == "string" else policy.text()
+        return self._compile(text, kind)

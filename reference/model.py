@@ -150,8 +150,9 @@ class Policy(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
 
 
 # What json.dumps (ensure_ascii) writes as "\uXXXX" in a string that needs no other escape: DEL and every
-# character beyond ASCII (in UTF-16 surrogate pairs beyond U+FFFF).
-_ESCAPED_BY_JSON_DUMPS = re.compile("[\x7f-\U0010ffff]")
+# character beyond ASCII (in UTF-16 surrogate pairs beyond U+FFFF).  Written as the complement of what it
+# leaves: the same set as "[\x7f-\U0010ffff]", which takes `re` 6.5 ms to compile (a charset that wide).
+_ESCAPED_BY_JSON_DUMPS = re.compile("[^\x00-\x7e]")
 
 
 def _json_dumps_escape(match: re.Match[str]) -> str:

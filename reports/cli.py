@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, TextIO, cast
 
 from reference.compiled import PolicyCache
-from reports.inputs import InputError, load_policy_set
 from reports.model import FORMATS, PROOF_TIMEOUT, Format, mask_accounts
 from reports.progress import progress
 
@@ -100,11 +99,14 @@ def _output(path: str | None) -> Iterator[TextIO]:
         with Path(path).open("w", encoding="utf-8") as f:
             yield f
     except OSError as e:
+        from reports.inputs import InputError
+
         raise InputError(path, f"cannot write: {e.strerror or e.__class__.__name__}") from None
 
 
 def run_diff_command(args: argparse.Namespace) -> int:
     from reports.diff import run_diff
+    from reports.inputs import InputError, load_policy_set  # not imported by every iamconf command (5 ms)
     from reports.render import render_diff  # jinja2: loaded only when a report is written
 
     try:
@@ -148,6 +150,7 @@ def run_diff_command(args: argparse.Namespace) -> int:
 
 def run_check_command(args: argparse.Namespace) -> int:
     from reports.check import load_policies, load_spec, run_check
+    from reports.inputs import InputError
     from reports.render import render_check
 
     try:

@@ -210,14 +210,16 @@ def _answers_of_file(tmp_path: Path, data: bytes, workers: int) -> list[tuple[in
         return [(a.line, a.output, a.error) for b in answerer.file_blocks(f.fileno(), len(data)) for a in b.answers()]
 
 
-@pytest.mark.parametrize("workers", [2, 3])
+@pytest.mark.parametrize(("workers", "span"), [(2, None), (3, None), (2, 50_000), (3, 70_000)])
 def test_workers_answer_a_file_byte_for_byte_as_one_process(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, workers: int
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, workers: int, span: int | None
 ) -> None:
     """A regular file goes to the workers in pieces they read themselves: the same answers, numbers and errors
-    as one process reading it line by line, whatever the line ends."""
+    as one process reading it line by line, whatever the line ends, in one span or several."""
     monkeypatch.setattr(batch, "SEGMENT_BYTES_MIN", 2000)  # many pieces, each a few lines
     monkeypatch.setattr(batch, "SEGMENT_BYTES_MAX", 2000)
+    if span is not None:
+        monkeypatch.setattr(batch, "SPAN_BYTES", span)
     data = _file_input(_mixed_input())
     serial = [(a.line, a.output, a.error) for a in answer_lines(stream_lines(io.BytesIO(data)))]
     parallel = _answers_of_file(tmp_path, data, workers)
@@ -246,18 +248,68 @@ def test_a_file_is_not_sent_to_the_workers_line_by_line(monkeypatch: pytest.Monk
     assert len(_answers_of_file(tmp_path, data, 2)) == 30
 
 
-def test_a_file_goes_out_in_small_pieces_and_runs_that_keep_every_worker_busy() -> None:
-    """Pieces of at most 1 MiB (what a worker holds at a time), taken by a worker in runs of consecutive pieces
-    (it compiles a policy once for the run's cases that bring it back), and every worker gets at least two
-    runs, even of a small file."""
-    for size, workers in ((30 << 20, 2), (1 << 30, 2), (1 << 20, 2), (300 << 10, 3), (64 << 10, 2)):
-        piece = batch.segment_bytes(size, workers)
-        run = batch.run_segments(size, piece, workers)
-        assert piece <= batch.SEGMENT_BYTES_MAX
-        assert 1 <= run <= batch.RUN_SEGMENTS_MAX
-        if size >= 2 * workers * batch.SEGMENT_BYTES_MIN:
-            assert size // (piece * run) >= 2 * workers, (size, workers, piece, run)
-    assert batch.run_segments(30 << 20, batch.segment_bytes(30 << 20, 2), 2) == batch.RUN_SEGMENTS_MAX
+def _taken(path: Path, workers: int, askers: list[int]) -> list[list[tuple[int, batch.Segment]]]:
+    """The pieces of a file each worker takes from a FilePlan, the workers asking in the order ``askers``
+    (repeated) until the plan has no piece left."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        plan = batch.FilePlan(f.fileno(), size, workers, batch.segment_bytes(size, workers))
+        taken: list[list[tuple[int, batch.Segment]]] = [[] for _ in range(workers)]
+        while True:
+            got = [(w, plan.take(w)) for w in askers]
+            for w, piece in got:
+                if piece is not None:
+                    taken[w].append(piece)
+            if all(piece is None for _, piece in got):
+                return taken
+
+
+def _lines_of(path: Path, pieces: list[tuple[int, batch.Segment]]) -> list[tuple[int, bytes]]:
+    with open(path, "rb") as f:
+        out: list[tuple[int, bytes]] = []
+        for _, s in sorted(pieces):
+            out += enumerate(batch._read_range(f.fileno(), s.offset, s.length).splitlines(), start=s.first_line)
+        return out
+
+
+@pytest.mark.parametrize("span", [None, 300_000])
+def test_a_file_plan_gives_each_worker_a_region_of_consecutive_pieces(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, span: int | None
+) -> None:
+    """Each worker answers its own region of consecutive lines (it compiles a policy once for the region's cases
+    that bring it back), the regions' last pieces are small, and a worker that is done takes the last pieces of
+    the region with the most left.  Every piece is taken once, the pieces are the file in order, numbered as
+    stream_lines numbers its lines, and a span's pieces come before the next span's."""
+    monkeypatch.setattr(batch, "SEGMENT_BYTES_MIN", 4000)
+    if span is not None:
+        monkeypatch.setattr(batch, "SPAN_BYTES", span)
+    path = tmp_path / "cases.jsonl"
+    path.write_bytes(b"\n".join(_lines(400)) + b"\n")
+    size = path.stat().st_size
+    spans = -(-size // batch.SPAN_BYTES)
+    piece = batch.segment_bytes(size, 2)
+
+    both = _taken(path, 2, [0, 1])
+    every = sorted(p for w in both for p in w)
+    assert [i for i, _ in every] == list(range(len(every)))  # each piece once, indices in file order
+    assert [s.offset for _, s in every] == [0] + [s.offset + s.length for _, s in every[:-1]]
+    assert every[-1][1].offset + every[-1][1].length == size
+    assert _lines_of(path, every) == list(enumerate(stream_lines(io.BytesIO(path.read_bytes())), start=1))
+    for worker in both:  # a worker's first pieces are consecutive, from the start of its region
+        first = [i for i, _ in worker[:3]]
+        assert first == list(range(first[0], first[0] + 3)), first
+    assert abs(both[1][0][1].offset - min(size, batch.SPAN_BYTES) // 2) <= piece  # the second region's start
+    assert all(s.length <= piece // batch.TAIL_PIECES + 2000 for _, s in (both[0][-1], both[1][-1]))
+    assert len(both[0]) > 4 and len(both[1]) > 4
+    if spans > 1:  # each worker works in every span
+        span_of = {i: s.offset // batch.SPAN_BYTES for i, s in every}
+        assert all({span_of[i] for i, _ in worker} == set(range(spans)) for worker in both)
+
+    alone = _taken(path, 2, [0])  # the second worker never asks: the first takes every piece
+    assert not alone[1] and sorted(alone[0]) == every
+    first_span = [i for i, s in alone[0] if s.offset < batch.SPAN_BYTES]
+    region_one = [i for i, s in every if i in first_span and s.offset >= min(size, batch.SPAN_BYTES) // 2]
+    assert first_span[-len(region_one) :] == sorted(region_one, reverse=True)  # taken from the back
 
 
 @settings(max_examples=300, deadline=None)
@@ -319,6 +371,39 @@ def test_the_memory_guard_empties_the_caches_over_budget_and_answers_stay_the_sa
             assert compile_text.cache_info().currsize == 0  # emptied at the last check
 
 
+def test_a_batch_ages_its_caches_and_keeps_the_policies_used_since_the_last_aging(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every AGE_EVERY lines a batch forgets the policies not used since the aging before (its memory stays
+    flat) but keeps those used since: a policy that comes back a few hundred lines later is not compiled
+    again.  The answers do not change."""
+    from reference.compiled import PolicyCache, compile_text
+
+    compiled: list[str] = []
+
+    def counting(text: str, kind: str) -> object:
+        compiled.append(text)
+        return compile_text.__wrapped__(text, kind)  # type: ignore[arg-type]
+
+    lines = _lines(60)
+    expected = [a.output for a in answer_lines(lines)]
+    cache = PolicyCache(compiler=counting)  # type: ignore[arg-type]
+    monkeypatch.setattr(batch, "AGE_EVERY", 20)
+    upkeep = batch._Upkeep(cache)
+    got = []
+    for i in range(0, 50, 10):
+        got += [a.output for a in answer_lines(lines[i : i + 10], cache)]
+        upkeep.after(10)
+    assert got == expected[:50]
+    # aged after lines 20 and 40: the policies of lines 20-39 are kept, those only of lines 0-19 forgotten
+    seen = len(compiled)
+    again = [a.output for a in answer_lines(lines[20:40], cache)]
+    assert again == expected[20:40] and len(compiled) == seen, "used since the last aging: not compiled again"
+    again = [a.output for a in answer_lines(lines[:10], cache)]
+    assert again == expected[:10]
+    assert len(compiled) > seen, "not used since the aging before the last: forgotten"
+
+
 def test_ctrl_c_ends_the_command_with_its_answers_so_far_and_no_worker_left(tmp_path: Path) -> None:
     import signal
     import time
@@ -375,6 +460,7 @@ def test_answering_cases_loads_no_report_machinery(tmp_path: Path) -> None:
     assert "reference.evaluator" in imported  # the listing is read right
     # ... nor the targets (conformance.registry and its target base: 7 ms of every start)
     heavy = {"z3", "hypothesis", "jinja2", "strategies", "reports.diff", "reports.render", "conformance.registry"}
+    heavy |= {"reports.inputs", "json_source_map"}  # the report commands' input reader (5 ms)
     assert not heavy & imported, sorted(heavy & imported)
     assert len(done.stdout.splitlines()) == 3
 

@@ -522,4 +522,31 @@ def test_the_services_whose_arns_may_name_a_service_miss_none() -> None:
         assert exhaustive[service] <= set(catalog.services_whose_arns_may_name(service)), service
     for service, regional in (("iam", None), ("s3", True)):
         found = starts[(service, regional)]
-        assert _type_starts(service, regional) == (() if "" in found else tuple(sorted(found)))
+        assert _type_starts(service, regional) == (None if "" in found else tuple(sorted(found)))
+
+
+def test_a_resource_part_is_checked_against_its_own_service_types_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """reference.arns tries the types IAM (or S3) documents itself before searching every service's file:
+    the answer is the one the whole list gives, and a value starting with one of IAM's own types reads no
+    other service's file."""
+    from reference import arns
+
+    every = {"iam": arns._type_starts("iam", None), "s3": arns._type_starts("s3", True)}
+    assert every["iam"] and "root" in every["iam"] and "root" not in (arns._type_starts("iam", None, True) or ())
+    for service, regional, known in (("iam", None, arns._IAM_PATH_STARTS), ("s3", True, ())):
+        starts = tuple(sorted({*known, *(every[service] or ())}))
+        for part in (*starts, *(s + "x/y" for s in starts), "root", "bucket/x", "nothing", "\x00", "ro\x00", ""):
+            whole = None if arns._may_start_with(part, starts) else ", ".join(starts)
+            assert arns._unknown_start(part, service, regional, known) == whole, (service, part)
+
+    def no_search(self: object, service: str) -> tuple[str, ...]:
+        raise AssertionError(f"searched every service for {service}")
+
+    arns._type_starts.cache_clear()
+    try:
+        monkeypatch.setattr(type(get_catalog()), "services_whose_arns_may_name", no_search)
+        assert arns._unknown_start("role/x", "iam", None, arns._IAM_PATH_STARTS) is None
+        with pytest.raises(AssertionError, match="searched every service"):
+            arns._unknown_start("root", "iam", None, arns._IAM_PATH_STARTS)
+    finally:
+        arns._type_starts.cache_clear()
