@@ -241,9 +241,14 @@ def answer_numbered(
         except (CaseInputError, RecursionError) as exc:
             # RecursionError: a line of thousands of nested arrays or objects (the JSON readers of the
             # standard library recurse); that line gets its error, the rest of the batch its answers.
-            cid = _case_id(raw)
             text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-            err = exc.error if isinstance(exc, CaseInputError) else _too_deep(text)
-            if err.code in CASE_LEVEL_CODES:  # locate it in the input file
-                err = CaseError(err.code, err.message, err.path, number, err.column)
-            yield Answer(number, encode(CaseErrorResult(id=cid, error=err)), LineError(number, cid, err))
+            yield error_answer(number, _case_id(raw), exc.error if isinstance(exc, CaseInputError) else _too_deep(text))
+
+
+def error_answer(number: int, case_id: str | None, err: CaseError) -> Answer:
+    """The answer to input line ``number``, which could not be answered: its error, located at that line when
+    it is the case line's own (an error inside a policy keeps its place in the policy text).  Also gives a
+    line its number again (reference.batch: a worker numbers the lines of a piece from 1)."""
+    if err.code in CASE_LEVEL_CODES:  # locate it in the input file
+        err = CaseError(err.code, err.message, err.path, number, err.column)
+    return Answer(number, encode(CaseErrorResult(id=case_id, error=err)), LineError(number, case_id, err))
