@@ -20,7 +20,7 @@ from reference.conditions import ConditionBlock, compile_conditions, forget_comp
 from reference.context import RequestContext
 from reference.errors import PolicyError
 from reference.model import MatchedStatement, Policy, document_kind_of
-from reference.patterns import Pattern, as_plain_pattern, forget_patterns, glob, nfa_match, resource
+from reference.patterns import WARM, Pattern, forget_patterns, glob, nfa_match, rendered_match, resource
 from reference.policy import ParsedPolicy, PolicyKind, Statement, action_problem, parse_policy
 from reference.principals import Caller, PrincipalMatch, match_principal
 from reference.variables import Rendered, Template, parse_template
@@ -157,9 +157,6 @@ def _is_prefix_pattern(v: str) -> bool:
     return v.endswith("*") and "*" not in v[:-1] and "?" not in v
 
 
-_WARM: Final = 16  # matches through string search before the regular expressions are compiled
-
-
 class ConstantResources:
     """Constant Resource patterns by shape: literal text, "prefix*" (a final "*" is segment-final, so
     it matches anything, colons included), "*", and a regular expression for the rest."""
@@ -176,7 +173,7 @@ class ConstantResources:
         self.stars: Final = stars  # no "?", every "*" segment-final (followed by ":" or the end)
         self.patterns: Final = patterns  # compiled when first matched (``resource`` caches by pattern text)
         # A policy that serves many requests (the anchor workload) gets the compiled expressions of its
-        # star patterns after _WARM uses: a regular expression matches faster than the string search.
+        # star patterns after WARM uses: a regular expression matches faster than the string search.
         self.uses = 0
         self.hot: tuple[Pattern, ...] | None = None
 
@@ -203,13 +200,13 @@ class ConstantResources:
                     return True
         elif self.stars:
             self.uses += 1
-            if self.uses >= _WARM:
+            if self.uses >= WARM:
                 self.hot = tuple(resource(g.pattern) for g in self.stars)
             for g in self.stars:
                 if g.matches(arn):
                     return True
         if self.patterns:
-            if self.uses < _WARM:
+            if self.uses < WARM:
                 # Fresh policies: an automaton, no compiled expression (reference.patterns.nfa_match).
                 self.uses += 1
                 return any(nfa_match(text, arn, segmented=True) for text in self.patterns)
@@ -277,12 +274,8 @@ class ResourceMatcher:
 
 def _rendered_matches(rendered: Rendered, arn: str) -> bool:
     """A Resource pattern with its variables substituted against the requested ARN: by the automaton,
-    without compiling an expression for a pattern that may be seen once, unless a ``*`` or ``?`` in it is
-    literal."""
-    plain = as_plain_pattern(rendered)
-    if plain is None:
-        return resource(rendered).fullmatch(arn) is not None
-    return nfa_match(plain, arn, segmented=True)
+    without compiling an expression for a pattern that may be seen once."""
+    return rendered_match(rendered, arn, segmented=True)
 
 
 @functools.lru_cache(maxsize=16_384)

@@ -45,7 +45,7 @@ from typing import Literal as Lit
 from reference.context import EMPTY_CONTEXT, ContextValue, RequestContext
 from reference.document import ParsedDocument, PathPart
 from reference.errors import PolicyError
-from reference.patterns import Pattern, as_plain_pattern, glob, has_wildcard, nfa_match
+from reference.patterns import WARM, Pattern, as_plain_pattern, glob_source, has_wildcard, nfa_match, rendered_match
 from reference.variables import Literal, Rendered, Template, parse_template, plain_text
 
 ValueTest = Callable[[str], bool]
@@ -402,14 +402,33 @@ def _string_test(kind: str, rendered: tuple[Rendered, ...]) -> ValueTest:
     if kind == "equals-ignore-case":  # "Exact matching, ignoring case" (Choice: str.lower on both sides)
         folded = frozenset(plain_text(r).lower() for r in rendered)
         return lambda v: v.lower() in folded
-    # "like": "* and ? anywhere in the string"; one expression for all the values of the key.
-    match = _any_glob(rendered).fullmatch
-    return lambda v: match(v) is not None
+    # "like": "* and ? anywhere in the string".
+    return _LikeTest(rendered)
+
+
+class _LikeTest:
+    """The Like operators' test of a key's values: by the automaton for the first ``WARM`` request values (a
+    fresh policy's clause is tested a few times: compiling an expression costs more), then by one
+    expression for all the values (a policy that serves many requests)."""
+
+    def __init__(self, rendered: tuple[Rendered, ...]) -> None:
+        self.rendered: Final = rendered
+        self.uses = 0
+        self.match: Callable[[str], re.Match[str] | None] | None = None
+
+    def __call__(self, value: str) -> bool:
+        match = self.match
+        if match is not None:
+            return match(value) is not None
+        self.uses += 1
+        if self.uses >= WARM:
+            self.match = _any_glob(self.rendered).fullmatch
+        return any(rendered_match(r, value, segmented=False) for r in self.rendered)
 
 
 @functools.lru_cache(maxsize=16384)
 def _any_glob(rendered: tuple[Rendered, ...]) -> Pattern:
-    return re.compile("|".join(f"(?:{glob(r).pattern})" for r in rendered), re.DOTALL)
+    return re.compile("|".join(f"(?:{glob_source(r)})" for r in rendered), re.DOTALL)
 
 
 def _arn_source(rendered: Rendered) -> str:
@@ -425,7 +444,7 @@ def _arn_source(rendered: Rendered) -> str:
     """
     chars = [(c, isinstance(seg, Literal)) for seg in rendered for c in seg.text]
     if sum(1 for c, _ in chars if c == ":") < 5:
-        return "(?=(?:[^:]*:){5})" + glob(rendered).pattern
+        return "(?=(?:[^:]*:){5})" + glob_source(rendered)
     out: list[str] = []
     part = 0
     for c, wild in chars:

@@ -32,6 +32,11 @@ from reference.variables import Escaped, Literal, Rendered
 
 Pattern = re.Pattern[str]
 
+# Matches of a pattern by string search or by the automaton (``nfa_match``) before its regular expression is
+# compiled: compiling costs more than a fresh policy's few matches; for a policy that serves many requests,
+# the expression matches faster.
+WARM = 16
+
 
 def _pieces(rendered: Rendered | str) -> Iterable[tuple[str, bool]]:
     """(character, is_wildcard_capable) pairs."""
@@ -47,6 +52,11 @@ def _pieces(rendered: Rendered | str) -> Iterable[tuple[str, bool]]:
 
 @functools.lru_cache(maxsize=65536)
 def glob(pattern: Rendered | str, *, ignore_case: bool = False) -> Pattern:
+    return re.compile(glob_source(pattern), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def glob_source(pattern: Rendered | str) -> str:
+    """The regular expression ``glob`` compiles (for callers that join several into one)."""
     out = []
     for c, wild in _pieces(pattern):
         if wild and c == "*":
@@ -55,7 +65,7 @@ def glob(pattern: Rendered | str, *, ignore_case: bool = False) -> Pattern:
             out.append(".")
         else:
             out.append(re.escape(c))
-    return re.compile("".join(out), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+    return "".join(out)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -73,15 +83,20 @@ def resource(pattern: Rendered | str) -> Pattern:
     return re.compile("".join(out), re.DOTALL)
 
 
+Token = tuple[str, str, bool]
+
+
 @functools.lru_cache(maxsize=65536)
-def _tokens(pattern: str, segmented: bool) -> tuple[tuple[str, str, bool], ...]:
+def _tokens(pattern: Rendered | str, segmented: bool) -> tuple[Token, ...]:
     """(kind, character, free) per pattern character: kind "lit", "one" (``?``) or "any" (``*``); ``free``:
-    the wildcard may match ":" (glob: always; resource: a segment-final ``*`` only)."""
+    the wildcard may match ":" (glob: always; resource: a segment-final ``*`` only, as ``resource``
+    reads it).  A ``*`` or ``?`` that is literal in a rendered pattern is a "lit"."""
+    chars = list(_pieces(pattern))
     out = []
-    for i, c in enumerate(pattern):
-        if c == "*":
-            out.append(("any", c, not segmented or pattern[i + 1 : i + 2] in ("", ":")))
-        elif c == "?":
+    for i, (c, wild) in enumerate(chars):
+        if wild and c == "*":
+            out.append(("any", c, not segmented or i + 1 == len(chars) or chars[i + 1][0] == ":"))
+        elif wild and c == "?":
             out.append(("one", c, not segmented))
         else:
             out.append(("lit", c, False))
@@ -119,7 +134,22 @@ def nfa_match(pattern: str, text: str, *, segmented: bool) -> bool:
             if p != c and (p != "?" or (segmented and c == ":")):
                 return False
         return True
-    tokens = _tokens(pattern, segmented)
+    return _run(_tokens(pattern, segmented), text)
+
+
+def rendered_match(rendered: Rendered, text: str, *, segmented: bool) -> bool:
+    """``rendered`` against the whole of ``text``, as ``resource(rendered)`` (``segmented``) or
+    ``glob(rendered)`` would match, without a regular expression: ``nfa_match`` when every ``*`` and ``?``
+    in it is a wildcard, else the automaton with the literal ones as characters (from ``${*}``, ``${?}``
+    or a substituted value)."""
+    plain = as_plain_pattern(rendered)
+    if plain is not None:
+        return nfa_match(plain, text, segmented=segmented)
+    return _run(_tokens(rendered, segmented), text)
+
+
+def _run(tokens: tuple[Token, ...], text: str) -> bool:
+    """The automaton of ``tokens`` (a state per token) over ``text``: whether it ends past the last token."""
     n = len(tokens)
 
     def close(states: set[int]) -> set[int]:
@@ -174,14 +204,17 @@ def literal(text: str) -> Rendered:
 
 
 __all__ = [
+    "WARM",
     "Escaped",
     "Literal",
     "Pattern",
     "as_plain_pattern",
     "forget_patterns",
     "glob",
+    "glob_source",
     "has_wildcard",
     "literal",
     "nfa_match",
+    "rendered_match",
     "resource",
 ]

@@ -246,3 +246,43 @@ def test_the_character_test_in_c_agrees_with_the_search(text: str) -> None:
     from reference.document import _NOT_ALLOWED, _only_allowed
 
     assert _only_allowed(text) == (_NOT_ALLOWED.search(text) is None)
+
+
+_rendered = st.lists(
+    st.tuples(st.booleans(), st.text(st.sampled_from("ab:/*?"), max_size=4)), min_size=1, max_size=4
+).map(lambda segs: tuple(_segment(literal, text) for literal, text in segs))
+
+
+def _segment(literal: bool, text: str) -> object:
+    from reference.variables import Escaped, Literal
+
+    return Literal(text) if literal else Escaped(text)
+
+
+@given(_rendered, st.text(st.sampled_from("ab:/*?"), max_size=9))
+@example((_segment(False, "*"),), "*")  # a literal "*" matches itself only
+@example((_segment(False, "*"),), "ab")
+@example((_segment(True, "a*"), _segment(False, "?")), "ab?")
+@example((_segment(True, "*"), _segment(False, ":")), "a:")  # a wildcard before a literal ":" ends a segment
+def test_a_rendered_pattern_is_matched_by_the_automaton_as_by_both_expressions(rendered: Any, text: str) -> None:
+    """A pattern with its variables substituted (``${*}``, ``${?}`` and substituted values are literal) is
+    matched by the automaton as ``resource`` and ``glob`` compile it, literal wildcards included."""
+    from reference.patterns import rendered_match
+
+    assert rendered_match(rendered, text, segmented=True) == bool(resource(rendered).fullmatch(text))
+    assert rendered_match(rendered, text, segmented=False) == bool(glob(rendered).fullmatch(text))
+
+
+def test_like_values_switch_to_one_expression_when_hot_and_agree() -> None:
+    """StringLike's test: the automaton for a fresh clause, one expression once it has served WARM values;
+    the same answers either way (a literal "*" from ${*} included)."""
+    from reference.conditions import _string_test
+    from reference.patterns import WARM
+    from reference.variables import Escaped, Literal
+
+    rendered = ((Literal("home/*/x?"),), (Literal("a"), Escaped("*"), Literal("b*")))
+    test = _string_test("like", rendered)
+    texts = ["home/u/xy", "home//x", "a*bq", "axbq", "a*b", "home/u/xyz"] * 6
+    answers = [test(t) for t in texts]
+    assert answers == [t in ("home/u/xy", "a*bq", "a*b") for t in texts]
+    assert getattr(test, "match", None) is not None and getattr(test, "uses", 0) >= WARM
