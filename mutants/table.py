@@ -75,8 +75,9 @@ MUTANTS: tuple[Mutant, ...] = (
                 "    def matches(self, arn: str) -> bool:\n        arn = arn.lower()\n        if arn in self.exact:",
             ),
             (
-                "    return nfa_match(plain, arn, segmented=True)\n",
-                "    return nfa_match(plain.lower(), arn.lower(), segmented=True)\n",
+                "    return rendered_match(rendered, arn, segmented=True)\n",
+                "    lower = tuple(type(s)(s.text.lower()) for s in rendered)\n"
+                "    return rendered_match(lower, arn.lower(), segmented=True)\n",
             ),
         ),
         first=("test_actions_and_resources", "-Binary]"),
@@ -99,7 +100,7 @@ MUTANTS: tuple[Mutant, ...] = (
             ('out.append(".*" if at_segment_end else "[^:]*")', 'out.append(".*")'),
             # the automaton that matches fresh patterns without an expression (reference.patterns.nfa_match)
             (
-                'out.append(("any", c, not segmented or pattern[i + 1 : i + 2] in ("", ":")))',
+                'out.append(("any", c, not segmented or i + 1 == len(chars) or chars[i + 1][0] == ":"))',
                 'out.append(("any", c, True))',
             ),
         ),
@@ -115,6 +116,10 @@ MUTANTS: tuple[Mutant, ...] = (
                 '        elif wild and c == "?":\n            out.append(".")\n',
                 '        elif wild and c == "?":\n            out.append(".*")\n',
             ),
+            # the automaton that matches fresh patterns without an expression (reference.patterns.nfa_match)
+            ('            out.append(("one", c, not segmented))', '            out.append(("any", c, not segmented))'),
+            ("        or (not stars and len(text) != len(pattern))\n", ""),
+            ('    if not stars:  # "?" only', '    if False:  # "?" only'),
         ),
         first=("-String]", "test_actions_and_resources"),
     ),
