@@ -15,8 +15,9 @@ Two costs that are not evaluation dominate a long batch of fresh cases (``iamcon
   30 MB, and delayed the second worker's start by 10 ms).  Other input (a
   pipe) is read here and split into rounds of lines; within a round each case goes to the worker that
   already compiled its policies (reference.routing).  A file is split into one region per worker
-  (``FilePlan``), for the same reason.  A bounded number of pieces or rounds is in flight,
-  and answers come out in input order, so memory stays flat on any input size.
+  (``FilePlan``), for the same reason.  A bounded number of rounds, or of a file's pieces (a span of
+  ``SPAN_BYTES`` at most), is in flight or waiting, and answers come out in input order, so memory stays
+  flat on any input size.
   ``multiprocessing.Pool.imap`` is not used: its feeder thread reads the whole input ahead.
 
 Memory stays flat on any input: each answering process ages its caches every ``AGE_EVERY`` lines (what was
@@ -385,9 +386,8 @@ class FilePlan:
         self._reset()
 
     def _reset(self) -> None:
-        self._first = [-1] * self._workers  # per region: index of its first piece, once cut
         self._next = [0] * self._workers  # per region: the next piece to take from the front
-        self._after = [-1] * self._workers  # per region: after the last piece cut and not taken from the back
+        self._after = [-1] * self._workers  # per region: after the last piece cut and not taken (-1: none cut)
         self._cut_whole = False  # the current span is cut to its end
 
     def _where(self, offset: int) -> tuple[int, int, int]:
@@ -420,8 +420,8 @@ class FilePlan:
             return False
         index = len(self._pieces)
         self._pieces.append(segment)
-        if self._first[region] < 0:
-            self._first[region] = self._next[region] = index
+        if self._after[region] < 0:  # the region's first piece
+            self._next[region] = index
         self._after[region] = index + 1
         return True
 
@@ -553,8 +553,7 @@ class CaseAnswerer:
                     given += 1
                 if not answers:
                     return
-                waiting = [f for q in queued for f in q]
-                wait(waiting or [answers[given]], return_when=FIRST_COMPLETED)
+                wait([f for q in queued for f in q], return_when=FIRST_COMPLETED)
 
     def _submit(self, parts: list[Numbered]) -> list[Future[AnswerBlock]]:
         return [pool.submit(_answer_chunk, part) for pool, part in zip(self._pools, parts, strict=True) if part]

@@ -25,22 +25,34 @@ from reference.context import RequestContext
 _TOKEN: Final = re.compile(r"\$\{(?:(?P<esc>[*?$])|(?P<key>[^},']+?)\s*(?:,\s*'(?P<default>[^']*)'\s*)?)\}")
 
 
-class _Text:
-    """A piece of a rendered pattern.  A plain class with its equality written out, not a frozen dataclass:
-    compiled by mypyc, a dataclass keeps the ``__init__`` the dataclasses module writes in Python, and a
-    Resource or condition value makes one or two of these (23,000 on 10,000 generated cases)."""
+class _Value:
+    """Equality, hash and repr from ``_key()``, what a frozen dataclass gives.  Plain classes, not frozen
+    dataclasses: compiled by mypyc, a dataclass keeps the ``__init__`` the dataclasses module writes in
+    Python, and a Resource or condition value makes one or two of these (23,000 on 10,000 generated
+    cases).  Rendered patterns are cache keys (reference.patterns): a Literal and an Escaped of the same
+    text differ."""
+
+    def _key(self) -> tuple[object, ...]:
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._key() == self._key()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._key()))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(map(repr, self._key()))})"
+
+
+class _Text(_Value):
+    """A piece of a rendered pattern."""
 
     def __init__(self, text: str) -> None:
         self.text: Final = text
 
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.text == self.text
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, self.text))
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(text={self.text!r})"
+    def _key(self) -> tuple[object, ...]:
+        return (self.text,)
 
 
 class Literal(_Text):
@@ -51,37 +63,25 @@ class Escaped(_Text):
     """A character that is always literal: from ``${*}``, ``${?}``, ``${$}`` or a substituted value."""
 
 
-class Variable:
+class Variable(_Value):
     def __init__(self, key: str, default: str | None) -> None:
         self.key: Final = key
         self.default: Final = default
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Variable) and (other.key, other.default) == (self.key, self.default)
-
-    def __hash__(self) -> int:
-        return hash(("Variable", self.key, self.default))
-
-    def __repr__(self) -> str:
-        return f"Variable(key={self.key!r}, default={self.default!r})"
+    def _key(self) -> tuple[object, ...]:
+        return (self.key, self.default)
 
 
 Segment = Literal | Escaped | Variable
 Rendered = tuple[Literal | Escaped, ...]
 
 
-class Template:
+class Template(_Value):
     def __init__(self, segments: tuple[Segment, ...]) -> None:
         self.segments: Final = segments
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Template) and other.segments == self.segments
-
-    def __hash__(self) -> int:
-        return hash(("Template", self.segments))
-
-    def __repr__(self) -> str:
-        return f"Template(segments={self.segments!r})"
+    def _key(self) -> tuple[object, ...]:
+        return (self.segments,)
 
     @property
     def keys(self) -> tuple[str, ...]:
