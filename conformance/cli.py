@@ -15,7 +15,6 @@ import os
 import stat
 import sys
 from collections.abc import Iterator, Sequence
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn, cast, get_args
 
@@ -39,6 +38,7 @@ from reference.model import (
     RequestResult,
 )
 from reference.native import build_name
+from reference.workers import WorkerDied
 from reports.progress import progress
 
 
@@ -146,7 +146,7 @@ def _evaluate_cases(path: str, service_rules: bool = True, workers: int | None =
         out.flush()
         print(f"iamconf: interrupted after {answered:,} answers of {source}", file=sys.stderr)
         return 130
-    except BrokenProcessPool:  # a worker killed (out of memory, a signal): the answers stop short
+    except WorkerDied:  # a worker killed (out of memory, a signal): the answers stop short
         out.flush()
         print(
             f"iamconf: error: evaluate: a worker process ended unexpectedly after {answered:,} answers of {source}; "

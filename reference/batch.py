@@ -30,21 +30,17 @@ from __future__ import annotations
 
 import gc
 import os
-import signal
-import sys
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
-from multiprocessing import get_all_start_methods, get_context
 from typing import NamedTuple
 
 from reference.caseio import Answer, LineError, answer_lines, answer_numbered, error_answer, stream_lines
 from reference.compiled import PolicyCache, forget_compiled
 from reference.routing import Numbered, rounds
+from reference.workers import Workers, can_fork
 
 # Memory each answering process may add to what it held when the batch began (its caches of compiled
 # policies, patterns, plans) before it empties them: the caches count entries, not bytes, and a batch of
@@ -68,12 +64,6 @@ def available_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
-
-
-def can_fork() -> bool:
-    """Workers are forked (they inherit the imported reference); elsewhere a batch runs in one process.
-    macOS lists fork but its system libraries are not fork-safe: one process there."""
-    return "fork" in get_all_start_methods() and sys.platform != "darwin"
 
 
 @contextmanager
@@ -248,17 +238,11 @@ _worker_service_rules = True
 
 def _start_worker(service_rules: bool) -> None:
     global _worker_cache, _worker_upkeep, _worker_service_rules
-    # Ctrl-C reaches the whole process group: the parent decides, a worker does not print a traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.freeze()  # what the fork inherited stays out of the collector's walks (and its pages unshared)
     gc.disable()
     _worker_cache = PolicyCache()
     _worker_upkeep = _Upkeep(_worker_cache)
     _worker_service_rules = service_rules
-
-
-def _ready() -> None:
-    """Submitted once per worker at start-up, so every worker is forked before the caller starts threads."""
 
 
 def _answer_chunk(numbered: Numbered) -> AnswerBlock:
@@ -461,42 +445,24 @@ class CaseAnswerer:
 
     Use as a context manager: the workers are forked on entry (before the caller starts a progress
     thread: forking a process with threads risks a deadlock) and stopped on exit.  Each worker has its own
-    queue (a one-process pool), so that a case goes to the worker ``reference.routing.Router`` chooses.
+    queue (``reference.workers``), so that a case goes to the worker ``reference.routing.Router`` chooses,
+    and a piece of a file to the worker whose region it is in (``FilePlan``).
     """
 
     def __init__(self, workers: int = 1, *, service_rules: bool = True) -> None:
         self.workers = workers if workers > 1 and can_fork() else 1
         self._service_rules = service_rules
-        self._pools: list[ProcessPoolExecutor] = []
+        self._pool: Workers | None = None
 
     def __enter__(self) -> CaseAnswerer:
         if self.workers > 1:
-            started = []
-            for _ in range(self.workers):
-                self._pools.append(
-                    ProcessPoolExecutor(
-                        1, mp_context=get_context("fork"), initializer=_start_worker, initargs=(self._service_rules,)
-                    )
-                )
-                # Forked now (the first submit starts the pool's process, then its threads).  The pools forked
-                # earlier have threads by then; a child only ever uses its own pool's queues, not their locks.
-                started.append(self._pools[-1].submit(_ready))
-            for ready in started:  # every worker started, each while the next was being forked
-                ready.result()
+            self._pool = Workers(self.workers, _start_worker, (self._service_rules,))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        # Every worker told to stop at once, each waited for on its own thread: one after the other, the
-        # waits added up (7-10 ms a worker at the end of every batch).
-        stopping = [
-            threading.Thread(target=pool.shutdown, kwargs={"wait": True, "cancel_futures": True})
-            for pool in self._pools
-        ]
-        for thread in stopping:
-            thread.start()
-        for thread in stopping:
-            thread.join()
-        self._pools = []
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
     def answer(self, lines: Iterable[bytes]) -> Iterator[Answer]:
         """One answer per non-blank line, in input order."""
@@ -506,54 +472,62 @@ class CaseAnswerer:
     def blocks(self, lines: Iterable[bytes]) -> Iterator[AnswerBlock]:
         """The answers in blocks of consecutive lines, in input order (what the command writes)."""
         with collector_paused():
-            if not self._pools:
+            pool = self._pool
+            if pool is None:
                 yield from _answer_serially(lines, PolicyCache(), self._service_rules)
                 return
-            # Rounds in flight, oldest first; a round's answer is its workers' blocks merged by line.
-            pending: deque[list[Future[AnswerBlock]]] = deque()
+            # Rounds in flight, oldest first (their tickets); a round's answer is its workers' blocks merged by line.
+            pending: deque[list[int]] = deque()
+            answered: dict[int, AnswerBlock] = {}
             split = rounds(lines, self.workers, CHUNK_LINES * self.workers, CHUNK_BYTES * self.workers)
             for parts in islice(split, _IN_FLIGHT):
-                pending.append(self._submit(parts))
+                pending.append(self._submit(pool, parts))
             while pending:
                 head = pending.popleft()
                 nxt = next(split, None)  # keep the window full while the head round is awaited
                 if nxt is not None:
-                    pending.append(self._submit(nxt))
-                yield _merged([f.result() for f in head]) if head else AnswerBlock()
+                    pending.append(self._submit(pool, nxt))
+                while not all(ticket in answered for ticket in head):
+                    answered.update(pool.wait())
+                yield _merged([answered.pop(ticket) for ticket in head]) if head else AnswerBlock()
 
     def file_blocks(self, fd: int, file_size: int) -> Iterator[AnswerBlock]:
         """The answers to a regular file's lines, in blocks in input order.  With workers, the file goes out in
         pieces of consecutive lines that the workers read themselves (``Segment``, ``FilePlan``), where sending
         each line (and routing it) took a tenth of the batch's time."""
-        if not self._pools:
+        pool = self._pool
+        if pool is None:
             with open(fd, "rb", closefd=False) as stream:
                 yield from self.blocks(stream_lines(stream))
             return
         with collector_paused():
-            workers = len(self._pools)
+            workers = len(pool)
             plan = FilePlan(fd, file_size, workers, segment_bytes(file_size, workers))
-            answers: dict[int, Future[AnswerBlock]] = {}  # by index in the file, not yet given out
-            queued: list[list[Future[AnswerBlock]]] = [[] for _ in range(workers)]
+            answers: dict[int, AnswerBlock] = {}  # by index in the file: answered, not yet given out
+            sent: dict[int, tuple[int, int]] = {}  # by ticket: (index in the file, worker), not answered yet
+            queued = [0] * workers  # pieces sent to each worker and not answered
             given = 0  # pieces given out, in file order
             before = 0  # lines in those pieces
             while True:
                 for worker in range(workers):  # every worker with PIECES_QUEUED pieces to answer
-                    queued[worker] = [f for f in queued[worker] if not f.done()]
-                    while len(queued[worker]) < PIECES_QUEUED:
+                    while queued[worker] < PIECES_QUEUED:
                         taken = plan.take(worker)
                         if taken is None:
                             break
                         index, segment = taken
-                        answers[index] = self._pools[worker].submit(_answer_segment, segment)
-                        queued[worker].append(answers[index])
-                while given in answers and answers[given].done():
-                    block = answers.pop(given).result()
+                        sent[pool.submit(worker, _answer_segment, segment)] = (index, worker)
+                        queued[worker] += 1
+                while given in answers:
+                    block = answers.pop(given)
                     yield block.after(before)
                     before += block.read
                     given += 1
-                if not answers:
+                if not sent:
                     return
-                wait([f for q in queued for f in q], return_when=FIRST_COMPLETED)
+                for ticket, block in pool.wait():
+                    index, worker = sent.pop(ticket)
+                    queued[worker] -= 1
+                    answers[index] = block
 
-    def _submit(self, parts: list[Numbered]) -> list[Future[AnswerBlock]]:
-        return [pool.submit(_answer_chunk, part) for pool, part in zip(self._pools, parts, strict=True) if part]
+    def _submit(self, pool: Workers, parts: list[Numbered]) -> list[int]:
+        return [pool.submit(worker, _answer_chunk, part) for worker, part in enumerate(parts) if part]

@@ -34,6 +34,7 @@ NOT_COMPILED = {
     "model": "msgspec structs, which mypyc cannot compile",
     "batch": "orchestration (worker processes, pipes), not evaluation; its tests replace its functions",
     "native": "this list",
+    "workers": "processes and pipes, not evaluation; its tests fork workers that run test functions",
 }
 
 

@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from reference import batch
 from reference.batch import CaseAnswerer, can_fork
 from reference.caseio import answer_lines, stream_lines
 from reference.fixtures import anchor_policy
+from reference.workers import WorkerDied
 from strategies import generate_cases, write_cases
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="workers are forked processes: not on this platform")
@@ -153,7 +153,7 @@ def test_a_worker_that_dies_is_an_error_not_a_short_answer(monkeypatch: pytest.M
     monkeypatch.setattr(batch, "CHUNK_LINES", 8)
     monkeypatch.setattr(batch, "_answer_chunk", _dying_chunk)
     answered = 0
-    with pytest.raises(BrokenProcessPool), CaseAnswerer(2) as answerer:
+    with pytest.raises(WorkerDied), CaseAnswerer(2) as answerer:
         for _ in answerer.answer(iter(_lines(40))):
             answered += 1
     assert answered < 40
