@@ -245,10 +245,8 @@ class Workers:
         return WorkerDied(f"worker process ended ({how}) with {len(w.waiting)} task(s) not answered")
 
     def close(self) -> None:
-        """Every worker told to stop (the end of its task pipe); a worker still busy with a task (the batch
-        ended early: an error, Ctrl-C, a reader gone) is killed instead.  Workers that have not ended yet
-        are reaped later (``_reap``): a worker's exit, the freeing of its memory, took 4-9 ms that the
-        caller does not need to wait for."""
+        """Every worker told to stop (the end of its task pipe) and waited for; a worker still busy with a
+        task (the batch ended early: an error, Ctrl-C, a reader gone) is killed instead."""
         workers, self._workers = self._workers, []
         for w in workers:
             os.close(w.tasks)
@@ -258,20 +256,5 @@ class Workers:
         for w in workers:
             os.close(w.results)
             if w.pid:
-                _ending.append(w.pid)
-        _reap()
-
-
-_ending: list[int] = []  # workers told to stop and not reaped yet
-
-
-def _reap() -> None:
-    """Reap the workers of closed pools that have ended (without waiting: see ``Workers.close``).  Called at
-    each close; whatever is left when this process exits is reaped by the system."""
-    for pid in list(_ending):
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:  # reaped elsewhere
-            done = pid
-        if done:
-            _ending.remove(pid)
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(w.pid, 0)

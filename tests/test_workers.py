@@ -137,46 +137,17 @@ def test_a_worker_that_dies_is_an_error_naming_how() -> None:
             pool.wait()
 
 
-def _ended(pid: int) -> bool:
-    """Whether the child ``pid`` has ended (reaped here if it was not yet)."""
-    try:
-        return os.waitpid(pid, os.WNOHANG)[0] == pid
-    except ChildProcessError:  # reaped already
-        return True
-
-
 def test_close_stops_idle_workers_and_kills_busy_ones() -> None:
     with deadline(30):
         pool = Workers(3, _remember, ("x",))
-        for i in range(3):
-            pool.submit(i, _who, i)
+        pids = [pool.submit(i, _who, i) for i in range(3)]
         pids = [pid for _, (pid, _, _) in sorted(_all(pool, 3).items())]
         pool.submit(2, _sleep, 120.0)  # busy: killed, not waited for two minutes
         t0 = time.monotonic()
         pool.close()
-        assert time.monotonic() - t0 < 1  # close does not wait for the workers' exit
-        while not all(_ended(pid) for pid in pids):
-            time.sleep(0.01)
-
-
-def _zombie(pid: int) -> bool:
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-
-
-@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads process states in /proc")
-def test_closed_workers_are_reaped_not_left_as_zombies() -> None:
-    with deadline(30):
-        pool = Workers(2, _remember, ("x",))
-        for i in range(2):
-            pool.submit(i, _who, i)
-        pids = [pid for _, (pid, _, _) in _all(pool, 2).items()]
-        pool.close()
-        while not all(_zombie(pid) for pid in pids if os.path.exists(f"/proc/{pid}")):
-            time.sleep(0.01)  # ended, not reaped yet (or reaped already by close)
-        Workers(1, _remember, ("x",)).close()  # the next close reaps them
-    for pid in pids:
-        with pytest.raises(ChildProcessError):
+        assert time.monotonic() - t0 < 10
+    for pid in pids:  # every worker gone and reaped
+        with pytest.raises((ChildProcessError, ProcessLookupError)):
             os.waitpid(pid, os.WNOHANG)
 
 
