@@ -13,9 +13,7 @@ misses), and the condition keys it uses, present or absent.  They are grouped
 embedded as its JSON string text: exactly what ``iamconf evaluate --cases``
 reads (``--write-cases PATH`` saves them).
 
-Measured, best of ``--repeat`` runs after one warm-up run (``time.perf_counter``); the runs of the
-reference's answer_lines and of principalmapper alternate, so that a slow minute of the machine falls on
-both sides of their ratio:
+Measured, best of ``--repeat`` runs after one warm-up run (``time.perf_counter``):
 
 - the reference through ``reference.caseio.answer_lines`` over the byte lines,
   every output consumed: the code path of ``iamconf evaluate --cases``, JSON
@@ -352,23 +350,6 @@ def best_time(fn: Callable[[], object], repeat: int) -> float:
     return best
 
 
-def best_times_alternating(fns: Sequence[Callable[[], object]], repeat: int) -> list[float]:
-    """``best_time`` of each of ``fns``, their runs alternating (one warm-up each, then a run of each in turn,
-    ``repeat`` times): a machine that slows down for a while slows both sides of a ratio alike, where the
-    runs of one after the runs of the other could fall in different phases (measured: the anchor's ratio at
-    7.5x instead of 12.5x-13.7x, in a slow minute of this machine)."""
-    for fn in fns:
-        fn()
-    best = [float("inf")] * len(fns)
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            with collector_paused():
-                t0 = time.perf_counter()
-                fn()
-                best[i] = min(best[i], time.perf_counter() - t0)
-    return best
-
-
 # The cores this process could use before pin_one_core(): whole-process measures (`iamconf evaluate --cases`
 # answers on every available core) run their child with these again.
 _ALL_CORES: set[int] | None = None
@@ -450,6 +431,7 @@ def measure(work: Workload, repeat: int) -> tuple[Figures, list[str]]:
         for result in results:
             encode(result)
 
+    t_answer = best_time(run_answer_lines, repeat)
     t_decode = best_time(run_decode, repeat)
     t_evaluate = best_time(run_evaluate, repeat)
     t_encode = best_time(run_encode, repeat)
@@ -470,8 +452,7 @@ def measure(work: Workload, repeat: int) -> tuple[Figures, list[str]]:
         for action, res, ctx in prepared:
             pm_allowed(pm, pm_policies, action, res, ctx)
 
-    # The figure of the goals and its peer, their runs alternating (best_times_alternating).
-    t_answer, t_pm = best_times_alternating([run_answer_lines, run_pm], repeat)
+    t_pm = best_time(run_pm, repeat)
     t_pm_raw = best_time(run_pm_raw, repeat)
 
     ref_decisions = [r.decision for case_result in results for r in case_result.results]
@@ -665,6 +646,8 @@ def measure_fresh(tmp: Path, count: int, repeat: int) -> tuple[FreshFigures, Pat
         forget_compiled()  # every run with fresh policies, as a new process sees them
         return sum(1 for _ in answer_lines(lines))
 
+    t_in = best_time(run_in_process, repeat)
+
     pm = load_principalmapper()
     failed = [0]
 
@@ -683,7 +666,7 @@ def measure_fresh(tmp: Path, count: int, repeat: int) -> tuple[FreshFigures, Pat
             except Exception:  # principalmapper chokes on some valid policies: counted, reported
                 failed[0] += 1
 
-    t_in, t_pm = best_times_alternating([run_in_process, run_pm], repeat)
+    t_pm = best_time(run_pm, repeat)
     n = len(lines)
     requests = sum(len(json.loads(line)["requests"]) for line in lines)
     workers = len(_ALL_CORES) if _ALL_CORES else available_cores()
