@@ -20,7 +20,15 @@ from hypothesis import strategies as st
 from json_source_map import calculate
 
 from reference.compiled import ActionMatcher, ConstantResources, StarGlob
-from reference.document import ParsedDocument, _statement_spans, has_statements, parse_document
+from reference.document import (
+    _DECODER,
+    _NOT_PLAIN,
+    ParsedDocument,
+    _plain_value,
+    _statement_spans,
+    has_statements,
+    parse_document,
+)
 from reference.model import Case, Policy
 from reference.patterns import glob, resource
 
@@ -286,3 +294,77 @@ def test_like_values_switch_to_one_expression_when_hot_and_agree() -> None:
     answers = [test(t) for t in texts]
     assert answers == [t in ("home/u/xy", "a*bq", "a*b") for t in texts]
     assert getattr(test, "match", None) is not None and getattr(test, "uses", 0) >= WARM
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, with the same types all the way down (a JsonNumber is not an int, nor a str)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+_spaces = st.sampled_from(["", " ", "\n", "\t ", "\r\n"])
+_json_scalars = st.sampled_from(
+    [
+        '"x"',
+        '"\\ud800"',
+        '"a\\":b"',
+        '"\\u00e9"',
+        '"\xe9"',
+        "true",
+        "false",
+        "null",
+        "1",
+        "-0",
+        "1E5",
+        "2.50",
+        "NaN",
+        '"\\"\\":"',
+        '"\\\\"',
+        '"\\u0022:"',
+    ]
+)
+_json_keys = st.sampled_from(["a", "b", "Statement", 'x":y', "", "a "])
+
+
+def _object_text(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    members = st.lists(st.tuples(_json_keys, _spaces, _spaces, inner), max_size=4)
+    return members.map(lambda ms: "{" + ",".join(json.dumps(k) + w1 + ":" + w2 + v for k, w1, w2, v in ms) + "}")
+
+
+_json_texts = st.recursive(
+    _json_scalars,
+    lambda inner: _object_text(inner) | st.lists(inner, max_size=3).map(lambda xs: "[" + ", ".join(xs) + "]"),
+    max_leaves=10,
+)
+
+
+@given(st.tuples(_spaces, _json_texts, _spaces).map("".join))
+@example('{"a" :"x","b":"y","b":"z"}')  # a space before one colon hides one repeat from the count of '":'
+@example('{"a":"x\\":","b":"y","b":"z"}')  # a '":' in a string: more '":' than keys
+@example('{"a":["\\ud800"]}')  # a lone surrogate: the standard library takes it, msgspec does not
+def test_the_plain_decoder_gives_what_the_standard_library_gives_or_steps_aside(text: str) -> None:
+    """parse_document decodes a policy text by msgspec when ``_plain_value`` says it gives the same value as
+    ``_DECODER`` (numbers kept as written, a repeated key refused): it must, type for type, and it must step
+    aside for every text that ``_DECODER`` refuses."""
+    try:
+        expected: Any = _DECODER.decode(text)
+    except ValueError:  # malformed JSON, a repeated key
+        expected = _NOT_PLAIN
+    got = _plain_value(text)
+    if got is not _NOT_PLAIN:
+        assert expected is not _NOT_PLAIN, "msgspec took a text the standard library refuses"
+        assert _same(got, expected)
+
+
+def test_the_plain_decoder_takes_the_common_policy_texts() -> None:
+    """The fast path is taken for policies without numbers, spaced or compact (else the test above passes
+    with a decoder that always steps aside)."""
+    taken = [_plain_value(t) is not _NOT_PLAIN for t in EDGE_TEXTS]
+    assert taken == [True, True, True, False]  # the last has spaces before its colons
+    shipped = _policy_texts(200)
+    assert sum(_plain_value(t) is not _NOT_PLAIN for t in shipped) > 0.8 * len(shipped)
