@@ -273,26 +273,23 @@ def _entries(value: Any) -> int:
     """The entries of every object in a decoded JSON value; -1 if it holds a number."""
     kind = type(value)
     if kind is dict:
-        total = len(value)
-        for v in value.values():
-            if type(v) is not str:
-                n = _entries(v)
-                if n < 0:
-                    return -1
-                total += n
-        return total
+        return _entries_within(value.values(), len(value))
     if kind is list:
-        total = 0
-        for v in value:
-            if type(v) is not str:
-                n = _entries(v)
-                if n < 0:
-                    return -1
-                total += n
-        return total
+        return _entries_within(value, 0)
     if kind is int or kind is float:
         return -1
     return 0
+
+
+def _entries_within(values: Iterable[Any], total: int) -> int:
+    """``total`` plus the entries of every object among ``values``; -1 if they hold a number."""
+    for v in values:
+        if type(v) is not str:
+            n = _entries(v)
+            if n < 0:
+                return -1
+            total += n
+    return total
 
 
 def parse_document(text: str) -> ParsedDocument:
