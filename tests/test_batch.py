@@ -468,6 +468,7 @@ def test_answering_cases_loads_no_report_machinery(tmp_path: Path) -> None:
     # ... nor the targets (conformance.registry and its target base: 7 ms of every start)
     heavy = {"z3", "hypothesis", "jinja2", "strategies", "reports.diff", "reports.render", "conformance.registry"}
     heavy |= {"reports.inputs", "json_source_map"}  # the report commands' input reader (5 ms)
+    heavy |= {"concurrent.futures", "multiprocessing"}  # workers are forked by reference.workers (15 ms)
     assert not heavy & imported, sorted(heavy & imported)
     assert len(done.stdout.splitlines()) == 3
 
