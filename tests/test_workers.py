@@ -140,7 +140,8 @@ def test_a_worker_that_dies_is_an_error_naming_how() -> None:
 def test_close_stops_idle_workers_and_kills_busy_ones() -> None:
     with deadline(30):
         pool = Workers(3, _remember, ("x",))
-        pids = [pool.submit(i, _who, i) for i in range(3)]
+        for i in range(3):
+            pool.submit(i, _who, i)
         pids = [pid for _, (pid, _, _) in sorted(_all(pool, 3).items())]
         pool.submit(2, _sleep, 120.0)  # busy: killed, not waited for two minutes
         t0 = time.monotonic()
