@@ -38,7 +38,7 @@ from itertools import islice
 from typing import NamedTuple
 
 from reference.caseio import Answer, LineError, answer_lines, answer_numbered, error_answer, stream_lines
-from reference.compiled import PolicyCache, forget_compiled
+from reference.compiled import PolicyCache, age_compiled, forget_compiled
 from reference.routing import Numbered, rounds
 from reference.workers import Workers, can_fork
 
@@ -146,7 +146,7 @@ class _Upkeep:
         self._since_aging += lines
         if self._since_aging >= AGE_EVERY:
             self._since_aging = 0
-            forget_compiled()  # the caches of parts: what the kept policies use stays alive with them
+            age_compiled()
             self._cache.age()
         self.guard.check(lines)
         self._since_collection += lines

@@ -122,8 +122,13 @@ def decode_case(raw: bytes | str) -> Case:
             raise CaseInputError(_too_deep(_text(raw))) from None
     placed = list(case_policies(case))
     for p in placed:
+        document = bytes(p.policy.document)
+        if document.lstrip()[:1] == b'"':
+            # A policy given as its text (a JSON string, as most are) nests no deeper than the string, and
+            # the brackets inside it are not read here (the text is measured when it is parsed).
+            continue
         # The levels above a document: the case object, one per list index in its path, its policy object.
-        if too_deep(bytes(p.policy.document), MAX_DEPTH - 2 - p.path.count("[")) is not None:
+        if too_deep(document, MAX_DEPTH - 2 - p.path.count("[")) is not None:
             raise CaseInputError(_too_deep(_text(raw)))
     for p in placed:
         if p.policy.document_kind() == "other":

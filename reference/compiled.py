@@ -11,13 +11,14 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Hashable
-from typing import Final
+from typing import Final, Generic, TypeVar
 
 import msgspec
 
 from reference.arns import resource_problem
 from reference.conditions import ConditionBlock, compile_conditions, forget_compiled_clauses
 from reference.context import RequestContext
+from reference.document import MAX_POLICY_CHARS, ParsedDocument
 from reference.errors import PolicyError
 from reference.model import MatchedStatement, Policy, document_kind_of
 from reference.patterns import WARM, Pattern, forget_patterns, glob, nfa_match, rendered_match, resource
@@ -313,21 +314,6 @@ class CompiledStatement:
         self.key_pairs: Final = key_pairs
         # The Condition as one call (its only clause's test, or the block's), None without a Condition.
         self.condition_test: Final = condition_test
-        # The statement as a result reports it, per (policy id, policy type): built once (its position in
-        # the policy text is computed then), shared by every result it decides (MatchedStatement is
-        # immutable).
-        self._reported: dict[tuple[str, str], MatchedStatement] = {}
-
-    def reported(self, policy_id: str, policy_type: str) -> MatchedStatement:
-        key = (policy_id, policy_type)
-        found = self._reported.get(key)
-        if found is None:
-            s = self.statement
-            start, end = s.document.span(s.path)
-            found = MatchedStatement(policy_id, policy_type, s.index, s.sid, start, end)
-            if len(self._reported) < 64:  # a statement reused under many policy ids: build each time
-                self._reported[key] = found
-        return found
 
     def principal(self, caller: Caller) -> PrincipalMatch:
         """How this statement names the caller; statements without a Principal
@@ -343,14 +329,20 @@ class CompiledStatement:
         return found
 
 
-class CompiledPolicy:
+class PolicyContent:
+    """What a policy says, whatever the layout of its text: its statements, validated and compiled, and
+    the memo of which of them cover an action.  Shared by every text of the same JSON tokens (a policy
+    written compact, indented by two, by four, by tabs: ``compile_text``), so that it is compiled once."""
+
     def __init__(self, parsed: ParsedPolicy, statements: tuple[CompiledStatement, ...]) -> None:
-        self.parsed: Final = parsed
+        self.version: Final = parsed.version
+        self.id: Final = parsed.id
+        self.parsed_statements: Final = parsed.statements
         self.statements: Final = statements
+        self.has_statements: Final = parsed.document.has_statements
         self._by_action: dict[str, tuple[CompiledStatement, ...]] = {}
 
     def candidates(self, action_lower: str) -> tuple[CompiledStatement, ...]:
-        """Statements whose Action/NotAction covers the action (memoised per action)."""
         hit = self._by_action.get(action_lower)
         if hit is None:
             if len(self._by_action) > _ACTION_INDEX_LIMIT:
@@ -358,6 +350,37 @@ class CompiledPolicy:
             hit = tuple([s for s in self.statements if s.actions.matches(action_lower)])
             self._by_action[action_lower] = hit
         return hit
+
+
+_REPORTED_KEPT: Final = 256  # statements as reported, kept per policy text (one reused under many ids: built each time)
+
+
+class CompiledPolicy:
+    """One policy text, compiled: its ``PolicyContent`` (maybe shared with other layouts of the same
+    policy) and its own positions, which the statements it reports carry."""
+
+    def __init__(self, parsed: ParsedPolicy, content: PolicyContent) -> None:
+        self.parsed: Final = parsed
+        self.content: Final = content
+        self.statements: Final = content.statements
+        # The statements as results report them, per (index, policy id, policy type): built once (their
+        # positions in this text are computed then), shared by every result they decide (immutable).
+        self._reported: dict[tuple[int, str, str], MatchedStatement] = {}
+
+    def candidates(self, action_lower: str) -> tuple[CompiledStatement, ...]:
+        """Statements whose Action/NotAction covers the action (memoised per action)."""
+        return self.content.candidates(action_lower)
+
+    def reported(self, statement: CompiledStatement, policy_id: str, policy_type: str) -> MatchedStatement:
+        s = statement.statement
+        key = (s.index, policy_id, policy_type)
+        found = self._reported.get(key)
+        if found is None:
+            start, end = self.parsed.span(s)
+            found = MatchedStatement(policy_id, policy_type, s.index, s.sid, start, end)
+            if len(self._reported) < _REPORTED_KEPT:
+                self._reported[key] = found
+        return found
 
 
 def _compile_statement(parsed: ParsedPolicy, s: Statement) -> CompiledStatement:
@@ -383,26 +406,95 @@ def _compile_statement(parsed: ParsedPolicy, s: Statement) -> CompiledStatement:
     )
 
 
-# Compiled policies kept (by text, and by the raw bytes of a case's document).  Generated batches repeat a
-# policy after hundreds or thousands of others; a batch's memory is held flat by reference.batch, which
-# empties the caches when a process grows past its budget (1,024 kept instead: 32% more compilations on
+# Compiled policies kept (by text, by content, and by the raw bytes of a case's document).  Generated batches
+# repeat a policy after hundreds or thousands of others; a batch's memory is held flat by reference.batch,
+# which empties the caches when a process grows past its budget (1,024 kept instead: 32% more compilations on
 # 10,000 generated cases).
 _COMPILED_POLICIES_KEPT: Final = 4096
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Aged(Generic[K, V]):
+    """A cache in two generations: ``age`` forgets what was not used since the aging before and keeps what
+    was used since (a batch ages its caches every ``reference.batch.AGE_EVERY`` lines, to hold its memory;
+    a cache that fills ages itself).  Generated batches bring a policy back a few hundred lines later:
+    emptied whole, a cache lost those that had just come; aged, it keeps them."""
+
+    def __init__(self, limit: int) -> None:
+        self._new: dict[K, V] = {}  # used since the last aging
+        self._old: dict[K, V] = {}  # used before it, not since
+        self._limit = limit  # the two generations together hold at most this many
+
+    def get(self, key: K) -> V | None:
+        hit = self._new.get(key)
+        if hit is None:
+            hit = self._old.pop(key, None)
+            if hit is not None:
+                self._new[key] = hit
+        return hit
+
+    def put(self, key: K, value: V) -> bool:
+        """Keep ``value``; whether the cache aged to make room."""
+        aged = len(self._new) >= self._limit // 2
+        if aged:
+            self.age()
+        self._new[key] = value
+        return aged
+
+    def age(self) -> None:
+        self._old = self._new
+        self._new = {}
+
+    def clear(self) -> None:
+        self._new.clear()
+        self._old.clear()
+
+
+# Policy contents by (the text's JSON tokens, kind): see compile_text.
+_CONTENTS: Final[Aged[tuple[str, PolicyKind], PolicyContent]] = Aged(_COMPILED_POLICIES_KEPT)
+
+
+def _tokens(text: str) -> str | None:
+    """The text's JSON tokens without the white space between them (msgspec's formatter, in C), or None
+    where it is not well-formed JSON (``parse_policy`` then says why).  Two texts with the same tokens hold
+    the same JSON value, written in two layouts."""
+    try:
+        return msgspec.json.format(text, indent=-1)
+    except (msgspec.DecodeError, RecursionError, UnicodeEncodeError):
+        return None
 
 
 @functools.lru_cache(maxsize=_COMPILED_POLICIES_KEPT)
 def compile_text(text: str, kind: PolicyKind) -> CompiledPolicy:
-    """Parse, validate and compile a policy text; cached by (text, kind)."""
+    """Parse, validate and compile a policy text; cached by (text, kind).
+
+    A text with the same JSON tokens as one compiled before (the same policy in another layout: generated
+    batches write each policy compact, or indented by two, by four, by tabs) gets that one's content
+    (``PolicyContent``) and its own positions, without being decoded: every check ``parse_policy`` makes
+    reads the JSON value, which the tokens decide, but for two that read the text itself.  The text's
+    length (``MAX_POLICY_CHARS``) is checked here; its characters need not be: the two texts differ in
+    JSON white space alone (space, tab, line feed, carriage return: msgspec's formatter refuses any other
+    character between tokens), which IAM accepts.  Only valid policies are kept: an invalid one is parsed
+    every time, and its error located in its own text."""
+    tokens = _tokens(text) if len(text) <= MAX_POLICY_CHARS else None
+    content = None if tokens is None else _CONTENTS.get((tokens, kind))
+    if content is not None:
+        document = ParsedDocument(text, None, statements=content.has_statements)
+        parsed = ParsedPolicy(
+            document=document, version=content.version, id=content.id, statements=content.parsed_statements
+        )
+        return CompiledPolicy(parsed, content)
     parsed = parse_policy(text, kind=kind)
-    compiled = CompiledPolicy(parsed, tuple(_compile_statement(parsed, s) for s in parsed.statements))
+    content = PolicyContent(parsed, tuple(_compile_statement(parsed, s) for s in parsed.statements))
     parsed.document.forget_value()
-    return compiled
+    if tokens is not None:
+        _CONTENTS.put((tokens, kind), content)
+    return CompiledPolicy(parsed, content)
 
 
-def forget_compiled() -> None:
-    """Empty every cache of compiled policies and their parts (process-wide): what a new process starts
-    with.  For a benchmark that times fresh policies more than once, and for a batch that holds its
-    memory to a budget (reference.batch)."""
+def _forget_parts() -> None:
     compile_text.cache_clear()
     _action_matcher.cache_clear()
     _resource_matcher.cache_clear()
@@ -412,24 +504,34 @@ def forget_compiled() -> None:
     forget_patterns()
 
 
+def forget_compiled() -> None:
+    """Empty every cache of compiled policies and their parts (process-wide): what a new process starts
+    with.  For a benchmark that times fresh policies more than once, and for a batch that holds its
+    memory to a budget (reference.batch)."""
+    _forget_parts()
+    _CONTENTS.clear()
+
+
+def age_compiled() -> None:
+    """What a batch does every ``reference.batch.AGE_EVERY`` lines: the caches of parts emptied (what the
+    policies kept use stays alive with them), the policy contents aged (``Aged``)."""
+    _forget_parts()
+    _CONTENTS.age()
+
+
 class PolicyCache:
-    """Compiled policies keyed by the raw bytes of the case's ``document`` field.
+    """Compiled policies keyed by the raw bytes of the case's ``document`` field, in two generations
+    (``Aged``).
 
     Decoding an embedded policy object and re-serialising it to its text costs
     far more than evaluating a request, so a case line whose policy bytes were
     seen before skips both.
-
-    Two generations: ``age`` forgets the policies not used since the aging before, and keeps those used
-    since (a batch ages its cache every ``reference.batch.AGE_EVERY`` lines, to hold its memory).  Generated
-    batches bring a policy back a few hundred lines later: emptied whole, the cache lost those that had
-    just come; aged, it keeps them.
     """
 
     def __init__(
         self, limit: int = _COMPILED_POLICIES_KEPT, compiler: Callable[[str, PolicyKind], CompiledPolicy] = compile_text
     ):
-        self._by_raw: dict[tuple[bytes, PolicyKind], CompiledPolicy] = {}  # used since the last aging
-        self._older: dict[tuple[bytes, PolicyKind], CompiledPolicy] = {}  # used before it, not since
+        self._compiled: Aged[tuple[bytes, PolicyKind], CompiledPolicy] = Aged(limit)
         self._limit = limit
         self._compile = compiler
         # reference.evaluator's memo of applicable statements per list of policies and caller, kept here
@@ -451,29 +553,26 @@ class PolicyCache:
         self.plans[key] = plans
 
     def clear(self) -> None:
-        self._by_raw.clear()
-        self._older.clear()
-        self.plans.clear()
-        self._plans_seen.clear()
+        self._compiled.clear()
+        self._forget_plans()
 
     def age(self) -> None:
         """Forget what was not used since the last aging (plans too: they hold their policies)."""
-        self._older = self._by_raw
-        self._by_raw = {}
+        self._compiled.age()
+        self._forget_plans()
+
+    def _forget_plans(self) -> None:
         self.plans.clear()
         self._plans_seen.clear()
 
     def get(self, policy: Policy, kind: PolicyKind) -> CompiledPolicy:
         raw = bytes(policy.document)
         key = (raw, kind)
-        hit = self._by_raw.get(key)
+        hit = self._compiled.get(key)
         if hit is None:
-            hit = self._older.pop(key, None)
-            if hit is None:
-                hit = self._compile_raw(raw, policy, kind)
-            if len(self._by_raw) >= self._limit // 2:  # the two generations together hold at most ``limit``
-                self.age()
-            self._by_raw[key] = hit
+            hit = self._compile_raw(raw, policy, kind)
+            if self._compiled.put(key, hit):
+                self._forget_plans()
         return hit
 
     def _compile_raw(self, raw: bytes, policy: Policy, kind: PolicyKind) -> CompiledPolicy:

@@ -146,10 +146,12 @@ class ParsedDocument:
     """A decoded policy document; positions in its text are computed when first asked for."""
 
     # A plain class, not a dataclass: compiled, a dataclass's __init__ runs in Python (see evaluator.Slot).
-    def __init__(self, text: str, value: Any) -> None:
+    def __init__(self, text: str, value: Any, statements: bool | None = None) -> None:
         self.text: Final = text
-        self.value: Any = value  # None once forgotten (forget_value)
-        self._statements: Final = has_statements(value)  # what the statement scanner needs of the value
+        self.value: Any = value  # None once forgotten (forget_value), or never decoded (``statements`` given)
+        # What the statement scanner needs of the value (has_statements): given by a caller that knows it
+        # without the value (a text of a policy compiled before in another layout: reference.compiled).
+        self.has_statements: Final = has_statements(value) if statements is None else statements
         self._full_map: dict[str, Any] | None = None
         self._spans: dict[tuple[PathPart, ...], tuple[int, int]] = {}  # found by the scanner so far
         self._scanner: Iterator[Span] | None = None  # the statement scanner while it has more to give
@@ -192,7 +194,7 @@ class ParsedDocument:
             self._scanned = True
             # The scanners count lines by "\n" alone; other line breaks go to the full source map.
             if "\r" not in self.text:
-                self._scanner = _statement_spans(self.text, self._statements)
+                self._scanner = _statement_spans(self.text, self.has_statements)
         hit = self._spans.get(parts)
         while hit is None and self._scanner is not None:
             try:

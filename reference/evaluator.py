@@ -97,7 +97,8 @@ class Hit:
     def matched(self) -> MatchedStatement:
         found = self.reported
         if found is None:
-            found = self.reported = self.statement.reported(self.slot.policy_id, self.slot.policy_type)
+            slot = self.slot
+            found = self.reported = slot.compiled.reported(self.statement, slot.policy_id, slot.policy_type)
         return found
 
 

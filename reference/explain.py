@@ -33,7 +33,8 @@ def explain(prepared: PreparedCase, request: Request, result: RequestResult) -> 
         for st in slot.compiled.candidates(action):
             s = st.statement
             sid = f" Sid {s.sid!r}" if s.sid else ""
-            head = f"  {slot.policy_id} statement {s.index}{sid} (lines {s.start.line}-{s.end.line}, {s.effect})"
+            start, end = slot.compiled.parsed.span(s)
+            head = f"  {slot.policy_id} statement {s.index}{sid} (lines {start.line}-{end.line}, {s.effect})"
             if st.principal(prepared.caller) == PrincipalMatch.NONE:
                 notes.append(f"{head}: Principal does not name {prepared.caller.arn}")
                 continue

@@ -68,7 +68,6 @@ class Statement:
         principal_negated: bool,
         condition: Mapping[str, Mapping[str, tuple[str, ...]]] | None,
         path: tuple[PathPart, ...],
-        document: ParsedDocument,
     ) -> None:
         self.index: Final = index
         self.sid: Final = sid
@@ -81,16 +80,9 @@ class Statement:
         self.principal_negated: Final = principal_negated  # NotPrincipal
         self.condition: Final = condition
         self.path: Final = path
-        self.document: Final = document
 
-    # Positions are computed when a result first needs them (reference.document).
-    @property
-    def start(self) -> Position:
-        return self.document.span(self.path)[0]
-
-    @property
-    def end(self) -> Position:
-        return self.document.span(self.path)[1]
+    # No position here: a statement says what it says whatever the layout of its text, and is shared by every
+    # text of the same policy (reference.compiled.PolicyContent); ParsedPolicy.span locates it in one text.
 
 
 class ParsedPolicy:
@@ -106,6 +98,11 @@ class ParsedPolicy:
     def variables_enabled(self) -> bool:
         """Policy variables need Version 2012-10-17 (reference_policies_variables.html)."""
         return self.version == VARIABLES_VERSION
+
+    def span(self, statement: Statement) -> tuple[Position, Position]:
+        """Where one of this policy's statements starts, and the position just after its end, in this text
+        (computed when a result first needs it: reference.document)."""
+        return self.document.span(statement.path)
 
 
 def parse_policy(text: str, *, kind: PolicyKind = "identity") -> ParsedPolicy:
@@ -217,7 +214,6 @@ def _statement(doc: ParsedDocument, index: int, path: tuple[PathPart, ...], valu
         principal_negated=principal_negated,
         condition=condition,
         path=path,
-        document=doc,
     )
 
 

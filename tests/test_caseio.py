@@ -13,9 +13,11 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from reference.caseio import answer_lines, case_schema, decode_case
-from reference.evaluator import CaseInputError
+from reference.caseio import answer_lines, case_schema, decode_case, encode
+from reference.compiled import PolicyCache
+from reference.evaluator import CaseInputError, evaluate_case
 from reference.fixtures import anchor_policy
+from reference.model import Case
 
 POLICY = {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}}
 VALID: dict[str, Any] = {
@@ -324,3 +326,39 @@ def test_a_document_is_too_deep_exactly_when_its_line_is(where: str) -> None:
         else:
             assert refused is not None and "nested more than" in refused.message, depth
             assert (refused.line, refused.column) == expected
+
+
+@pytest.mark.parametrize(("where", "above"), [("identity_policies", 3), ("permissions_boundary", 2), ("scps", 4)])
+def test_a_too_deep_document_in_a_line_of_few_brackets_is_refused(where: str, above: int) -> None:
+    """A document given as an object, nested one level past the levels its place leaves it (a case object,
+    its placement, its policy object), in the fewest brackets a line can hold: refused as too deep; one level
+    less: not.  A document given as its text (a JSON string) holding as many brackets is not measured at this
+    level: its text nests no deeper than the string, and is measured as a policy text when it is parsed."""
+    from reference.nesting import MAX_DEPTH, too_deep_at
+
+    for depth, too_deep in ((MAX_DEPTH - above, False), (MAX_DEPTH - above + 1, True)):
+        document = '{"D":' + "[" * (depth - 1) + "]" * (depth - 1) + "}"  # nests `depth` levels deep
+        policy = '{"id":"p","document":' + document + "}"
+        placed = {"identity_policies": f"[{policy}]", "permissions_boundary": policy, "scps": f"[[{policy}]]"}[where]
+        line = '{"' + where + '":' + placed + ',"requests":[{"action":"s3:GetObject"}]}'
+        assert (too_deep_at(line) is not None) == too_deep
+        try:
+            decode_case(line)
+            refused = None
+        except CaseInputError as exc:
+            refused = exc.error
+        assert (refused is not None and "nested more than" in refused.message) == too_deep, (depth, refused)
+        text_policy = '{"id":"p","document":' + json.dumps(document) + "}"
+        text_placed = {"identity_policies": f"[{text_policy}]", "permissions_boundary": text_policy}
+        text_placed["scps"] = f"[[{text_policy}]]"
+        case = decode_case('{"' + where + '":' + text_placed[where] + ',"requests":[{"action":"s3:GetObject"}]}')
+        # The text nests `depth` levels, within the 200 a policy text may (refused for its unknown element "D").
+        assert "nested more than" not in evaluate_case_result(case)
+
+
+def evaluate_case_result(case: Case) -> str:
+    """The answer line of a decoded case, or its error's message."""
+    try:
+        return encode(evaluate_case(case, PolicyCache())).decode()
+    except CaseInputError as exc:
+        return exc.error.message

@@ -34,13 +34,15 @@ def test_statement_as_object_or_list_and_positions() -> None:
     single = json.dumps({"Version": "2012-10-17", "Statement": OK_STMT}, indent=2)
     p = parse_policy(single)
     assert len(p.statements) == 1 and p.statements[0].path == ("Statement",)
-    assert (p.statements[0].start.line, p.statements[0].start.column) == (3, 16)
+    start, _ = p.span(p.statements[0])
+    assert (start.line, start.column) == (3, 16)
     listed = parse_policy(policy_text(OK_STMT, {**OK_STMT, "Sid": "Two"}))
     first, second = listed.statements
-    assert (first.start.line, first.start.column) == (4, 5)
+    start, end = listed.span(first)
+    assert (start.line, start.column) == (4, 5)
     # the end is the position just after the closing brace
-    assert (first.end.line, first.end.column) == (8, 6)
-    assert (second.start.line, second.sid) == (9, "Two")
+    assert (end.line, end.column) == (8, 6)
+    assert (listed.span(second)[0].line, second.sid) == (9, "Two")
 
 
 def test_anchor_policy_statement_positions() -> None:
@@ -48,8 +50,9 @@ def test_anchor_policy_statement_positions() -> None:
     assert len(p.statements) == 31
     text_lines = anchor_policy("v3").splitlines()
     for s in p.statements:
-        assert text_lines[s.start.line - 1][s.start.column - 1] == "{"
-        assert text_lines[s.end.line - 1][s.end.column - 2] == "}"
+        start, end = p.span(s)
+        assert text_lines[start.line - 1][start.column - 1] == "{"
+        assert text_lines[end.line - 1][end.column - 2] == "}"
 
 
 @pytest.mark.parametrize(

@@ -224,12 +224,13 @@ def _sources(case: Case) -> dict[str, _Source]:
 def _statement_at(source: _Source, start: Position) -> tuple[int, str | None]:
     """The statement whose span holds ``start`` (positions as IAM reports them); (-1, None) if none."""
     try:
-        statements = compile_text(source.policy.text(), source.kind).parsed.statements
+        parsed = compile_text(source.policy.text(), source.kind).parsed
     except PolicyError:
         return -1, None
     at = (start.line, start.column)
-    for s in statements:
-        if (s.start.line, s.start.column) <= at <= (s.end.line, s.end.column):
+    for s in parsed.statements:
+        first, end = parsed.span(s)
+        if (first.line, first.column) <= at <= (end.line, end.column):
             return s.index, s.sid
     return -1, None
 
