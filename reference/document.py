@@ -272,25 +272,27 @@ def _plain_value(text: str) -> Any:
 
 
 def _entries(value: Any) -> int:
-    """The entries of every object in a decoded JSON value; -1 if it holds a number."""
-    kind = type(value)
-    if kind is dict:
-        return _entries_within(value.values(), len(value))
-    if kind is list:
-        return _entries_within(value, 0)
-    if kind is int or kind is float:
-        return -1
-    return 0
-
-
-def _entries_within(values: Iterable[Any], total: int) -> int:
-    """``total`` plus the entries of every object among ``values``; -1 if they hold a number."""
-    for v in values:
-        if type(v) is not str:
-            n = _entries(v)
-            if n < 0:
-                return -1
-            total += n
+    """The entries of every object in a decoded JSON value; -1 if it holds a number.  A walk with a stack
+    of typed lists and dictionaries (compiled, their loops index and step in C; a recursive walk over any
+    iterable went through the iterator protocol for every value)."""
+    total = 0
+    stack: list[Any] = [value]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is dict:
+            entries: dict[str, Any] = node
+            total += len(entries)
+            for item in entries.values():
+                if type(item) is not str:
+                    stack.append(item)
+        elif kind is list:
+            items: list[Any] = node
+            for item in items:
+                if type(item) is not str:
+                    stack.append(item)
+        elif kind is int or kind is float:
+            return -1
     return total
 
 
