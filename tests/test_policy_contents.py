@@ -150,3 +150,22 @@ def test_answers_with_contents_shared_are_the_answers_of_each_case_alone() -> No
         alone.append(answer.output)
     assert sum(b'"matched_statements":[{' in a for a in alone) > 200  # positions are compared
     assert together == alone
+
+
+def test_aging_keeps_the_checked_values_and_the_recent_contents_and_forgetting_empties_them() -> None:
+    """A batch ages its caches every ``reference.batch.AGE_EVERY`` lines: the grammar answers for single
+    Action and Resource values are kept (bounded caches), and so are the contents used since the aging
+    before; ``forget_compiled`` (a new process, the memory guard) empties everything."""
+    from reference.arns import resource_problem
+    from reference.compiled import age_compiled
+    from reference.policy import action_problem
+
+    first = compile_text(LAYOUTS["spaced"](POLICY), "identity")
+    age_compiled()
+    assert action_problem.cache_info().currsize > 0 and resource_problem.cache_info().currsize > 0
+    assert compile_text(LAYOUTS["tabs"](POLICY), "identity").content is first.content
+    age_compiled()
+    age_compiled()  # not used since the aging before the last: forgotten
+    assert compile_text(LAYOUTS["compact"](POLICY), "identity").content is not first.content
+    forget_compiled()
+    assert action_problem.cache_info().currsize == 0 and resource_problem.cache_info().currsize == 0
