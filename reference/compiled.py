@@ -494,12 +494,12 @@ def compile_text(text: str, kind: PolicyKind) -> CompiledPolicy:
     return CompiledPolicy(parsed, content)
 
 
-def _forget_parts() -> None:
+def _forget_parts(*, automata: bool = True) -> None:
     compile_text.cache_clear()
     _action_matcher.cache_clear()
     _resource_matcher.cache_clear()
     forget_compiled_clauses()
-    forget_patterns()
+    forget_patterns(automata=automata)
 
 
 def forget_compiled() -> None:
@@ -517,8 +517,9 @@ def age_compiled() -> None:
     policies kept use stays alive with them), the policy contents aged (``Aged``).  The answers of the
     grammar checks of single Action and Resource values (``action_problem``, ``resource_problem``) are
     kept: a batch brings the same values back in policy after policy (a generated one, each resource four
-    times), their caches are bounded, and what they hold is a string and mostly None."""
-    _forget_parts()
+    times), their caches are bounded, and what they hold is a string and mostly None.  So are the wildcard
+    automata of patterns (``reference.patterns.forget_patterns``)."""
+    _forget_parts(automata=False)
     _CONTENTS.age()
 
 

@@ -206,9 +206,11 @@ def _automaton(pattern: Rendered | str, segmented: bool) -> _Automaton:
     return _Automaton(_tokens(pattern, segmented))
 
 
-def forget_patterns() -> None:
-    """Empty the caches of compiled patterns (and the ``re`` module's own)."""
-    for cached in (glob, resource, _tokens, _automaton, _literal_ends):
+def forget_patterns(*, automata: bool = True) -> None:
+    """Empty the caches of compiled patterns (and the ``re`` module's own); ``automata=False`` keeps the
+    automata and the literal ends of patterns (a batch's aging: they are small, and a generated batch
+    brings each Resource pattern back in policy after policy)."""
+    for cached in (glob, resource, _tokens, _automaton, _literal_ends) if automata else (glob, resource):
         cached.cache_clear()
     re.purge()
 
