@@ -15,8 +15,7 @@ import os
 import stat
 import sys
 from collections.abc import Iterator, Sequence
-from pathlib import Path
-from typing import Any, BinaryIO, NoReturn, cast, get_args
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, cast, get_args
 
 import conformance
 from conformance.target_names import ALL_TARGETS, DEFAULT_TARGETS
@@ -41,6 +40,17 @@ from reference.native import build_name
 from reference.workers import WorkerDied
 from reports.progress import progress
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def _path(name: str) -> Path:
+    """A ``pathlib.Path``, imported when a command needs one: not on ``evaluate``'s way (a batch's start-up
+    is serial time before its workers start; pathlib and what it imports cost 4 ms of it)."""
+    from pathlib import Path
+
+    return Path(name)
+
 
 class UsageError(Exception):
     """A one-line problem with the command line or an input file."""
@@ -56,7 +66,7 @@ def _version() -> str:
 def _read_text(path: str) -> str:
     source = "<stdin>" if path == "-" else path
     try:
-        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        data = sys.stdin.buffer.read() if path == "-" else _path(path).read_bytes()
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
     except OSError as e:
@@ -166,7 +176,7 @@ def _evaluate_cases(path: str, service_rules: bool = True, workers: int | None =
 
 
 def _policy(path: str, ptype: PolicyType) -> Policy:
-    return Policy.of(Path(path).name if path != "-" else "stdin", _read_text(path), ptype)
+    return Policy.of(_path(path).name if path != "-" else "stdin", _read_text(path), ptype)
 
 
 def _evaluate_one(args: argparse.Namespace) -> int:
@@ -251,7 +261,7 @@ def _generate(args: argparse.Namespace) -> int:
     if args.stats or args.stats_json:
         stats = generate_stats(cases, texts).to_dict()
         if args.stats_json:
-            Path(args.stats_json).write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+            _path(args.stats_json).write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
         if args.stats:
             _print_stats(stats)
     return 0
@@ -296,7 +306,7 @@ def _batch(args: argparse.Namespace) -> int:
         max_cases=args.max_cases,
         features=args.feature,
         endpoint_url=args.endpoint_url,
-        report_dir=Path(args.report_dir),
+        report_dir=_path(args.report_dir),
         recordings=args.recordings,
         out=sys.stdout,
     )
@@ -468,10 +478,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 profile=args.profile,
                 seed=args.seed,
                 max_examples=args.max_examples,
-                report_dir=Path(args.report_dir),
+                report_dir=_path(args.report_dir),
                 recordings=args.recordings,
                 out=sys.stdout,
-                corpus_dir=Path(args.corpus) if args.corpus else None,
+                corpus_dir=_path(args.corpus) if args.corpus else None,
                 select=args.select,
                 workers=args.workers,
                 max_calls=args.max_calls,
@@ -497,7 +507,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "merge":
             from conformance.merge_command import merge_main
 
-            return merge_main(args.inputs, Path(args.report_dir), sys.stdout)
+            return merge_main(args.inputs, _path(args.report_dir), sys.stdout)
         if args.command == "evaluate":
             if args.cases:
                 if args.workers is not None and args.workers < 1:
