@@ -10,7 +10,6 @@ import argparse
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, TextIO, cast
 
 from reference.compiled import PolicyCache
@@ -96,7 +95,7 @@ def _output(path: str | None) -> Iterator[TextIO]:
         yield sys.stdout
         return
     try:
-        with Path(path).open("w", encoding="utf-8") as f:
+        with open(path, "w", encoding="utf-8") as f:
             yield f
     except OSError as e:
         from reports.inputs import InputError
