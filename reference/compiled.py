@@ -486,7 +486,7 @@ def compile_text(text: str, kind: PolicyKind) -> CompiledPolicy:
             document=document, version=content.version, id=content.id, statements=content.parsed_statements
         )
         return CompiledPolicy(parsed, content)
-    parsed = parse_policy(text, kind=kind)
+    parsed = parse_policy(text, kind=kind, tokens=tokens)
     content = PolicyContent(parsed, tuple(_compile_statement(parsed, s) for s in parsed.statements))
     parsed.document.forget_value()
     if tokens is not None:

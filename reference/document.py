@@ -261,6 +261,12 @@ def _plain_value(text: str) -> Any:
     as many only if no key is repeated.  So the two counts are equal only if no key is repeated."""
     if _SPACE_BEFORE_COLON.search(text) is not None:
         return _NOT_PLAIN
+    return _plain_tokens_value(text)
+
+
+def _plain_tokens_value(text: str) -> Any:
+    """``_plain_value`` of a text known to have no white space before a colon after a key (the tokens of a
+    text have none at all)."""
     try:
         value = _PLAIN_TEXT_DECODER.decode(text)
     except msgspec.DecodeError:
@@ -296,7 +302,17 @@ def _entries(value: Any) -> int:
     return total
 
 
-def parse_document(text: str) -> ParsedDocument:
+def parse_document(text: str, tokens: str | None = None) -> ParsedDocument:
+    """The decoded text, or a ``PolicyError`` located in it.  ``tokens``: the text's JSON tokens without
+    the white space between them, when the caller has them (``reference.compiled._tokens``, msgspec's
+    formatter: the tokens as written, strings and numbers verbatim): the checks and the decoder read them
+    in place of the text (each answers the same, as the white space left out is what IAM accepts and JSON
+    skips, and the decoder needs no look for white space before a colon), and the text is read only when
+    one of them fails, to locate the error."""
+    if tokens is not None and len(text) <= MAX_POLICY_CHARS and _only_allowed(tokens) and too_deep(tokens) is None:
+        value = _plain_tokens_value(tokens)
+        if value is not _NOT_PLAIN:
+            return ParsedDocument(text=text, value=value)
     if len(text) > MAX_POLICY_CHARS:
         raise PolicyError(
             "policy-too-large",

@@ -105,8 +105,9 @@ class ParsedPolicy:
         return self.document.span(statement.path)
 
 
-def parse_policy(text: str, *, kind: PolicyKind = "identity") -> ParsedPolicy:
-    doc = parse_document(text)
+def parse_policy(text: str, *, kind: PolicyKind = "identity", tokens: str | None = None) -> ParsedPolicy:
+    """``tokens``: see ``reference.document.parse_document``."""
+    doc = parse_document(text, tokens)
     root = doc.value
     if not isinstance(root, dict):
         raise doc.error("not-an-object", "a policy must be a JSON object", [])

@@ -385,6 +385,30 @@ def test_the_plain_decoder_gives_what_the_standard_library_gives_or_steps_aside(
         assert _same(got, expected)
 
 
+@given(st.tuples(_spaces, _json_texts, _spaces).map("".join))
+@example('{"a" :"x","b":"y","b":"z"}')  # without the space, the tokens show the repeated key to the count
+@example('{"a":"\\u0000"}')  # a character IAM refuses, escaped: allowed
+@example('["\\u0100"]')
+@example('{"a": "\u0100 x"}')  # raw: refused
+@example('{"a":"Ā"}')  # a character IAM refuses: located in the text
+@example("[" * 201 + "]" * 201)  # too deep: located in the text
+@example(" " * 131_072 + "{}")  # over the size limit, in white space alone
+def test_a_document_read_from_its_tokens_is_the_document_read_from_its_text(text: str) -> None:
+    """parse_document given the text's tokens (what the content cache computed) decodes them in place of
+    the text: the same value type for type, or the same refusal at the same place in the text."""
+    from reference.compiled import _tokens
+    from reference.errors import PolicyError
+
+    def read(tokens: str | None) -> Any:
+        try:
+            return parse_document(text, tokens).value
+        except PolicyError as e:
+            return (e.code, e.message, e.path, e.line, e.column)
+
+    got, expected = read(_tokens(text)), read(None)
+    assert _same(got, expected) or ("nan" in repr(got) and repr(got) == repr(expected)), (got, expected)  # NaN != NaN
+
+
 def test_the_plain_decoder_takes_the_common_policy_texts() -> None:
     """The fast path is taken for policies without numbers, spaced or compact (else the test above passes
     with a decoder that always steps aside)."""
