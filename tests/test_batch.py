@@ -469,7 +469,7 @@ def test_answering_cases_loads_no_report_machinery(tmp_path: Path) -> None:
     heavy = {"z3", "hypothesis", "jinja2", "strategies", "reports.diff", "reports.render", "conformance.registry"}
     heavy |= {"reports.inputs", "json_source_map"}  # the report commands' input reader (5 ms)
     heavy |= {"concurrent.futures", "multiprocessing"}  # workers are forked by reference.workers (15 ms)
-    heavy |= {"pathlib"}  # only commands that write reports need it (4 ms)
+    heavy |= {"pathlib", "reports.cli"}  # only commands that write reports need them (8 ms with the parsers)
     # ... beyond what the interpreter's own start imports here (an editable install's finder imports pathlib)
     started = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "pass"], capture_output=True, timeout=60, check=True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -230,3 +231,22 @@ def test_deeply_nested_json_line_is_one_error_and_the_batch_goes_on(
     assert answers[2]["results"][0]["decision"] == "allowed"
     assert len(err.splitlines()) == 2 and "nested more than" in err
     assert "Traceback" not in err
+
+
+def test_a_subcommand_parser_built_alone_is_the_one_built_with_all() -> None:
+    """``iamconf NAME ...`` builds NAME's parser alone (start-up time): the same options, defaults, help and
+    usage as in the parser of every subcommand."""
+    from conformance.cli import _SUBCOMMANDS, build_parser
+
+    minimal = {"replay": ["cases.jsonl"], "merge": ["events.ndjson"]}
+    everything = build_parser()
+    for name in _SUBCOMMANDS:
+        argv = [name, *minimal.get(name, [])]
+        alone = build_parser(name)
+        assert vars(alone.parse_args(argv)) == vars(everything.parse_args(argv)), name
+        helps = []
+        for parser in (alone, everything):
+            [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+            helps.append(sub.choices[name].format_help())
+        assert helps[0] == helps[1], name
+    assert set(_SUBCOMMANDS) < set(next(a for a in everything._actions if a.dest == "command").choices)
