@@ -495,10 +495,12 @@ def compile_text(text: str, kind: PolicyKind) -> CompiledPolicy:
 
 
 def _forget_parts(*, automata: bool = True) -> None:
+    """The caches of policy parts emptied; ``automata=False`` (aging) keeps the small readings of single values
+    (wildcard automata, IP ranges)."""
     compile_text.cache_clear()
     _action_matcher.cache_clear()
     _resource_matcher.cache_clear()
-    forget_compiled_clauses()
+    forget_compiled_clauses(values=automata)
     forget_patterns(automata=automata)
 
 
@@ -518,7 +520,8 @@ def age_compiled() -> None:
     grammar checks of single Action and Resource values (``action_problem``, ``resource_problem``) are
     kept: a batch brings the same values back in policy after policy (a generated one, each resource four
     times), their caches are bounded, and what they hold is a string and mostly None.  So are the wildcard
-    automata of patterns (``reference.patterns.forget_patterns``)."""
+    automata of patterns (``reference.patterns.forget_patterns``) and the readings of IP ranges
+    (``reference.conditions.forget_compiled_clauses``)."""
     _forget_parts(automata=False)
     _CONTENTS.age()
 

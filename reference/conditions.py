@@ -790,9 +790,12 @@ _CLAUSE_MEMO_LIMIT: Final = 16_384
 _COMPILED_CLAUSES: Final[dict[tuple[str, str, tuple[str, ...], bool], tuple[Clause, tuple[str, ...]]]] = {}
 
 
-def forget_compiled_clauses() -> None:
+def forget_compiled_clauses(*, values: bool = True) -> None:
+    """Empty the cache of compiled clauses; ``values=False`` keeps the readings of policy IP values (a batch's
+    aging: small, bounded, and a generated batch brings the same ranges back in policy after policy)."""
     _COMPILED_CLAUSES.clear()
-    _network_range.cache_clear()
+    if values:
+        _network_range.cache_clear()
 
 
 def compile_conditions(

@@ -141,30 +141,41 @@ def _account_of(owner: str) -> str:
 
 
 class PlacedPolicy:
-    """A policy of a case with its place: role, how to read it, SCP/RCP level, JSON path."""
+    """A policy of a case with its place: role, how to read it, SCP/RCP level, and where it is in the case
+    (its field and index in it, -1 for a field holding one policy)."""
 
-    def __init__(self, role: str, kind: PolicyKind, level: int, path: str, policy: Policy) -> None:
+    def __init__(self, role: str, kind: PolicyKind, level: int, field: str, index: int, policy: Policy) -> None:
         self.role: Final = role
         self.kind: Final = kind
         self.level: Final = level
-        self.path: Final = path
+        self.field: Final = field
+        self.index: Final = index
         self.policy: Final = policy
+
+    @property
+    def path(self) -> str:
+        """Its JSON path in the case (built when an error or a depth check needs it, not for every case)."""
+        if self.index < 0:
+            return f"$.{self.field}"
+        if self.role in (SCP, RCP):
+            return f"$.{self.field}[{self.level}][{self.index}]"
+        return f"$.{self.field}[{self.index}]"
 
 
 def case_policies(case: Case) -> Iterator[PlacedPolicy]:
     """Every policy of the case, in case order (the order matched statements are sorted by)."""
     for i, p in enumerate(case.identity_policies):
-        yield PlacedPolicy(IDENTITY, "identity", 0, f"$.identity_policies[{i}]", p)
+        yield PlacedPolicy(IDENTITY, "identity", 0, "identity_policies", i, p)
     if case.permissions_boundary is not None:
-        yield PlacedPolicy(BOUNDARY, "identity", 0, "$.permissions_boundary", case.permissions_boundary)
+        yield PlacedPolicy(BOUNDARY, "identity", 0, "permissions_boundary", -1, case.permissions_boundary)
     if case.session_policy is not None:
-        yield PlacedPolicy(SESSION, "identity", 0, "$.session_policy", case.session_policy)
+        yield PlacedPolicy(SESSION, "identity", 0, "session_policy", -1, case.session_policy)
     if case.resource_policy is not None:
-        yield PlacedPolicy(RESOURCE, "resource", 0, "$.resource_policy", case.resource_policy)
+        yield PlacedPolicy(RESOURCE, "resource", 0, "resource_policy", -1, case.resource_policy)
     for role, kind, field_name, levels in ((SCP, "scp", "scps", case.scps), (RCP, "rcp", "rcps", case.rcps)):
         for lvl, level in enumerate(levels):
             for i, p in enumerate(level):
-                yield PlacedPolicy(role, kind, lvl, f"$.{field_name}[{lvl}][{i}]", p)  # type: ignore[arg-type]
+                yield PlacedPolicy(role, kind, lvl, field_name, i, p)  # type: ignore[arg-type]
 
 
 def prepare(case: Case, cache: PolicyCache, *, service_rules: bool = True) -> PreparedCase:

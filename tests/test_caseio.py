@@ -362,3 +362,40 @@ def evaluate_case_result(case: Case) -> str:
         return encode(evaluate_case(case, PolicyCache())).decode()
     except CaseInputError as exc:
         return exc.error.message
+
+
+@pytest.mark.parametrize(
+    ("place", "path"),
+    [
+        ({"identity_policies": ["ok", "bad"]}, "$.identity_policies[1]"),
+        ({"permissions_boundary": "bad"}, "$.permissions_boundary"),
+        ({"session_policy": "bad"}, "$.session_policy"),
+        ({"resource_policy": "bad"}, "$.resource_policy"),
+        ({"scps": [["ok"], ["ok", "bad"]]}, "$.scps[1][1]"),
+        ({"rcps": [["ok", "bad"]]}, "$.rcps[0][1]"),
+    ],
+)
+def test_an_invalid_policy_is_named_by_its_place_in_the_case(place: dict[str, Any], path: str) -> None:
+    """The error of a policy the reference refuses names where the policy is in the case: its field, its
+    index, and for SCPs and RCPs its level."""
+    good = {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}
+    principal = {"Principal": "*"}
+
+    def policy(which: str, field: str) -> dict[str, Any]:
+        statement = dict(good["Statement"], **(principal if field in ("resource_policy", "rcps") else {}))
+        if which == "bad":
+            statement["Effect"] = "Maybe"
+        return {"id": which, "document": json.dumps({"Version": "2012-10-17", "Statement": statement})}
+
+    case: dict[str, Any] = {"requests": [{"action": "s3:GetObject"}]}
+    for field, value in place.items():
+        if isinstance(value, str):
+            case[field] = policy(value, field)
+        elif isinstance(value[0], str):
+            case[field] = [policy(v, field) for v in value]
+        else:
+            case[field] = [[policy(v, field) for v in level] for level in value]
+    [answer] = answer_lines([json.dumps(case).encode()])
+    error = json.loads(answer.output)["error"]
+    assert error["code"] == "invalid-effect"
+    assert error["path"] == f"{path}.document.Statement.Effect"

@@ -158,18 +158,20 @@ def test_aging_keeps_the_checked_values_and_the_recent_contents_and_forgetting_e
     before; ``forget_compiled`` (a new process, the memory guard) empties everything."""
     from reference.arns import resource_problem
     from reference.compiled import age_compiled
+    from reference.conditions import _network_range
     from reference.patterns import _automaton, nfa_match
     from reference.policy import action_problem
 
     first = compile_text(LAYOUTS["spaced"](POLICY), "identity")
     assert nfa_match("arn:aws:s3:::b*x/?", "arn:aws:s3:::bax/y", segmented=True)
+    assert _network_range("192.0.2.0/24") is not None
     age_compiled()
     assert action_problem.cache_info().currsize > 0 and resource_problem.cache_info().currsize > 0
-    assert _automaton.cache_info().currsize > 0
+    assert _automaton.cache_info().currsize > 0 and _network_range.cache_info().currsize > 0
     assert compile_text(LAYOUTS["tabs"](POLICY), "identity").content is first.content
     age_compiled()
     age_compiled()  # not used since the aging before the last: forgotten
     assert compile_text(LAYOUTS["compact"](POLICY), "identity").content is not first.content
     forget_compiled()
     assert action_problem.cache_info().currsize == 0 and resource_problem.cache_info().currsize == 0
-    assert _automaton.cache_info().currsize == 0
+    assert _automaton.cache_info().currsize == 0 and _network_range.cache_info().currsize == 0
