@@ -88,7 +88,14 @@ MUTANTS: tuple[Mutant, ...] = (
         "wildcard rules",
         "a '*' that ends an ARN segment does not match past colons",
         "reference.patterns",
-        (('out.append(".*" if at_segment_end else "[^:]*")', 'out.append("[^:]*")'),),
+        (
+            ('out.append(".*" if at_segment_end else "[^:]*")', 'out.append("[^:]*")'),
+            # the automaton that matches fresh patterns without an expression (reference.patterns.nfa_match)
+            (
+                'out.append(("any", c, not segmented or i + 1 == len(chars) or chars[i + 1][0] == ":"))',
+                'out.append(("any", c, not segmented))',
+            ),
+        ),
         first=("test_actions_and_resources",),
     ),
     Mutant(
