@@ -120,20 +120,21 @@ def decode_case(raw: bytes | str) -> Case:
             _refused(raw, exc)
         except RecursionError:
             raise CaseInputError(_too_deep(_text(raw))) from None
-    placed = list(case_policies(case))
-    for p in placed:
+    other = False  # a document neither a string nor an object: refused after every depth check
+    for p in case_policies(case):
         document = bytes(p.policy.document)
-        if document.lstrip()[:1] == b'"':
+        first = document.lstrip()[:1]  # what model.document_kind_of reads
+        if first == b'"':
             # A policy given as its text (a JSON string, as most are) nests no deeper than the string, and
             # the brackets inside it are not read here (the text is measured when it is parsed).
             continue
+        other = other or first != b"{"
         # The levels above a document: the case object, one per list index in its path, its policy object.
         if too_deep(document, MAX_DEPTH - 2 - p.path.count("[")) is not None:
             raise CaseInputError(_too_deep(_text(raw)))
-    for p in placed:
-        if p.policy.document_kind() == "other":
-            text = _text(raw)
-            raise CaseInputError(_schema_error(text, json.loads(text)))
+    if other:
+        text = _text(raw)
+        raise CaseInputError(_schema_error(text, json.loads(text)))
     return case
 
 

@@ -28,6 +28,7 @@ from reference.compiled import CompiledPolicy, CompiledStatement, PolicyCache
 from reference.context import EMPTY_CONTEXT, RequestContext
 from reference.errors import PolicyError
 from reference.model import (
+    DEFAULT_CALLER_ARN,
     Case,
     CaseError,
     CaseResult,
@@ -193,14 +194,15 @@ def prepare(case: Case, cache: PolicyCache, *, service_rules: bool = True) -> Pr
         ptype = policy.type if isinstance(policy.type, str) else _DEFAULT_TYPE[placed.role]
         slots.append(Slot(placed.role, placed.level, policy.id, ptype, compiled))
 
-    caller = Caller.parse(case.caller)
+    caller_arn = case.caller_arn if isinstance(case.caller_arn, str) else DEFAULT_CALLER_ARN  # Case.caller, compiled
+    caller = Caller.parse(caller_arn)
     owner = case.resource_owner if isinstance(case.resource_owner, str) else None
     same_account = owner is None or _account_of(owner) == caller.account
     has_boundary = case.permissions_boundary is not None
     # The statements that can apply to an action depend on the policies and the caller alone: cases that
     # share both (a batch of requests against one policy) share the memo of them.
     key = (
-        case.caller,
+        caller_arn,
         has_boundary,
         tuple((s.role, s.level, s.policy_id, s.policy_type, id(s.compiled)) for s in slots),
     )

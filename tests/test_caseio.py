@@ -399,3 +399,21 @@ def test_an_invalid_policy_is_named_by_its_place_in_the_case(place: dict[str, An
     error = json.loads(answer.output)["error"]
     assert error["code"] == "invalid-effect"
     assert error["path"] == f"{path}.document.Statement.Effect"
+
+
+def test_a_too_deep_document_is_refused_before_a_document_of_the_wrong_kind() -> None:
+    """A document that is neither a policy text nor a policy object is a schema error, but a line that also
+    nests too deeply is refused for that first (whatever the order of the two policies)."""
+    from reference.nesting import MAX_DEPTH
+
+    deep = {"id": "deep", "document": json.loads("[" * MAX_DEPTH + "]" * MAX_DEPTH)}
+    deep["document"] = {"D": deep["document"]}
+    wrong = {"id": "wrong", "document": 5}
+    for policies in ([wrong, deep], [deep, wrong]):
+        line = json.dumps({"identity_policies": policies, "requests": [{"action": "s3:GetObject"}]})
+        with pytest.raises(CaseInputError) as info:
+            decode_case(line)
+        assert "nested more than" in info.value.error.message
+    with pytest.raises(CaseInputError) as info:
+        decode_case(json.dumps({"identity_policies": [wrong], "requests": [{"action": "s3:GetObject"}]}))
+    assert info.value.error.code == "schema"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 from json_source_map import calculate
@@ -87,6 +88,21 @@ def test_scanner_positions_equal_the_source_map_on_shipped_generated_and_edge_po
     assert len(texts) > 400
     for text in texts:
         assert _scanner_spans(text) == _source_map_spans(text, json.loads(text)), text[:200]
+
+
+def test_the_scanner_steps_aside_where_no_value_starts() -> None:
+    """The C scanner raises StopIteration where no JSON value starts; inside the statement scanner (a
+    generator) that would become a RuntimeError: it is the scanner's own refusal instead, and the position
+    comes from the full source map."""
+    from reference.document import _scan, _Unreadable
+
+    with pytest.raises(_Unreadable):
+        _scan('{"a": }', 6)
+    with pytest.raises(_Unreadable):
+        list(_statement_spans('{"Statement": [ , ]}', True))
+    doc = ParsedDocument('{"Statement": [{"Effect": "Allow"}]}', None, statements=True)
+    start, _ = doc.span(("Statement", 0))
+    assert (start.line, start.column) == (1, 16)
 
 
 def test_carriage_returns_fall_back_to_the_source_map() -> None:
