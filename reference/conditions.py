@@ -522,15 +522,26 @@ def _templated(values: tuple[str, ...], variables: bool, make: Callable[[tuple[R
 
         return bind
     names = tuple(dict.fromkeys(k.lower() for t in templates for k in t.keys))
+    # The rendering depends only on the variables' context values: rendered once per distinct set, kept in
+    # a dictionary emptied when it holds _RENDERINGS_KEPT (not an lru_cache made per clause: making one
+    # runs functools.update_wrapper in Python, for every clause with a variable of every fresh policy).
+    renderings: dict[tuple[ContextValue | None, ...], ValueTest | None] = {}
 
-    @functools.lru_cache(maxsize=1024)
-    def for_values(found: tuple[ContextValue | None, ...]) -> ValueTest | None:
-        # The rendering depends only on the variables' context values: render once per distinct set.
-        ctx = RequestContext({n: cv for n, cv in zip(names, found, strict=True) if cv is not None})
-        rendered = _render_all(templates, ctx)
-        return None if rendered is None else make(rendered)
+    def bind_values(ctx: RequestContext) -> ValueTest | None:
+        found = tuple(ctx.get(n) for n in names)
+        if found in renderings:
+            return renderings[found]
+        if len(renderings) >= _RENDERINGS_KEPT:
+            renderings.clear()
+        values = {n: cv for n, cv in zip(names, found, strict=True) if cv is not None}
+        rendered = _render_all(templates, RequestContext(values))
+        test = renderings[found] = None if rendered is None else make(rendered)
+        return test
 
-    return lambda ctx: for_values(tuple(ctx.get(n) for n in names))
+    return bind_values
+
+
+_RENDERINGS_KEPT: Final = 1024
 
 
 def _string_binder(kind: str, values: tuple[str, ...], variables: bool, fail: _Fail) -> Binder:

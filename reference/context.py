@@ -57,7 +57,9 @@ class RequestContext:
             values = {}
             for e in self._entries:
                 # A key given twice: the later entry wins, as a dict would.
-                values[e.key.lower()] = ContextValue(e.key, e.type, tuple(e.values))
+                # tuple.__new__: a named tuple's own constructor is a Python function (namedtuple writes
+                # its __new__ as source), called for every key of every request that reads its context.
+                values[e.key.lower()] = tuple.__new__(ContextValue, (e.key, e.type, tuple(e.values)))
             self._values = values
         return values
 

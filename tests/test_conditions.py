@@ -1405,3 +1405,18 @@ def test_negated_is_complement_when_present(
         assert negated is all(not p for p in per_value)
     else:
         assert negated is any(not p for p in per_value)
+
+
+def test_a_clause_with_a_variable_answers_every_context_past_its_kept_renderings() -> None:
+    """A clause with a policy variable renders its values once per distinct set of the variables' context
+    values and keeps a bounded number of renderings: past the bound (emptied, rendered again) every context
+    still gets its own answer, and a value seen before its own."""
+    from reference.conditions import _RENDERINGS_KEPT
+
+    block = compile_block({"StringEquals": {"aws:PrincipalTag/team": "${aws:username}"}})
+    for i in range(_RENDERINGS_KEPT + 200):
+        same = context({"aws:username": f"u{i}", "aws:PrincipalTag/team": f"u{i}"})
+        other = context({"aws:username": f"u{i}", "aws:PrincipalTag/team": f"u{i - 1}"})
+        assert block.matches(same) and not block.matches(other), i
+    assert block.matches(context({"aws:username": "u3", "aws:PrincipalTag/team": "u3"}))
+    assert not block.matches(context({"aws:PrincipalTag/team": "u3"}))  # the variable has no value
