@@ -169,12 +169,6 @@ class AnswerBlock:
     errors: list[LineError] = field(default_factory=list)
     read: int = 0  # lines of a piece of a file, blank ones too (its answers are numbered from 1)
 
-    def add(self, answer: Answer) -> None:
-        self.lines.append(answer.line)
-        self.outputs.append(answer.output)
-        if answer.error is not None:
-            self.errors.append(answer.error)
-
     def answers(self) -> Iterator[Answer]:
         errors = {e.line: e for e in self.errors}
         for line, output in zip(self.lines, self.outputs, strict=True):
@@ -200,10 +194,17 @@ class AnswerBlock:
 
 
 def _block_of(answers: Iterable[Answer]) -> AnswerBlock:
-    block = AnswerBlock()
+    """The answers as one block, in their order (the lists filled here, not by a method called for every
+    answer: this module runs as Python source)."""
+    lines: list[int] = []
+    outputs: list[bytes] = []
+    errors: list[LineError] = []
     for answer in answers:
-        block.add(answer)
-    return block
+        lines.append(answer.line)
+        outputs.append(answer.output)
+        if answer.error is not None:
+            errors.append(answer.error)
+    return AnswerBlock(lines, outputs, errors)
 
 
 def _merged(blocks: list[AnswerBlock]) -> AnswerBlock:
@@ -224,9 +225,7 @@ def _answer_serially(lines: Iterable[bytes | str], cache: PolicyCache, service_r
     for n, answer in enumerate(answer_lines(lines, cache, service_rules=service_rules), start=1):
         if n % _CHECK_EVERY == 0:
             upkeep.after(_CHECK_EVERY)
-        block = AnswerBlock()
-        block.add(answer)
-        yield block
+        yield _block_of((answer,))
 
 
 # -- worker side --------------------------------------------------------------------------------------------
