@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import msgspec
 
-from reference.compiled import PolicyCache
+from reference.compiled import PolicyCache, document_kind_of
 from reference.document import json_path
 from reference.evaluator import CaseInputError, case_policies, evaluate_case
 from reference.model import Case, CaseError, CaseErrorResult, CaseResult, PolicyDocuments
@@ -123,12 +123,12 @@ def decode_case(raw: bytes | str) -> Case:
     other = False  # a document neither a string nor an object: refused after every depth check
     for p in case_policies(case):
         document = bytes(p.policy.document)
-        first = document.lstrip()[:1]  # what model.document_kind_of reads
-        if first == b'"':
+        kind = document_kind_of(document)
+        if kind == "string":
             # A policy given as its text (a JSON string, as most are) nests no deeper than the string, and
             # the brackets inside it are not read here (the text is measured when it is parsed).
             continue
-        other = other or first != b"{"
+        other = other or kind == "other"
         # The levels above a document: the case object, one per list index in its path, its policy object.
         if too_deep(document, MAX_DEPTH - 2 - p.path.count("[")) is not None:
             raise CaseInputError(_too_deep(_text(raw)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Hashable
-from typing import Final, Generic, TypeVar
+from typing import Final, Generic, Literal, TypeVar
 
 import msgspec
 
@@ -456,7 +456,7 @@ class Aged(Generic[K, V]):
 _CONTENTS: Final[Aged[tuple[str, PolicyKind], PolicyContent]] = Aged(_COMPILED_POLICIES_KEPT)
 
 
-def _tokens(text: str) -> str | None:
+def _json_tokens(text: str) -> str | None:
     """The text's JSON tokens without the white space between them (msgspec's formatter, in C), or None
     where it is not well-formed JSON (``parse_policy`` then says why).  Two texts with the same tokens hold
     the same JSON value, written in two layouts."""
@@ -478,7 +478,7 @@ def compile_text(text: str, kind: PolicyKind) -> CompiledPolicy:
     JSON white space alone (space, tab, line feed, carriage return: msgspec's formatter refuses any other
     character between tokens), which IAM accepts.  Only valid policies are kept: an invalid one is parsed
     every time, and its error located in its own text."""
-    tokens = _tokens(text) if len(text) <= MAX_POLICY_CHARS else None
+    tokens = _json_tokens(text) if len(text) <= MAX_POLICY_CHARS else None
     content = None if tokens is None else _CONTENTS.get((tokens, kind))
     if content is not None:
         document = ParsedDocument(text, None, statements=content.has_statements)
@@ -494,14 +494,14 @@ def compile_text(text: str, kind: PolicyKind) -> CompiledPolicy:
     return CompiledPolicy(parsed, content)
 
 
-def _forget_parts(*, automata: bool = True) -> None:
-    """The caches of policy parts emptied; ``automata=False`` (aging) keeps the small readings of single values
+def _forget_parts(*, values: bool = True) -> None:
+    """The caches of policy parts emptied; ``values=False`` (aging) keeps the small readings of single values
     (wildcard automata, IP ranges)."""
     compile_text.cache_clear()
     _action_matcher.cache_clear()
     _resource_matcher.cache_clear()
-    forget_compiled_clauses(values=automata)
-    forget_patterns(automata=automata)
+    forget_compiled_clauses(values=values)
+    forget_patterns(automata=values)
 
 
 def forget_compiled() -> None:
@@ -522,8 +522,23 @@ def age_compiled() -> None:
     times), their caches are bounded, and what they hold is a string and mostly None.  So are the wildcard
     automata of patterns (``reference.patterns.forget_patterns``) and the readings of IP ranges
     (``reference.conditions.forget_compiled_clauses``)."""
-    _forget_parts(automata=False)
+    _forget_parts(values=False)
     _CONTENTS.age()
+
+
+DocumentKind = Literal["string", "object", "other"]
+
+
+def document_kind_of(raw: bytes) -> DocumentKind:
+    """What a case's ``document`` field holds, by its raw JSON: the policy text as a string, the policy as
+    an object, or something else (refused).  Read for every policy of every case (``PolicyCache``,
+    ``reference.caseio.decode_case``): here, in compiled code."""
+    first = raw.lstrip()[:1]
+    if first == b'"':
+        return "string"
+    if first == b"{":
+        return "object"
+    return "other"
 
 
 class PolicyCache:
@@ -583,9 +598,9 @@ class PolicyCache:
         return hit
 
     def _compile_raw(self, raw: bytes, policy: Policy, kind: PolicyKind) -> CompiledPolicy:
-        first = raw.lstrip()[:1]  # model.document_kind_of, here in compiled code
-        if first != b'"' and first != b"{":
+        kind_of_document = document_kind_of(raw)
+        if kind_of_document == "other":
             raise PolicyError("invalid-document", "document must be a JSON string or object", "$")
         # The policy as a JSON string (most cases): its text decoded here, in compiled code.
-        text = msgspec.json.decode(raw, type=str) if first == b'"' else policy.text()
+        text = msgspec.json.decode(raw, type=str) if kind_of_document == "string" else policy.text()
         return self._compile(text, kind)

@@ -316,7 +316,7 @@ def _entries(value: Any) -> int:
 
 def parse_document(text: str, tokens: str | None = None) -> ParsedDocument:
     """The decoded text, or a ``PolicyError`` located in it.  ``tokens``: the text's JSON tokens without
-    the white space between them, when the caller has them (``reference.compiled._tokens``, msgspec's
+    the white space between them, when the caller has them (``reference.compiled._json_tokens``, msgspec's
     formatter: the tokens as written, strings and numbers verbatim): the checks and the decoder read them
     in place of the text (each answers the same, as the white space left out is what IAM accepts and JSON
     skips, and the decoder needs no look for white space before a colon), and the text is read only when

@@ -86,20 +86,6 @@ _WITHOUT_FLOATS = msgspec.json.Decoder(float_hook=_refuse_float)
 # never tracked"), and building the millions of them a batch needs is cheaper.
 
 
-DocumentKind = Literal["string", "object", "other"]
-
-
-def document_kind_of(raw: bytes) -> DocumentKind:
-    """What a case's ``document`` field holds, by its raw JSON: the policy text as a string, the policy as
-    an object, or something else (refused)."""
-    first = raw.lstrip()[:1]
-    if first == b'"':
-        return "string"
-    if first == b"{":
-        return "object"
-    return "other"
-
-
 class Policy(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
     """One policy in force.
 
@@ -118,9 +104,6 @@ class Policy(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
     def of(cls, id: str, document: str | Mapping[str, Any], type: PolicyType | None = None) -> Policy:
         raw = Raw(msgspec.json.encode(document))
         return cls(id=id, document=raw, type=UNSET if type is None else type)
-
-    def document_kind(self) -> DocumentKind:
-        return document_kind_of(bytes(self.document))
 
     def text(self) -> str:
         """The policy text that line and column positions refer to: the string, or ``json.dumps(document,
