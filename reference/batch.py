@@ -37,7 +37,15 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import NamedTuple
 
-from reference.caseio import Answer, LineError, answer_lines, answer_numbered, error_answer, stream_lines
+from reference.caseio import (
+    Answer,
+    LineError,
+    answer_lines,
+    answer_numbered,
+    error_answer,
+    split_lines,
+    stream_lines,
+)
 from reference.compiled import PolicyCache, age_compiled, forget_compiled
 from reference.routing import Numbered, rounds
 from reference.workers import Workers, can_fork
@@ -269,7 +277,7 @@ def _answer_segment(segment: Segment) -> AnswerBlock:
     numbered from 1: the parent, which has not read them, numbers them again (``AnswerBlock.after``)."""
     assert _worker_cache is not None and _worker_upkeep is not None, "worker not started"
     data = _read_range(segment.fd, segment.offset, segment.length)
-    lines = data.splitlines()  # what stream_lines gives (a piece ends at a line end: no "\r\n" is cut)
+    lines = split_lines(data)  # what stream_lines gives (a piece ends at a line end: no "\r\n" is cut)
     block = _block_of(answer_numbered(enumerate(lines, start=1), _worker_cache, service_rules=_worker_service_rules))
     block.read = len(lines)
     _worker_upkeep.after(len(lines))

@@ -214,6 +214,26 @@ class Answer:
         self.error: Final = error
 
 
+def split_lines(data: bytes) -> list[bytes]:
+    """``data.splitlines()`` (``\\n``, ``\\r\\n`` and a lone ``\\r`` end a line; the ends are dropped), found
+    by ``bytes.find`` where there is no ``\\r``: a search in C for each line end (memchr), where
+    ``splitlines`` looks at every byte for every kind of line end (a worker splits each piece of a file it
+    answers: 4% of its instructions on generated cases)."""
+    if b"\r" in data:
+        return data.splitlines()
+    lines: list[bytes] = []
+    start = 0
+    size = len(data)
+    while start < size:
+        end = data.find(b"\n", start)
+        if end < 0:
+            lines.append(data[start:])
+            break
+        lines.append(data[start:end])
+        start = end + 1
+    return lines
+
+
 def stream_lines(stream: Iterable[bytes]) -> Iterator[bytes]:
     """The lines of a binary stream, read one at a time, split as ``bytes.splitlines`` splits a whole
     file (``\\n``, ``\\r\\n`` and a lone ``\\r`` end a line; the ends are dropped)."""

@@ -169,6 +169,7 @@ class ParsedDocument:
         self._scanner: Iterator[Span] | None = None  # the statement scanner while it has more to give
         self._scanned = False  # the scanner was started (or found unusable: a "\r" in the text)
         self._positions: dict[tuple[PathPart, ...], tuple[Position, Position]] = {}
+        self._counted = (0, 0)  # an offset and the line breaks before it (``_position``)
 
     def forget_value(self) -> None:
         """Drop the decoded value (a compiled policy keeps what it needs from it): a cached policy holds
@@ -189,9 +190,16 @@ class ParsedDocument:
 
     def _position(self, offset: int) -> Position:
         """1-based line and column of a character offset (lines end with "\n": the scanner is only used
-        on text without "\r"), by two searches in C: a policy's few matched statements need a few."""
-        line_start = self.text.rfind("\n", 0, offset) + 1
-        return Position(self.text.count("\n", 0, offset) + 1, offset - line_start + 1)
+        on text without "\r"), by two searches in C.  The line breaks are counted from the offset asked for
+        before when it is not after this one (a statement's end after its start, a later statement after an
+        earlier one), else from the start of the text."""
+        text = self.text
+        counted_to, breaks = self._counted
+        if offset < counted_to:
+            counted_to = breaks = 0
+        breaks += text.count("\n", counted_to, offset)
+        self._counted = (offset, breaks)
+        return Position(breaks + 1, offset - text.rfind("\n", 0, offset))
 
     def span(self, parts: Sequence[PathPart]) -> tuple[Position, Position]:
         """1-based start of the value and the position just after its end."""

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from reference import batch
 from reference.batch import CaseAnswerer, can_fork
-from reference.caseio import answer_lines, stream_lines
+from reference.caseio import answer_lines, split_lines, stream_lines
 from reference.fixtures import anchor_policy
 from reference.workers import WorkerDied
 from strategies import generate_cases, write_cases
@@ -334,10 +334,19 @@ def test_file_pieces_number_lines_as_stream_lines(
             got: list[tuple[int, bytes]] = []
             for segment in batch.file_segments(f.fileno(), piece):
                 chunk = batch._read_range(segment.fd, segment.offset, segment.length)
-                got += list(enumerate(chunk.splitlines(), start=len(got) + 1))
+                got += list(enumerate(split_lines(chunk), start=len(got) + 1))  # as _answer_segment
     finally:
         batch._LOOK = was
     assert got == list(enumerate(stream_lines(io.BytesIO(data)), start=1))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([b"a", b"bb", b"", b" ", b"\n", b"\r", b"\r\n", b"\n\n", b"{}"]), max_size=30))
+def test_split_lines_splits_as_splitlines(parts: list[bytes]) -> None:
+    """A worker splits a piece of a file by ``split_lines``: the lines ``bytes.splitlines`` gives, with
+    and without "\r", with and without a last line end, blank lines kept."""
+    data = b"".join(parts)
+    assert split_lines(data) == data.splitlines()
 
 
 def test_the_command_says_so_when_a_worker_dies(

@@ -49,13 +49,15 @@ def _source_map_spans(text: str, value: Any) -> dict[tuple[Any, ...], tuple[tupl
     return out
 
 
-def _scanner_spans(text: str) -> dict[tuple[Any, ...], tuple[tuple[int, int], tuple[int, int]]]:
+def _scanner_spans(text: str, forward: bool = False) -> dict[tuple[Any, ...], tuple[tuple[int, int], tuple[int, int]]]:
     """The statement positions as a document gives them, asked for last statement first (the scanner stops
-    at the statement asked for: the ones before it must still be found afterwards)."""
+    at the statement asked for: the ones before it must still be found afterwards, and their lines counted
+    again from the start), or first statement first (``forward``: lines counted on from the statement
+    before)."""
     paths = [path for path, _ in _statement_spans(text, has_statements(parse_document(text).value))]
     doc = parse_document(text)
     out = {}
-    for path in reversed(paths):
+    for path in paths if forward else reversed(paths):
         start, end = doc.span(path)
         out[path] = ((start.line, start.column), (end.line, end.column))
     return out
@@ -87,7 +89,9 @@ def test_scanner_positions_equal_the_source_map_on_shipped_generated_and_edge_po
     texts = [*_policy_texts(400), *EDGE_TEXTS]
     assert len(texts) > 400
     for text in texts:
-        assert _scanner_spans(text) == _source_map_spans(text, json.loads(text)), text[:200]
+        expected = _source_map_spans(text, json.loads(text))
+        assert _scanner_spans(text) == expected, text[:200]
+        assert _scanner_spans(text, forward=True) == expected, text[:200]
 
 
 def test_the_scanner_steps_aside_where_no_value_starts() -> None:
