@@ -40,6 +40,7 @@ import re
 from typing import Final
 
 from reference.catalog import get_catalog
+from reference.memo import Memo
 
 _VARIABLE: Final = re.compile(r"\$\{[^}]*\}")
 _WILD: Final = "\x00"  # stands for a wildcard or a policy variable once variables are replaced
@@ -140,8 +141,7 @@ def _is_literal_nonempty(part: str) -> bool:
     return bool(part) and _WILD not in part
 
 
-@functools.lru_cache(maxsize=65_536)
-def resource_problem(resource: str) -> tuple[str, str] | None:
+def _resource_problem(resource: str) -> tuple[str, str] | None:
     """``(code, message)`` when IAM refuses ``resource`` as a Resource/NotResource value, else None."""
     if resource == "*":
         return None
@@ -177,3 +177,7 @@ def resource_problem(resource: str) -> tuple[str, str] | None:
                 f"resource {resource!r}: only S3's regional resources ({starts}) contain region information",
             )
     return None
+
+
+# Policies repeat their resources (a generated batch each four times): each is checked once.
+resource_problem: Final[Memo[tuple[str, str] | None]] = Memo(_resource_problem, 65_536)

@@ -510,8 +510,8 @@ def forget_compiled() -> None:
     memory to a budget (reference.batch)."""
     _forget_parts()
     _CONTENTS.clear()
-    resource_problem.cache_clear()
-    action_problem.cache_clear()
+    resource_problem.clear()
+    action_problem.clear()
 
 
 def age_compiled() -> None:

@@ -43,6 +43,14 @@ def _only_allowed(text: str) -> bool:
     return not raw.translate(None, _ALLOWED_BYTES)
 
 
+def _tokens_allowed(tokens: str) -> bool:
+    """``_only_allowed`` of a text's JSON tokens as msgspec's formatter writes them (``parse_document``): they
+    hold no character below U+0020 (the formatter leaves out the white space between tokens and refuses such
+    a character in a string, escaped or not), so an ASCII text of tokens (known in O(1)) holds only allowed
+    characters; any other is tested."""
+    return tokens.isascii() or _only_allowed(tokens)
+
+
 PathPart = str | int
 
 
@@ -329,7 +337,7 @@ def parse_document(text: str, tokens: str | None = None) -> ParsedDocument:
     in place of the text (each answers the same, as the white space left out is what IAM accepts and JSON
     skips, and the decoder needs no look for white space before a colon), and the text is read only when
     one of them fails, to locate the error."""
-    if tokens is not None and len(text) <= MAX_POLICY_CHARS and _only_allowed(tokens) and too_deep(tokens) is None:
+    if tokens is not None and len(text) <= MAX_POLICY_CHARS and _tokens_allowed(tokens) and too_deep(tokens) is None:
         value = _plain_tokens_value(tokens)
         if value is not _NOT_PLAIN:
             return ParsedDocument(text=text, value=value)

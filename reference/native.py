@@ -19,6 +19,7 @@ EVALUATION_MODULES = (
     "explain",
     "global_keys",
     "key_types",
+    "memo",
     "nesting",
     "patterns",
     "policy",

@@ -10,13 +10,13 @@ when the policy is compiled.
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final, Literal
 
 from reference.arns import resource_problem
 from reference.document import ParsedDocument, PathPart, parse_document
+from reference.memo import Memo
 from reference.model import Position
 
 Problem = tuple[str, str]  # (error code, message) of a value IAM refuses
@@ -230,24 +230,23 @@ def _pair(
 
 
 def _check_each(
-    doc: ParsedDocument, p: list[PathPart], name: str, value: Any, problem_of: Callable[[str], Problem | None]
+    doc: ParsedDocument, p: list[PathPart], name: str, value: Any, problem_of: Memo[Problem | None]
 ) -> None:
     """Each string of an Action/Resource element (a string, or a list that ``_strings`` accepted; nulls
     skipped) checked by ``problem_of``; the element's path is only built for an error."""
     if type(value) is str:
-        problem = problem_of(value)
+        problem = problem_of.get(value)
         if problem is not None:
             raise doc.error(problem[0], problem[1], [*p, name])
         return
     for i, one in enumerate(value):
         if one is not None:
-            problem = problem_of(one)
+            problem = problem_of.get(one)
             if problem is not None:
                 raise doc.error(problem[0], problem[1], [*p, name, i])
 
 
-@functools.lru_cache(maxsize=16_384)
-def action_problem(action: str) -> Problem | None:
+def _action_problem(action: str) -> Problem | None:
     """(code, message) when IAM refuses this Action value, else None: reference_policies_elements_action.html
     ("service-prefix:action", no wildcard in the prefix); the character rules are IAM's CreatePolicy
     answers (see ``_VENDOR``).  Policies repeat their actions: each is checked once."""
@@ -264,6 +263,10 @@ def action_problem(action: str) -> Problem | None:
     if not _VENDOR.fullmatch(prefix):
         return "invalid-action", f"action {action!r}: the service prefix {prefix!r} is not a valid vendor"
     return None
+
+
+# Policies repeat their actions: each is checked once (kept like IAM's other single-value answers, bounded).
+action_problem: Final[Memo[Problem | None]] = Memo(_action_problem, 16_384)
 
 
 def _principal(

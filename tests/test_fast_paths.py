@@ -429,6 +429,20 @@ def test_a_document_read_from_its_tokens_is_the_document_read_from_its_text(text
     assert _same(got, expected) or ("nan" in repr(got) and repr(got) == repr(expected)), (got, expected)  # NaN != NaN
 
 
+@given(st.lists(st.text(st.sampled_from('a \t\n\r\x00\x01\x1f\x7f\xff\u0100\U0001f600\\"'), max_size=6), max_size=3))
+@example(["\t"])  # a tab in a string: the formatter refuses it
+def test_tokens_are_tested_for_allowed_characters_as_the_text_is(strings: list[str]) -> None:
+    """``_tokens_allowed`` (ASCII tokens need no test) agrees with ``_only_allowed`` on every text of tokens
+    that msgspec's formatter writes, raw control characters and escapes included."""
+    from reference.compiled import _json_tokens
+    from reference.document import _only_allowed, _tokens_allowed
+
+    for text in (json.dumps(strings), json.dumps(strings, ensure_ascii=False), '["' + '","'.join(strings) + '"]'):
+        tokens = _json_tokens(text)
+        if tokens is not None:
+            assert _tokens_allowed(tokens) == _only_allowed(tokens), tokens
+
+
 def test_the_plain_decoder_takes_the_common_policy_texts() -> None:
     """The fast path is taken for policies without numbers, spaced or compact (else the test above passes
     with a decoder that always steps aside)."""
