@@ -450,3 +450,42 @@ def test_the_plain_decoder_takes_the_common_policy_texts() -> None:
     assert taken == [True, True, True, False]  # the last has spaces before its colons
     shipped = _policy_texts(200)
     assert sum(_plain_value(t) is not _NOT_PLAIN for t in shipped) > 0.8 * len(shipped)
+
+
+def _library_range(text: str) -> tuple[int, int, int] | None:
+    from reference.conditions import read_network
+
+    n = read_network(text)
+    return None if n is None else (n.version, int(n.network_address), int(n.netmask))
+
+
+_ipv4_like = st.one_of(
+    st.text(st.sampled_from("0123456789./ :a"), max_size=20),
+    st.builds(
+        lambda octets, prefix, zero: (
+            ".".join(("0" + str(o)) if zero and i == 2 else str(o) for i, o in enumerate(octets))
+            + ("" if prefix is None else f"/{prefix}")
+        ),
+        st.lists(st.integers(0, 300), min_size=4, max_size=4),
+        st.none() | st.integers(0, 40) | st.sampled_from(["01", "032", "", "255.255.0.0", "0.0.255.255", "٣"]),
+        st.booleans(),
+    ),
+)
+
+
+@given(_ipv4_like)
+@example("203.0.113.7/24")  # host bits after the prefix are dropped
+@example("10.0.0.1")  # no prefix: /32
+@example("0.0.0.0/0")
+@example("1.2.3.4/33")  # out of range: the library refuses it
+@example("256.1.1.1")
+@example("01.2.3.4")  # a leading zero: the library refuses it
+@example("1.2.3.4/01")  # ... but not in the prefix
+@example("1.2.3.4/255.255.255.0")  # a netmask: the library's
+@example("::ffff:1.2.3.4/120")
+def test_plain_ipv4_ranges_read_as_the_standard_library_reads_them(text: str) -> None:
+    """A policy's IPv4 value is read without the standard library when it is plain: the same range (IP
+    version, network, netmask), or the same refusal."""
+    from reference.conditions import _network_range
+
+    assert _network_range.__wrapped__(text) == _library_range(text), text
