@@ -8,6 +8,7 @@ stderr, never a traceback for user input).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import io
 import json
@@ -172,6 +173,8 @@ def _evaluate_cases(path: str, service_rules: bool = True, workers: int | None =
         if stream is not sys.stdin.buffer:
             stream.close()
     out.flush()
+    global _NOTHING_TO_TEAR_DOWN
+    _NOTHING_TO_TEAR_DOWN = True  # its input closed, its workers ended and waited for, its answers flushed
     return status
 
 
@@ -572,14 +575,36 @@ def _stdout_to_devnull() -> None:
         pass
 
 
+# Set by a command that leaves nothing for Python's shut-down to do but free memory (``evaluate --cases``: no
+# server, no temporary file, no exit handler, its output flushed): ``entry`` then ends the process at once.
+_NOTHING_TO_TEAR_DOWN = False
+
+
 def entry() -> NoReturn:
     """The ``iamconf`` command: ``main``, then the process ends.  Everything still alive is first frozen out
     of the garbage collector's way: the collections Python runs while it shuts down would otherwise walk
     every compiled policy still cached (measured: 1.5 s after answering 10,000 fresh cases, as long as
-    answering them on two cores).  Objects are still freed; only the walks are skipped."""
+    answering them on two cores).  Objects are still freed; only the walks are skipped.  After
+    ``evaluate --cases``, not even that: the standard streams are flushed and the process ends without the
+    interpreter's shut-down (11 ms of freeing modules and objects, measured, in a command of 0.7 s)."""
     status = main()
     gc.freeze()
+    if _NOTHING_TO_TEAR_DOWN:
+        _end_now(status)
     sys.exit(status)
+
+
+def _end_now(status: int) -> NoReturn:
+    """What Python's exit does that matters here, the standard streams flushed, then ``os._exit``."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away after the last answer was written: as main's own case
+        _stdout_to_devnull()
+    except (OSError, ValueError):
+        status = status or 1
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    os._exit(status)
 
 
 if __name__ == "__main__":

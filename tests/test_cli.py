@@ -250,3 +250,41 @@ def test_a_subcommand_parser_built_alone_is_the_one_built_with_all() -> None:
             helps.append(sub.choices[name].format_help())
         assert helps[0] == helps[1], name
     assert set(_SUBCOMMANDS) < set(next(a for a in everything._actions if a.dest == "command").choices)
+
+
+_WATCHED_ENTRY = (
+    "import atexit, sys\n"
+    "atexit.register(lambda: sys.stderr.write('torn down\\n'))\n"
+    "from conformance.cli import entry\n"
+    "entry()\n"
+)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_evaluate_cases_ends_without_the_interpreters_shut_down_and_loses_no_answer(
+    tmp_path: Path, workers: str
+) -> None:
+    """``iamconf evaluate --cases`` ends the process at once (``os._exit``) after flushing its answers and
+    errors: every answer reaches a pipe, the exit status is kept (2 for a bad line), and no exit handler
+    runs.  Any other command ends through Python's shut-down (the exit handler runs)."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    lines = (root / "examples" / "anchor-v3.jsonl").read_bytes().splitlines()
+    cases = tmp_path / "cases.jsonl"
+    cases.write_bytes(b"\n".join([*lines * 40, b"{not json"]) + b"\n")
+    env = {"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}
+
+    def entry(*argv: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [sys.executable, "-c", _WATCHED_ENTRY, *argv], capture_output=True, cwd=tmp_path, env=env, timeout=120
+        )
+
+    done = entry("evaluate", "--workers", workers, "--cases", str(cases))
+    answers = done.stdout.splitlines()
+    assert len(answers) == len(lines) * 40 + 1 and all(json.loads(a) for a in answers)
+    assert done.returncode == 2 and b"malformed" in done.stderr.lower()
+    assert b"torn down" not in done.stderr
+    other = entry("--version")
+    assert other.returncode == 0 and b"torn down" in other.stderr
