@@ -180,4 +180,4 @@ def _resource_problem(resource: str) -> tuple[str, str] | None:
 
 
 # Policies repeat their resources (a generated batch each four times): each is checked once.
-resource_problem: Final[Memo[tuple[str, str] | None]] = Memo(_resource_problem, 65_536)
+resource_problem: Final[Memo[str, tuple[str, str] | None]] = Memo(_resource_problem, 65_536)

@@ -45,6 +45,7 @@ from typing import Literal as Lit
 from reference.context import EMPTY_CONTEXT, ContextValue, RequestContext
 from reference.document import ParsedDocument, PathPart
 from reference.errors import PolicyError
+from reference.memo import Memo
 from reference.patterns import WARM, Pattern, as_plain_pattern, glob_source, has_wildcard, nfa_match, rendered_match
 from reference.variables import Literal, Rendered, Template, parse_template, plain_text
 
@@ -539,26 +540,18 @@ def _templated(values: tuple[str, ...], variables: bool, make: Callable[[tuple[R
 
         return bind
     names = tuple(dict.fromkeys(k.lower() for t in templates for k in t.keys))
-    # The rendering depends only on the variables' context values: rendered once per distinct set, kept in
-    # a dictionary emptied when it holds _RENDERINGS_KEPT (not an lru_cache made per clause: making one
-    # runs functools.update_wrapper in Python, for every clause with a variable of every fresh policy).
-    renderings: dict[tuple[ContextValue | None, ...], ValueTest | None] = {}
 
-    def bind_values(ctx: RequestContext) -> ValueTest | None:
-        found = tuple(ctx.get(n) for n in names)
-        if found in renderings:
-            return renderings[found]
-        if len(renderings) >= _RENDERINGS_KEPT:
-            renderings.clear()
+    def render(found: tuple[ContextValue | None, ...]) -> ValueTest | None:
         values = {n: cv for n, cv in zip(names, found, strict=True) if cv is not None}
         rendered = _render_all(templates, RequestContext(values))
-        test = renderings[found] = None if rendered is None else make(rendered)
-        return test
+        return None if rendered is None else make(rendered)
 
-    return bind_values
+    # The rendering depends only on the variables' context values: rendered once per distinct set.
+    renderings: Memo[tuple[ContextValue | None, ...], ValueTest | None] = Memo(render, _RENDERINGS_KEPT)
+    return lambda ctx: renderings.get(tuple(ctx.get(n) for n in names))
 
 
-_RENDERINGS_KEPT: Final = 1024
+_RENDERINGS_KEPT: Final = 1024  # renderings a clause with a policy variable keeps (``_templated``)
 
 
 def _string_binder(kind: str, values: tuple[str, ...], variables: bool, fail: _Fail) -> Binder:

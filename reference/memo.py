@@ -1,31 +1,33 @@
-"""A function's answers kept for the strings it was asked about: ``Memo``."""
+"""A function's answers kept for the values it was asked about: ``Memo``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Final, Generic, TypeVar
 
+K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
 
 
-class Memo(Generic[T]):
-    """``answer`` of a string, computed once and kept; emptied whole when it holds ``limit`` answers.
+class Memo(Generic[K, T]):
+    """``answer`` of a value, computed once and kept; emptied whole when it holds ``limit`` answers.
 
-    For the grammar checks of single Action and Resource values, asked once for every value of every new
-    policy (tens of thousands of times in a batch of generated cases).  ``functools.lru_cache`` did the same
-    through Python's call protocol, built a key and kept its entries in recency order at every call: a
-    third of the cost of a check that hits (measured on generated cases); here, compiled, a hit is one
-    dictionary lookup."""
+    For what fresh policies ask again and again: the grammar checks of single Action and Resource values
+    (tens of thousands of times in a batch of generated cases) and a clause's renderings of its policy
+    variables (once per distinct set of the variables' values).  ``functools.lru_cache`` did the same through
+    Python's call protocol, built a key and kept its entries in recency order at every call: a third of the
+    cost of a check that hits (measured on generated cases); made per clause, it ran
+    ``functools.update_wrapper`` in Python.  Here, compiled, a hit is one dictionary lookup."""
 
-    def __init__(self, answer: Callable[[str], T], limit: int) -> None:
+    def __init__(self, answer: Callable[[K], T], limit: int) -> None:
         self._answer: Final = answer
         self._limit: Final = limit
-        self._kept: dict[str, T] = {}
+        self._kept: dict[K, T] = {}
 
-    def __call__(self, value: str) -> T:
+    def __call__(self, value: K) -> T:
         return self.get(value)
 
-    def get(self, value: str) -> T:
+    def get(self, value: K) -> T:
         kept = self._kept
         if value in kept:
             return kept[value]

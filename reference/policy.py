@@ -230,7 +230,7 @@ def _pair(
 
 
 def _check_each(
-    doc: ParsedDocument, p: list[PathPart], name: str, value: Any, problem_of: Memo[Problem | None]
+    doc: ParsedDocument, p: list[PathPart], name: str, value: Any, problem_of: Memo[str, Problem | None]
 ) -> None:
     """Each string of an Action/Resource element (a string, or a list that ``_strings`` accepted; nulls
     skipped) checked by ``problem_of``; the element's path is only built for an error."""
@@ -249,7 +249,7 @@ def _check_each(
 def _action_problem(action: str) -> Problem | None:
     """(code, message) when IAM refuses this Action value, else None: reference_policies_elements_action.html
     ("service-prefix:action", no wildcard in the prefix); the character rules are IAM's CreatePolicy
-    answers (see ``_VENDOR``).  Policies repeat their actions: each is checked once."""
+    answers (see ``_VENDOR``)."""
     if action == "*":
         return None
     if ":" not in action:
@@ -265,8 +265,8 @@ def _action_problem(action: str) -> Problem | None:
     return None
 
 
-# Policies repeat their actions: each is checked once (kept like IAM's other single-value answers, bounded).
-action_problem: Final[Memo[Problem | None]] = Memo(_action_problem, 16_384)
+# Policies repeat their actions: each is checked once.
+action_problem: Final[Memo[str, Problem | None]] = Memo(_action_problem, 16_384)
 
 
 def _principal(
