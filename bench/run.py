@@ -373,6 +373,18 @@ def pin_one_core() -> str:
     return f"pinned to cpu {cpu}"
 
 
+def interpreter() -> str:
+    """The Python this bench runs on and how it was built, as far as it matters to speed: whether the
+    interpreter runs from a shared libpython (pyenv's default build; tools/pick_python.py measured it
+    12% slower on the fresh workload than the distribution's statically linked PGO+LTO build)."""
+    try:
+        with open("/proc/self/maps") as f:
+            linked = "libpython shared" if "libpython" in f.read() else "libpython linked in"
+    except OSError:
+        linked = "linkage unknown"
+    return f"Python {platform.python_version()} ({os.path.realpath(sys.executable)}, {linked})"
+
+
 def peak_rss_mib() -> float:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024  # bytes on macOS, KiB on Linux
@@ -506,7 +518,7 @@ def report(f: Figures, pinned: str, pm_version: str, examples: list[str], show: 
     print(
         f"workload: anchor policy v3, {f.requests:,} requests in {f.cases:,} cases ({f.per_case} a case), "
         f"{f.input_bytes / 1e6:.1f} MB of case lines; best of {f.repeat} after a warm-up; "
-        f"Python {platform.python_version()}, {pinned}; reference: {build_name()} ({reference_source()})"
+        f"{interpreter()}, {pinned}; reference: {build_name()} ({reference_source()})"
     )
     rows: list[tuple[str, float]] = [
         ("reference: answer_lines (decode + evaluate + encode)", f.answer_lines),
@@ -839,6 +851,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             },
             "repeat": figures.repeat,
             "python": platform.python_version(),
+            "interpreter": interpreter(),
             "reference_build": build_name(),
             "cpu": pinned,
             "decisions_per_s": {

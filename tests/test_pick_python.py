@@ -1,0 +1,87 @@
+"""tools/pick_python.py: the CPython 3.11 build CI runs tox on (.ci/run)."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("pick_python", ROOT / "tools" / "pick_python.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["pick_python"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+pick = _load()
+
+
+def _interpreter(
+    name: str, *, shared: bool, headers: bool = True, venv: bool = True, version: tuple[int, ...] = (3, 11, 7)
+) -> Any:
+    return pick.Interpreter(
+        executable=name, version=version, implementation="cpython", headers=headers, venv=venv, shared_libpython=shared
+    )
+
+
+def test_a_statically_linked_build_is_chosen_over_a_shared_libpython_one_whatever_the_order() -> None:
+    shared = _interpreter("/pyenv/python3.11", shared=True)
+    static = _interpreter("/usr/bin/python3.11", shared=False)
+    assert pick.choose([shared, static]) is static
+    assert pick.choose([static, shared]) is static
+
+
+def test_an_interpreter_that_cannot_build_the_reference_or_a_venv_is_not_chosen_even_if_faster() -> None:
+    shared = _interpreter("/pyenv/python3.11", shared=True)
+    no_headers = _interpreter("/usr/bin/python3.11", shared=False, headers=False)
+    no_venv = _interpreter("/usr/local/bin/python3.11", shared=False, venv=False)
+    other_version = _interpreter("/usr/bin/python3.12", shared=False, version=(3, 12, 1))
+    assert pick.choose([no_headers, no_venv, other_version, shared]) is shared
+    assert "Python.h" in (no_headers.problem() or "")
+    assert "ensurepip" in (no_venv.problem() or "")
+    assert "3.11" in (other_version.problem() or "")
+    assert pick.choose([no_headers, no_venv, other_version]) is None
+
+
+def test_probe_reports_this_interpreter_as_it_is() -> None:
+    found = pick.probe(sys.executable)
+    assert found is not None
+    assert found.version == tuple(sys.version_info[:3])
+    assert found.implementation == sys.implementation.name
+    with open("/proc/self/maps") as f:
+        assert found.shared_libpython == ("libpython" in f.read())
+
+
+def test_iamconf_python_is_used_as_given(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "pick_python.py")],
+        env={"IAMCONF_PYTHON": "/opt/some/python3.11", "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0
+    assert done.stdout.strip() == "/opt/some/python3.11"
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="linkage is read from /proc/self/maps (Linux)")
+def test_the_choice_on_this_machine_is_a_usable_311_and_the_fastest_kind_found() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "pick_python.py")], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    chosen = pick.probe(done.stdout.strip())
+    assert chosen is not None and chosen.problem() is None
+    found = [i for i in (pick.probe(c) for c in pick.CANDIDATES) if i is not None and i.problem() is None]
+    if any(not i.shared_libpython for i in found):
+        assert not chosen.shared_libpython
