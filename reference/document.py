@@ -21,7 +21,7 @@ import msgspec
 
 from reference.errors import PolicyError
 from reference.model import JsonNumber, Position
-from reference.nesting import too_deep, too_deep_at, too_deep_message
+from reference.nesting import MAX_DEPTH, too_deep, too_deep_at, too_deep_message
 
 # IAM API limits for a policy document (the PolicyDocument parameter of
 # CreatePolicy / SimulateCustomPolicy: length 1-131072, pattern
@@ -292,42 +292,52 @@ def _plain_value(text: str) -> Any:
     return _plain_tokens_value(text)
 
 
-def _plain_tokens_value(text: str) -> Any:
+def _plain_tokens_value(text: str, *, depth_unknown: bool = False) -> Any:
     """``_plain_value`` of a text known to have no white space before a colon after a key (the tokens of a
-    text have none at all)."""
+    text have none at all).  ``depth_unknown``: the text was not measured against ``MAX_DEPTH`` before
+    (reference.nesting); a value of no more objects and arrays than that cannot nest deeper, and one of
+    more is measured here (counting them is part of the walk that counts the entries; measuring every
+    text cost two counts of its brackets, 2% of a batch of generated cases).  Decoded first: the tokens
+    exist, so msgspec's formatter read their depth without running out of stack, and a decoder that does
+    gives ``_NOT_PLAIN`` (the caller measures the text, then reads it the slow way)."""
     try:
         value = _PLAIN_TEXT_DECODER.decode(text)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return _NOT_PLAIN
-    entries = _entries(value)
+    entries, containers = _entries(value)
     if entries < 0 or entries != text.count('":'):
+        return _NOT_PLAIN
+    if depth_unknown and containers > MAX_DEPTH and too_deep(text) is not None:
         return _NOT_PLAIN
     return value
 
 
-def _entries(value: Any) -> int:
-    """The entries of every object in a decoded JSON value; -1 if it holds a number.  A walk with a stack
-    of typed lists and dictionaries (compiled, their loops index and step in C; a recursive walk over any
-    iterable went through the iterator protocol for every value)."""
+def _entries(value: Any) -> tuple[int, int]:
+    """The entries of every object in a decoded JSON value (-1 if it holds a number), and how many objects
+    and arrays it holds.  A walk with a stack of typed lists and dictionaries (compiled, their loops index
+    and step in C; a recursive walk over any iterable went through the iterator protocol for every value)."""
     total = 0
+    containers = 0
     stack: list[Any] = [value]
     while stack:
         node = stack.pop()
         kind = type(node)
         if kind is dict:
+            containers += 1
             entries: dict[str, Any] = node
             total += len(entries)
             for item in entries.values():
                 if type(item) is not str:
                     stack.append(item)
         elif kind is list:
+            containers += 1
             items: list[Any] = node
             for item in items:
                 if type(item) is not str:
                     stack.append(item)
         elif kind is int or kind is float:
-            return -1
-    return total
+            return -1, containers
+    return total, containers
 
 
 def parse_document(text: str, tokens: str | None = None) -> ParsedDocument:
@@ -337,8 +347,8 @@ def parse_document(text: str, tokens: str | None = None) -> ParsedDocument:
     in place of the text (each answers the same, as the white space left out is what IAM accepts and JSON
     skips, and the decoder needs no look for white space before a colon), and the text is read only when
     one of them fails, to locate the error."""
-    if tokens is not None and len(text) <= MAX_POLICY_CHARS and _tokens_allowed(tokens) and too_deep(tokens) is None:
-        value = _plain_tokens_value(tokens)
+    if tokens is not None and len(text) <= MAX_POLICY_CHARS and _tokens_allowed(tokens):
+        value = _plain_tokens_value(tokens, depth_unknown=True)
         if value is not _NOT_PLAIN:
             return ParsedDocument(text=text, value=value)
     if len(text) > MAX_POLICY_CHARS:

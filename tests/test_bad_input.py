@@ -45,14 +45,25 @@ def test_deeply_nested_case_line_is_one_error_and_the_batch_goes_on(
 
 
 @pytest.mark.parametrize("command", [["evaluate", "--action", "s3:GetObject", "--resource", "*"], ["generate"]])
+@pytest.mark.parametrize("levels", [201, 600, 3000])
 def test_deeply_nested_policy_is_located(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str], levels: int
 ) -> None:
+    """201 and 600 levels are read by msgspec's formatter (the policy's tokens: reference.document measures
+    their depth once decoded), 3000 are not (the text is measured first)."""
     policy = tmp_path / "p.json"
-    policy.write_text('{"Statement":' + "[" * 3000 + "]" * 3000 + "}")
+    policy.write_text('{"Statement":' + "[" * levels + "]" * levels + "}")
     code, _, err = run(capsys, *command, "--policy", str(policy))
     assert code == 2
     assert err == f"{policy}:1:{13 + 200}: error [malformed-json] $: malformed JSON: nested more than 200 levels deep\n"
+
+
+def test_a_policy_two_hundred_levels_deep_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    policy = tmp_path / "p.json"
+    policy.write_text('{"Statement":' + "[" * 199 + "]" * 199 + "}")  # the object and 199 arrays: 200 levels
+    code, _, err = run(capsys, "evaluate", "--action", "s3:GetObject", "--resource", "*", "--policy", str(policy))
+    assert code == 2
+    assert "malformed-json" not in err and err.startswith(f"{policy}:1:")
 
 
 def test_generate_names_the_line_and_column_of_a_bad_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
