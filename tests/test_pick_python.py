@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -85,3 +86,42 @@ def test_the_choice_on_this_machine_is_a_usable_311_and_the_fastest_kind_found()
     found = [i for i in (pick.probe(c) for c in pick.CANDIDATES) if i is not None and i.problem() is None]
     if any(not i.shared_libpython for i in found):
         assert not chosen.shared_libpython
+
+
+def _toxfile(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """``toxfile.py`` loaded as tox loads it (its decorator stubbed where tox is not installed: the unit env
+    runs without tox)."""
+    try:
+        import tox.plugin
+    except ImportError:
+        tox = ModuleType("tox")
+        plugin = ModuleType("tox.plugin")
+        plugin.impl = lambda f: f  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "tox", tox)
+        monkeypatch.setitem(sys.modules, "tox.plugin", plugin)
+    spec = importlib.util.spec_from_file_location("toxfile_under_test", ROOT / "toxfile.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tox_itself_builds_on_the_interpreter_the_picker_chooses_unless_one_is_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`tox` run as the README says (not only `.ci/run`) reads IAMCONF_PYTHON in tox.ini: its inline plugin
+    sets it to the picker's choice when the caller has not."""
+    toxfile = _toxfile(monkeypatch)
+    monkeypatch.delenv("IAMCONF_PYTHON", raising=False)
+    chosen = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "pick_python.py")], capture_output=True, text=True, timeout=120
+    )
+    toxfile.tox_add_core_config(None, None)
+    if chosen.returncode == 0:
+        assert os.environ["IAMCONF_PYTHON"] == chosen.stdout.strip()
+    else:
+        assert "IAMCONF_PYTHON" not in os.environ
+    monkeypatch.setenv("IAMCONF_PYTHON", "/opt/given/python3.11")
+    toxfile.tox_add_core_config(None, None)
+    assert os.environ["IAMCONF_PYTHON"] == "/opt/given/python3.11"
+    assert "basepython = {env:IAMCONF_PYTHON:python3.11}" in (ROOT / "tox.ini").read_text()
