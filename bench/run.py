@@ -66,6 +66,10 @@ from reference.fixtures import anchor_policy
 from reference.model import Case, CaseResult, Decision
 from reference.native import build_name
 
+# tools/ (the checkout's, not in the wheel) after the installed packages: the reference timed is the installed one.
+sys.path.append(str(Path(__file__).resolve().parent.parent))
+from tools.pick_python import this_interpreter
+
 RATIO_GOAL = 3.0
 ABSOLUTE_GOAL = 100_000.0
 # Issue 11's goals, reported with MET / NOT MET (machines differ; the 3x ratio stays the exit-code contract).
@@ -377,12 +381,7 @@ def interpreter() -> str:
     """The Python this bench runs on and how it was built, as far as it matters to speed: whether the
     interpreter runs from a shared libpython (pyenv's default build; tools/pick_python.py measured it
     12% slower on the fresh workload than the distribution's statically linked PGO+LTO build)."""
-    try:
-        with open("/proc/self/maps") as f:
-            linked = "libpython shared" if "libpython" in f.read() else "libpython linked in"
-    except OSError:
-        linked = "linkage unknown"
-    return f"Python {platform.python_version()} ({os.path.realpath(sys.executable)}, {linked})"
+    return f"Python {this_interpreter().describe()}"
 
 
 def peak_rss_mib() -> float:

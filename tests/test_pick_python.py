@@ -1,35 +1,25 @@
-"""tools/pick_python.py: the CPython 3.11 build CI runs tox on (.ci/run)."""
+"""tools/pick_python.py: the CPython 3.11 build tox builds its environments on (toxfile.py)."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
+
+from tools import pick_python as pick
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("pick_python", ROOT / "tools" / "pick_python.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["pick_python"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-pick = _load()
-
-
 def _interpreter(
     name: str, *, shared: bool, headers: bool = True, venv: bool = True, version: tuple[int, ...] = (3, 11, 7)
-) -> Any:
+) -> pick.Interpreter:
     return pick.Interpreter(
         executable=name, version=version, implementation="cpython", headers=headers, venv=venv, shared_libpython=shared
     )
@@ -57,6 +47,7 @@ def test_an_interpreter_that_cannot_build_the_reference_or_a_venv_is_not_chosen_
 def test_probe_reports_this_interpreter_as_it_is() -> None:
     found = pick.probe(sys.executable)
     assert found is not None
+    assert found == pick.this_interpreter()
     assert found.version == tuple(sys.version_info[:3])
     assert found.implementation == sys.implementation.name
     with open("/proc/self/maps") as f:
@@ -86,6 +77,17 @@ def test_the_choice_on_this_machine_is_a_usable_311_and_the_fastest_kind_found()
     found = [i for i in (pick.probe(c) for c in pick.CANDIDATES) if i is not None and i.problem() is None]
     if any(not i.shared_libpython for i in found):
         assert not chosen.shared_libpython
+
+
+@pytest.mark.skipif(shutil.which("ldd") is None, reason="the linkage is checked against ldd's list of libraries")
+def test_each_interpreter_here_is_said_shared_exactly_when_its_executable_needs_libpython() -> None:
+    """The probe's reading of the running process agrees with the executable's own list of libraries, for
+    every candidate on this machine (pyenv's shared build and the distribution's static one, here)."""
+    found = [i for i in (pick.probe(c) for c in pick.CANDIDATES) if i is not None]
+    assert found
+    for i in found:
+        needed = subprocess.run(["ldd", i.executable], capture_output=True, text=True, timeout=60).stdout
+        assert i.shared_libpython == ("libpython" in needed), i.describe()
 
 
 def _toxfile(monkeypatch: pytest.MonkeyPatch) -> ModuleType:

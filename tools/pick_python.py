@@ -1,4 +1,4 @@
-"""Which CPython 3.11 CI builds tox's environments on (``.ci/run``): the fastest build this machine has.
+"""Which CPython 3.11 tox builds its environments on (``toxfile.py``): the fastest build this machine has.
 
 These machines carry two builds of CPython 3.11: pyenv's (``--enable-shared``, no PGO or LTO: every call
 into the interpreter goes through ``libpython3.11.so``) and the distribution's ``/usr/bin/python3.11``
@@ -6,45 +6,29 @@ into the interpreter goes through ``libpython3.11.so``) and the distribution's `
 on both; the interpreter under it is not.  Measured on ``iamconf evaluate --cases`` over 10,000 generated
 cases (``bench/run.py``'s fresh workload), the compiled reference the same on each: 2,363 million
 instructions per worker on the distribution's build against 2,687 million on pyenv's (callgrind), and
-12% less CPU time (median of 20 interleaved runs).  So CI prefers an interpreter that does not load
+12% less CPU time (median of 20 interleaved runs).  So tox prefers an interpreter that does not load
 libpython as a shared library, among those that can build the compiled reference (its C headers:
 setup.py's mypyc build) and make a virtual environment (``ensurepip``).  ``IAMCONF_PYTHON``, when set, is
 used as given.  The choice and the reason are printed on stderr; the bench prints the interpreter it ran on.
 
-Usage: ``python3 tools/pick_python.py`` prints the chosen interpreter's path (exit 1 if none fits).
+Usage: ``python3 tools/pick_python.py`` prints the chosen interpreter's path (exit 1 if none fits); tox asks
+it (``toxfile.py``).  ``--probe``: this interpreter's facts, as JSON.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+import sysconfig
+from dataclasses import asdict, dataclass
 
 WANTED = (3, 11)
 # Where a distribution installs its own interpreter, beside whatever comes first on PATH (a pyenv shim).
 CANDIDATES = ("python3.11", "/usr/bin/python3.11", "/usr/local/bin/python3.11")
-
-# Run by each candidate: what the choice needs to know about it.
-_PROBE = """
-import importlib.util, json, os, sys, sysconfig
-try:
-    with open("/proc/self/maps") as f:
-        maps = f.read()
-except OSError:
-    maps = ""
-include = sysconfig.get_paths().get("include") or ""
-print(json.dumps({
-    "executable": os.path.realpath(sys.executable),
-    "version": list(sys.version_info[:3]),
-    "implementation": sys.implementation.name,
-    "headers": os.path.isfile(os.path.join(include, "Python.h")),
-    "venv": importlib.util.find_spec("ensurepip") is not None,
-    "shared_libpython": "libpython" in maps,
-}))
-"""
 
 
 @dataclass(frozen=True)
@@ -71,24 +55,36 @@ class Interpreter:
         return f"{self.executable} ({'.'.join(map(str, self.version))}, {linked})"
 
 
+def this_interpreter() -> Interpreter:
+    """The facts the choice needs about the interpreter running this code (``probe`` runs this file with
+    ``--probe`` under each candidate; the bench describes the interpreter it runs on)."""
+    try:
+        with open("/proc/self/maps") as f:
+            maps = f.read()
+    except OSError:
+        maps = ""
+    include = sysconfig.get_paths().get("include") or ""
+    return Interpreter(
+        executable=os.path.realpath(sys.executable),
+        version=tuple(sys.version_info[:3]),
+        implementation=sys.implementation.name,
+        headers=os.path.isfile(os.path.join(include, "Python.h")),
+        venv=importlib.util.find_spec("ensurepip") is not None,
+        shared_libpython="libpython" in maps,
+    )
+
+
 def probe(command: str) -> Interpreter | None:
     """What ``command`` is, or None where it is not found or does not run."""
     path = shutil.which(command)
     if path is None:
         return None
     try:
-        done = subprocess.run([path, "-c", _PROBE], capture_output=True, text=True, timeout=60)
+        done = subprocess.run([path, __file__, "--probe"], capture_output=True, text=True, timeout=60)
         facts = json.loads(done.stdout)
-    except (OSError, subprocess.SubprocessError, ValueError):
+        return Interpreter(**{**facts, "version": tuple(facts["version"])})
+    except (OSError, subprocess.SubprocessError, ValueError, TypeError):
         return None
-    return Interpreter(
-        executable=str(facts["executable"]),
-        version=tuple(int(v) for v in facts["version"]),
-        implementation=str(facts["implementation"]),
-        headers=bool(facts["headers"]),
-        venv=bool(facts["venv"]),
-        shared_libpython=bool(facts["shared_libpython"]),
-    )
 
 
 def choose(found: list[Interpreter]) -> Interpreter | None:
@@ -99,6 +95,9 @@ def choose(found: list[Interpreter]) -> Interpreter | None:
 
 
 def main() -> int:
+    if sys.argv[1:] == ["--probe"]:
+        print(json.dumps(asdict(this_interpreter())))
+        return 0
     given = os.environ.get("IAMCONF_PYTHON")
     if given:
         print(given)

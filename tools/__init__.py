@@ -1,0 +1,1 @@
+"""Scripts the project runs on itself (CI, tox), not part of the wheel."""
